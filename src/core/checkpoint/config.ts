@@ -1,0 +1,98 @@
+/** Reads config.json into one normalized shape, whatever the family calls its fields. */
+import * as fs from 'node:fs';
+import { UserError } from '../errors';
+import { familyForModelType, supportedModelTypes } from '../families';
+import { Activation, Dims, FamilyDescriptor, NormalizedConfig } from '../families/types';
+
+const ACTIVATIONS: Record<string, Activation> = {
+  gelu: 'gelu',
+  gelu_new: 'gelu_tanh',
+  gelu_pytorch_tanh: 'gelu_tanh',
+  gelu_fast: 'gelu_tanh',
+  relu: 'relu',
+};
+
+export function readConfigFile(file: string): NormalizedConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`cannot read config.json: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`config.json is not valid JSON (${(e as Error).message})`, file);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UserError('config.json must hold a JSON object', file);
+  }
+  return normalizeConfig(raw as Record<string, unknown>, file);
+}
+
+export function normalizeConfig(raw: Record<string, unknown>, file = 'config.json'): NormalizedConfig {
+  const modelType = raw.model_type;
+  if (typeof modelType !== 'string') {
+    throw new UserError(`config.json has no "model_type"; supported: ${supportedModelTypes().join(', ')}`, file);
+  }
+  const family = familyForModelType(modelType);
+  if (!family) {
+    throw new UserError(
+      `unsupported model_type "${modelType}"; Layer Lens supports: ${supportedModelTypes().join(', ')}`,
+      file,
+    );
+  }
+  const dims = readDims(family, raw, file);
+  const hiddenAct = readActivation(family, raw, file);
+  const headAct = family.headActivation ? parseActivation(family.headActivation(raw), file) : hiddenAct;
+  if (dims.hiddenSize % dims.numHeads !== 0) {
+    throw new UserError(`hidden size ${dims.hiddenSize} is not divisible by the ${dims.numHeads} attention heads`, file);
+  }
+  return {
+    ...dims,
+    family: family.id,
+    modelType,
+    hiddenAct,
+    headAct,
+    positionOffset: family.positionOffset(dims, raw),
+    numLayerWeights: family.layerWeightCount ? family.layerWeightCount(dims, raw) : dims.numLayers,
+    raw,
+  };
+}
+
+function readDims(family: FamilyDescriptor, raw: Record<string, unknown>, file: string): Dims {
+  const out: Partial<Dims> = {};
+  for (const key of Object.keys(family.configKeys) as (keyof Dims)[]) {
+    const names = family.configKeys[key] ?? [];
+    const name = names.find((n) => raw[n] !== undefined && raw[n] !== null);
+    const value = name !== undefined ? raw[name] : family.defaults[key];
+    if (value === undefined) {
+      throw new UserError(`config.json is missing "${names[0]}"`, file);
+    }
+    if (typeof value !== 'number' || !Number.isFinite(value) || (key !== 'layerNormEps' && !Number.isInteger(value))) {
+      throw new UserError(`config.json field "${name}" must be a number, got ${JSON.stringify(value)}`, file);
+    }
+    if (key !== 'padTokenId' && value <= 0) {
+      throw new UserError(`config.json field "${name}" must be positive, got ${value}`, file);
+    }
+    out[key] = value;
+  }
+  return out as Dims;
+}
+
+function readActivation(family: FamilyDescriptor, raw: Record<string, unknown>, file: string): Activation {
+  const key = family.activationKeys.find((k) => raw[k] !== undefined);
+  return parseActivation(key ? raw[key] : family.defaultActivation, file);
+}
+
+function parseActivation(value: unknown, file: string): Activation {
+  const act = typeof value === 'string' ? ACTIVATIONS[value] : undefined;
+  if (!act) {
+    throw new UserError(
+      `unsupported activation ${JSON.stringify(value)}; supported: ${Object.keys(ACTIVATIONS).join(', ')}`,
+      file,
+    );
+  }
+  return act;
+}

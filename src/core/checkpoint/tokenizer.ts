@@ -1,0 +1,130 @@
+/**
+ * The model's own tokenizer, from tokenizer.json, or from vocab.txt (+ tokenizer_config.json)
+ * converted to the tokenizer.json form that @huggingface/tokenizers reads.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { UserError } from '../errors';
+
+export interface EncodedText {
+  ids: number[];
+  tokens: string[];
+  typeIds: number[];
+  /** True where the token is a special token ([CLS], [SEP], <s>, …). */
+  special: boolean[];
+  /** Set when the text had to be cut to fit the model. */
+  truncatedFrom?: number;
+}
+
+export interface ModelTokenizer {
+  encode(text: string, pair?: string): EncodedText;
+  idToToken(id: number): string;
+  readonly file: string;
+}
+
+export function loadTokenizer(dir: string, maxTokens: number): ModelTokenizer {
+  const jsonFile = path.join(dir, 'tokenizer.json');
+  const configFile = path.join(dir, 'tokenizer_config.json');
+  const vocabFile = path.join(dir, 'vocab.txt');
+  const config = fs.existsSync(configFile) ? readJson(configFile) : {};
+  if (fs.existsSync(jsonFile)) {
+    return wrap(construct(readJson(jsonFile), config, jsonFile), jsonFile, maxTokens);
+  }
+  if (fs.existsSync(vocabFile)) {
+    const lower = config.do_lower_case !== false;
+    return wrap(construct(wordPieceTokenizerJson(readVocab(vocabFile), lower), config, vocabFile), vocabFile, maxTokens);
+  }
+  throw new UserError('no tokenizer found: expected tokenizer.json, or vocab.txt with tokenizer_config.json', dir);
+}
+
+function construct(json: Record<string, unknown>, config: Record<string, unknown>, file: string): Tokenizer {
+  try {
+    return new Tokenizer(json, config);
+  } catch (e) {
+    throw new UserError(`cannot build a tokenizer from it (${(e as Error).message})`, file);
+  }
+}
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`not valid JSON (${(e as Error).message})`, file);
+  }
+}
+
+/** vocab.txt: one token per line, id = line number. Where a token repeats, the last line wins (as in HF). */
+function readVocab(file: string): Map<string, number> {
+  const vocab = new Map<string, number>();
+  const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
+  if (lines[lines.length - 1] === '') lines.pop();
+  lines.forEach((token, id) => vocab.set(token, id));
+  if (vocab.size === 0) throw new UserError('vocab.txt is empty', file);
+  return vocab;
+}
+
+/** The tokenizer.json that HF's BertTokenizerFast would save for this vocabulary. */
+export function wordPieceTokenizerJson(vocab: Map<string, number>, lowercase: boolean): Record<string, unknown> {
+  const specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].filter((t) => vocab.has(t));
+  const id = (t: string) => vocab.get(t) ?? 0;
+  return {
+    version: '1.0',
+    added_tokens: specials.map((t) => ({
+      id: id(t), content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    })),
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      pair: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } },
+      ],
+      special_tokens: Object.fromEntries(
+        ['[CLS]', '[SEP]'].filter((t) => vocab.has(t)).map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }]),
+      ),
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(vocab),
+    },
+  };
+}
+
+function wrap(tokenizer: Tokenizer, file: string, maxTokens: number): ModelTokenizer {
+  const specialIds = new Set<number>();
+  for (const [id, token] of tokenizer.get_added_tokens_decoder()) {
+    if ((token as unknown as { special?: boolean }).special !== false) specialIds.add(id);
+  }
+  return {
+    file,
+    idToToken: (id) => tokenizer.id_to_token(id) ?? `[${id}]`,
+    encode(text, pair) {
+      const enc = tokenizer.encode(text, { text_pair: pair ?? null, add_special_tokens: true, return_token_type_ids: true });
+      let ids = enc.ids;
+      let typeIds = enc.token_type_ids ?? ids.map(() => 0);
+      let truncatedFrom: number | undefined;
+      if (ids.length > maxTokens) {
+        truncatedFrom = ids.length;
+        // Keep the closing special token so the sequence still ends the way the model saw in training.
+        const lastIsSpecial = specialIds.has(ids[ids.length - 1]);
+        const keep = lastIsSpecial ? maxTokens - 1 : maxTokens;
+        ids = [...ids.slice(0, keep), ...(lastIsSpecial ? [ids[ids.length - 1]] : [])];
+        typeIds = [...typeIds.slice(0, keep), ...(lastIsSpecial ? [typeIds[typeIds.length - 1]] : [])];
+      }
+      return {
+        ids,
+        typeIds,
+        tokens: ids.map((id) => tokenizer.id_to_token(id) ?? `[${id}]`),
+        special: ids.map((id) => specialIds.has(id)),
+        truncatedFrom,
+      };
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The tensors of a checkpoint, by HF name, each pointing at its bytes on disk.
+ * Nothing is read here beyond headers: the probe graph points ORT at these byte ranges.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { readSafetensorsHeader, TensorEntry } from './safetensors';
+
+export interface WeightIndex {
+  /** Every tensor by its HF name. */
+  tensors: Map<string, TensorEntry>;
+  /** The files the tensors live in (resolved through symlinks). */
+  files: string[];
+  /** What the user will recognise: the file they have, e.g. model.safetensors. */
+  displayFile: string;
+  format: 'safetensors' | 'pytorch' | 'onnx';
+}
+
+/** Other weight formats register a reader here (issue: .bin and ONNX), keyed by file name. */
+export interface WeightReader {
+  matches(fileName: string): boolean;
+  read(file: string): WeightIndex;
+}
+const extraReaders: WeightReader[] = [];
+export function registerWeightReader(reader: WeightReader): void {
+  extraReaders.push(reader);
+}
+
+const SINGLE = 'model.safetensors';
+const INDEX = 'model.safetensors.index.json';
+
+export function openWeights(dir: string, hint?: string): WeightIndex {
+  if (hint) {
+    const base = path.basename(hint);
+    if (base.endsWith('.safetensors.index.json')) return openSharded(hint);
+    if (base.endsWith('.safetensors')) return openSingle(hint);
+    const reader = extraReaders.find((r) => r.matches(base));
+    if (reader) return reader.read(hint);
+  }
+  if (fs.existsSync(path.join(dir, SINGLE))) return openSingle(path.join(dir, SINGLE));
+  if (fs.existsSync(path.join(dir, INDEX))) return openSharded(path.join(dir, INDEX));
+  for (const reader of extraReaders) {
+    const match = fs.readdirSync(dir).find((f) => reader.matches(f));
+    if (match) return reader.read(path.join(dir, match));
+  }
+  throw new UserError(`no weights found: expected ${SINGLE} or ${INDEX}`, dir);
+}
+
+function openSingle(file: string): WeightIndex {
+  const header = readSafetensorsHeader(file);
+  return { tensors: header.tensors, files: [header.file], displayFile: file, format: 'safetensors' };
+}
+
+function openSharded(indexFile: string): WeightIndex {
+  let index: { weight_map?: Record<string, string> };
+  try {
+    index = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
+  } catch (e) {
+    throw new UserError(`not a valid safetensors index (${(e as Error).message})`, indexFile);
+  }
+  if (!index.weight_map || typeof index.weight_map !== 'object') {
+    throw new UserError('safetensors index has no "weight_map"', indexFile);
+  }
+  const dir = path.dirname(indexFile);
+  const tensors = new Map<string, TensorEntry>();
+  const files: string[] = [];
+  for (const shard of new Set(Object.values(index.weight_map))) {
+    const shardFile = path.join(dir, shard);
+    if (!fs.existsSync(shardFile)) throw new UserError(`shard "${shard}" listed in the index is missing`, indexFile);
+    const header = readSafetensorsHeader(shardFile);
+    files.push(header.file);
+    for (const [name, entry] of header.tensors) tensors.set(name, entry);
+  }
+  for (const [name, shard] of Object.entries(index.weight_map)) {
+    if (!tensors.has(name)) throw new UserError(`tensor "${name}" is listed for shard "${shard}" but is not in it`, indexFile);
+  }
+  return { tensors, files, displayFile: indexFile, format: 'safetensors' };
+}

@@ -1,0 +1,13 @@
+import { bert } from './bert';
+import { FamilyDescriptor } from './types';
+
+/** Every family Layer Lens can read. Order matters only for listing them to the user. */
+export const FAMILIES: readonly FamilyDescriptor[] = [bert];
+
+export function familyForModelType(modelType: string): FamilyDescriptor | undefined {
+  return FAMILIES.find((f) => f.modelTypes.includes(modelType));
+}
+
+export function supportedModelTypes(): string[] {
+  return FAMILIES.flatMap((f) => f.modelTypes);
+}

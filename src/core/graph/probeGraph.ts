@@ -1,0 +1,191 @@
+/**
+ * The probe graph: the encoder run along a layer plan, with the model's own MLM head applied to
+ * h0 (the embedding output) and to the output of every planned layer. Per layer and position it
+ * returns only small results — top-k, the input token's log-prob and rank, entropy, and KL from
+ * the final layer — never the [tokens × vocab] logits.
+ */
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { Activation, NormalizedConfig } from '../families/types';
+import { ResolvedWeights } from '../checkpoint/resolve';
+import { TensorEntry } from '../checkpoint/safetensors';
+import { GraphBuilder, OnnxModel, TensorType, encodeModel } from './onnx';
+
+export const PROBE_INPUTS = ['input_ids', 'token_type_ids', 'position_ids', 'attention_mask'] as const;
+export const PROBE_OUTPUTS = ['topk_ids', 'topk_logp', 'input_logp', 'rank_above', 'entropy', 'kl'] as const;
+
+export interface ProbeGraphSpec {
+  config: NormalizedConfig;
+  weights: ResolvedWeights;
+  /** Encoder layers in the order they run, e.g. [0, 1, 2, 3, 3]. */
+  plan: number[];
+  topK: number;
+}
+
+export interface BuiltProbeGraph {
+  bytes: Uint8Array;
+  /** Folder the external-data locations are relative to (already resolved through symlinks). */
+  externalDataFolder: string;
+}
+
+const DTYPE_TO_ONNX: Record<string, TensorType> = {
+  F32: TensorType.FLOAT,
+  F16: TensorType.FLOAT16,
+  BF16: TensorType.BFLOAT16,
+};
+
+/** Which weight set a (virtual) encoder layer uses: itself, or its ALBERT group. */
+export function weightSetForLayer(config: NormalizedConfig, layer: number): number {
+  return Math.floor((layer * config.numLayerWeights) / config.numLayers);
+}
+
+export function buildProbeGraph(spec: ProbeGraphSpec): BuiltProbeGraph {
+  const { config, weights, plan, topK } = spec;
+  const folder = commonFolder(weights);
+  const g = new GraphBuilder();
+  const cast = new Map<string, string>();
+
+  /** A weight as a float32 value in the graph, read in place from the checkpoint file. */
+  const w = (entry: TensorEntry | undefined): string => {
+    if (!entry) throw new Error('internal: weight missing after resolution');
+    const key = `${entry.file}:${entry.offset}`;
+    const known = cast.get(key);
+    if (known) return known;
+    const location = path.relative(folder, entry.file);
+    const init = g.external(`w${cast.size}:${entry.name}`, DTYPE_TO_ONNX[entry.dtype], entry.shape, location, entry.offset, entry.byteLength);
+    const value = entry.dtype === 'F32' ? init : g.op('Cast', [init], { to: TensorType.FLOAT }, 'cast');
+    cast.set(key, value);
+    return value;
+  };
+
+  const H = config.hiddenSize;
+  const heads = config.numHeads;
+  const headDim = H / heads;
+  const eps = { float: config.layerNormEps };
+
+  const batchSeq = g.op('Shape', ['input_ids']);
+  const splitHeads = g.op('Concat', [batchSeq, g.int64Const([heads, headDim])], { axis: 0 });
+  const flatHidden = g.int64Const([-1, H]);
+  const maskAdd = g.op('Mul', [
+    g.op('Sub', [g.floatConst(1), g.op('Unsqueeze', ['attention_mask', g.int64Const([1, 2])])]),
+    g.floatConst(-1e9),
+  ]);
+
+  const linear = (x: string, weight: TensorEntry, bias: TensorEntry | undefined) =>
+    g.op('Gemm', bias ? [x, w(weight), w(bias)] : [x, w(weight)], { transB: 1 });
+  const layerNorm = (x: string, scale: TensorEntry, bias: TensorEntry) =>
+    g.op('LayerNormalization', [x, w(scale), w(bias)], { axis: -1, epsilon: eps });
+  const activate = (x: string, act: Activation) => activation(g, x, act);
+
+  // ---- embeddings → h0
+  const e = weights.embeddings;
+  let emb = g.op('Add', [g.op('Gather', [w(e.word), 'input_ids']), g.op('Gather', [w(e.position), 'position_ids'])]);
+  if (e.tokenType) emb = g.op('Add', [emb, g.op('Gather', [w(e.tokenType), 'token_type_ids'])]);
+  emb = layerNorm(emb, e.lnWeight, e.lnBias);
+  let hidden = g.op('Reshape', [emb, g.int64Const([-1, config.embeddingSize])]);
+  if (e.projWeight) hidden = linear(hidden, e.projWeight, e.projBias);
+  const states = [hidden];
+
+  // ---- encoder layers, in plan order
+  for (const layer of plan) {
+    const L = weights.layers[weightSetForLayer(config, layer)];
+    const toHeads = (x: string, perm: number[]) => g.op('Transpose', [g.op('Reshape', [x, splitHeads])], { perm });
+    const q = toHeads(linear(hidden, L.qWeight, L.qBias), [0, 2, 1, 3]);
+    const kT = toHeads(linear(hidden, L.kWeight, L.kBias), [0, 2, 3, 1]);
+    const v = toHeads(linear(hidden, L.vWeight, L.vBias), [0, 2, 1, 3]);
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kT]), g.floatConst(1 / Math.sqrt(headDim))]), maskAdd]);
+    const context = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v]);
+    const merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), flatHidden]);
+    const attn = layerNorm(g.op('Add', [linear(merged, L.attnOutWeight, L.attnOutBias), hidden]), L.attnLnWeight, L.attnLnBias);
+    const ffn = linear(activate(linear(attn, L.ffnInWeight, L.ffnInBias), config.hiddenAct), L.ffnOutWeight, L.ffnOutBias);
+    hidden = layerNorm(g.op('Add', [ffn, attn]), L.outLnWeight, L.outLnBias);
+    states.push(hidden);
+  }
+
+  // ---- the MLM head on every state
+  const h = weights.head;
+  const logProbs = (state: string) => {
+    const t = layerNorm(activate(linear(state, h.denseWeight, h.denseBias), config.headAct), h.lnWeight, h.lnBias);
+    return g.op('LogSoftmax', [linear(t, h.decoderWeight, h.bias)], { axis: 1 });
+  };
+  const ids = g.op('Reshape', ['input_ids', g.int64Const([-1, 1])]);
+  const k = g.int64Const([topK]);
+  const axis1 = g.int64Const([1]);
+  const finalLogp = logProbs(states[states.length - 1]);
+  const finalP = g.op('Exp', [finalLogp]);
+  const perLayer: Record<(typeof PROBE_OUTPUTS)[number], string[]> = {
+    topk_ids: [], topk_logp: [], input_logp: [], rank_above: [], entropy: [], kl: [],
+  };
+  const axis0 = g.int64Const([0]);
+  const stack = (x: string) => g.op('Unsqueeze', [x, axis0]);
+  const sumOverVocab = (x: string) => g.op('ReduceSum', [x, axis1], { keepdims: 0 });
+  states.forEach((state, i) => {
+    const logp = i === states.length - 1 ? finalLogp : logProbs(state);
+    const [values, indices] = g.opMulti('TopK', [logp, k], 2, { axis: 1, largest: 1, sorted: 1 });
+    const inputLogp = g.op('GatherElements', [logp, ids], { axis: 1 });
+    const above = sumOverVocab(g.op('Cast', [g.op('Greater', [logp, inputLogp])], { to: TensorType.FLOAT }));
+    const entropy = g.op('Neg', [sumOverVocab(g.op('Mul', [g.op('Exp', [logp]), logp]))]);
+    const kl = sumOverVocab(g.op('Mul', [finalP, g.op('Sub', [finalLogp, logp])]));
+    perLayer.topk_ids.push(stack(indices));
+    perLayer.topk_logp.push(stack(values));
+    perLayer.input_logp.push(stack(g.op('Reshape', [inputLogp, g.int64Const([-1])])));
+    perLayer.rank_above.push(stack(above));
+    perLayer.entropy.push(stack(entropy));
+    perLayer.kl.push(stack(kl));
+  });
+  // One Concat per output lets ORT free each layer's [tokens × vocab] buffers as soon as it is done.
+  for (const name of PROBE_OUTPUTS) g.named('Concat', perLayer[name], name, { axis: 0 });
+
+  const layersDim = states.length;
+  const model: OnnxModel = {
+    opset: 17,
+    nodes: g.nodes,
+    initializers: g.initializers,
+    inputs: PROBE_INPUTS.map((name) => ({
+      name,
+      type: name === 'attention_mask' ? TensorType.FLOAT : TensorType.INT64,
+      shape: ['batch', 'seq'],
+    })),
+    outputs: [
+      { name: 'topk_ids', type: TensorType.INT64, shape: [layersDim, 'tokens', topK] },
+      { name: 'topk_logp', type: TensorType.FLOAT, shape: [layersDim, 'tokens', topK] },
+      { name: 'input_logp', type: TensorType.FLOAT, shape: [layersDim, 'tokens'] },
+      { name: 'rank_above', type: TensorType.FLOAT, shape: [layersDim, 'tokens'] },
+      { name: 'entropy', type: TensorType.FLOAT, shape: [layersDim, 'tokens'] },
+      { name: 'kl', type: TensorType.FLOAT, shape: [layersDim, 'tokens'] },
+    ],
+  };
+  return { bytes: encodeModel(model), externalDataFolder: folder };
+}
+
+function activation(g: GraphBuilder, x: string, act: Activation): string {
+  switch (act) {
+    case 'gelu': // exact: x · Φ(x) = 0.5 · x · (1 + erf(x / √2))
+      return g.op('Mul', [g.op('Mul', [x, g.floatConst(0.5)]), g.op('Add', [g.floatConst(1), g.op('Erf', [g.op('Mul', [x, g.floatConst(Math.SQRT1_2)])])])]);
+    case 'gelu_tanh': {
+      const cube = g.op('Mul', [g.op('Mul', [x, x]), x]);
+      const inner = g.op('Mul', [g.op('Add', [x, g.op('Mul', [cube, g.floatConst(0.044715)])]), g.floatConst(Math.sqrt(2 / Math.PI))]);
+      return g.op('Mul', [g.op('Mul', [x, g.floatConst(0.5)]), g.op('Add', [g.floatConst(1), g.op('Tanh', [inner])])]);
+    }
+    case 'relu':
+      return g.op('Relu', [x]);
+    default: {
+      const never: never = act;
+      throw new Error(`unknown activation ${never}`);
+    }
+  }
+}
+
+/** ORT resolves external data relative to one folder and refuses paths that leave it. */
+function commonFolder(weights: ResolvedWeights): string {
+  const files = new Set<string>();
+  const visit = (o: object) => Object.values(o).forEach((e: TensorEntry) => files.add(e.file));
+  visit(weights.embeddings);
+  weights.layers.forEach(visit);
+  visit(weights.head);
+  const folders = new Set([...files].map((f) => path.dirname(f)));
+  if (folders.size !== 1) {
+    throw new UserError(`the weight files live in ${folders.size} different folders (${[...folders].join(', ')}); put them in one folder`);
+  }
+  return [...folders][0];
+}

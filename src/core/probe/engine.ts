@@ -1,0 +1,247 @@
+/**
+ * The probe engine: one loaded checkpoint plus its worker. Tokenizes, batches sentences of
+ * similar length, runs the probe graph for a layer plan, and assembles a ProbeReport.
+ */
+import * as os from 'node:os';
+import { Checkpoint, loadCheckpoint, weightsDtype } from '../checkpoint/checkpoint';
+import { EncodedText } from '../checkpoint/tokenizer';
+import { identityPlan, LayerPlan, printPlan } from '../deepen/plan';
+import { CancelledError, UserError } from '../errors';
+import { buildProbeGraph } from '../graph/probeGraph';
+import { summarizeLayers } from './metrics';
+import { LayerCells, ProbedSentence, ProbeReport } from './report';
+import { WorkerClient } from './workerClient';
+import { BatchInput, RawLayerOutputs } from './workerProtocol';
+
+export interface ProbeInput {
+  text: string;
+  /** Second segment of a sentence pair (token_type_ids 1). */
+  pair?: string;
+}
+
+export interface ProbeOptions {
+  plan?: LayerPlan;
+  topK?: number;
+  includeSpecial?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface EngineOptions {
+  threads?: number;
+  workerPath?: string;
+  /** Padded tokens per ORT run; bounds memory (each layer's head holds tokens × vocab floats). */
+  maxTokensPerRun?: number;
+}
+
+export const DEFAULT_TOP_K = 5;
+
+export class ProbeEngine {
+  private readonly client: WorkerClient;
+  private openSessionKey: string | undefined;
+  private sessionMs = 0;
+
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    private readonly options: EngineOptions,
+  ) {
+    this.client = new WorkerClient(options.workerPath);
+  }
+
+  static load(target: string, options: EngineOptions = {}): ProbeEngine {
+    return new ProbeEngine(loadCheckpoint(target), options);
+  }
+
+  get threads(): number {
+    return this.options.threads ?? os.availableParallelism();
+  }
+
+  encode(inputs: ProbeInput[]): EncodedText[] {
+    return inputs.map((input, i) => {
+      if (input.text.trim() === '' || (input.pair !== undefined && input.pair.trim() === '')) {
+        throw new UserError(`input ${i + 1} is empty: give some text to probe`);
+      }
+      return this.checkpoint.tokenizer.encode(input.text, input.pair);
+    });
+  }
+
+  async probe(inputs: ProbeInput[], options: ProbeOptions = {}): Promise<ProbeReport> {
+    if (inputs.length === 0) throw new UserError('nothing to probe: no input text');
+    const { config } = this.checkpoint;
+    const plan = options.plan ?? identityPlan(config.numLayers);
+    const topK = Math.min(options.topK ?? DEFAULT_TOP_K, config.vocabSize);
+    if (!Number.isInteger(topK) || topK < 1) throw new UserError(`top-k must be a positive integer, got ${options.topK}`);
+    const includeSpecial = options.includeSpecial ?? false;
+    const encoded = this.encode(inputs);
+    const warnings = encoded.flatMap((e, i) =>
+      e.truncatedFrom
+        ? [`input ${i + 1} has ${e.truncatedFrom} tokens; truncated to ${e.ids.length} (max_position_embeddings ${config.maxPositions})`]
+        : [],
+    );
+
+    const abort = () => void this.cancel();
+    options.signal?.addEventListener('abort', abort);
+    try {
+      throwIfAborted(options.signal);
+      await this.ensureSession(plan, topK);
+      throwIfAborted(options.signal);
+      const sentences: ProbedSentence[] = new Array(inputs.length);
+      let runMs = 0;
+      let done = 0;
+      for (const chunk of chunkByLength(encoded, this.options.maxTokensPerRun ?? 256)) {
+        const batch = this.toBatch(chunk.map((i) => encoded[i]));
+        const { output, ms } = await this.client.run(batch);
+        throwIfAborted(options.signal);
+        runMs += ms;
+        chunk.forEach((inputIndex, b) => {
+          sentences[inputIndex] = {
+            text: inputs[inputIndex].text,
+            ...(inputs[inputIndex].pair !== undefined ? { pair: inputs[inputIndex].pair } : {}),
+            ids: encoded[inputIndex].ids,
+            tokens: encoded[inputIndex].tokens,
+            special: encoded[inputIndex].special,
+            layers: sliceSentence(output, b * batch.seq, encoded[inputIndex].ids.length),
+            ...(encoded[inputIndex].truncatedFrom ? { truncatedFrom: encoded[inputIndex].truncatedFrom } : {}),
+          };
+        });
+        done += chunk.length;
+        options.onProgress?.(done, inputs.length);
+      }
+      return {
+        model: {
+          path: this.checkpoint.location.dir,
+          name: this.checkpoint.name,
+          family: this.checkpoint.family.displayName,
+          modelType: config.modelType,
+          numLayers: config.numLayers,
+          hiddenSize: config.hiddenSize,
+          vocabSize: config.vocabSize,
+          weightsFile: this.checkpoint.weights.displayFile,
+          dtype: weightsDtype(this.checkpoint),
+        },
+        plan,
+        planText: printPlan(plan),
+        topK,
+        includeSpecial,
+        sentences,
+        summary: summarizeLayers(sentences, plan, includeSpecial),
+        vocab: this.vocabFor(sentences),
+        warnings,
+        timing: {
+          sessionMs: this.sessionMs,
+          runMs,
+          tokens: encoded.reduce((n, e) => n + e.ids.length, 0),
+          peakRssMb: process.resourceUsage().maxRSS / 1024,
+        },
+      };
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  /** Stops a running probe at once; the worker and its session are freed. */
+  async cancel(): Promise<void> {
+    this.openSessionKey = undefined;
+    await this.client.cancel();
+  }
+
+  async dispose(): Promise<void> {
+    await this.cancel();
+  }
+
+  private async ensureSession(plan: LayerPlan, topK: number): Promise<void> {
+    const key = `${printPlan(plan)}|${topK}`;
+    if (this.openSessionKey === key && this.client.isRunning) return;
+    const { config, resolved } = this.checkpoint;
+    const graph = buildProbeGraph({ config, weights: resolved, plan, topK });
+    this.openSessionKey = undefined;
+    this.sessionMs = await this.client.open(graph.bytes, graph.externalDataFolder, this.threads);
+    this.openSessionKey = key;
+  }
+
+  private toBatch(items: EncodedText[]): BatchInput {
+    const { positionOffset, padTokenId } = this.checkpoint.config;
+    const seq = Math.max(...items.map((e) => e.ids.length));
+    const n = items.length * seq;
+    const batch: BatchInput = {
+      batch: items.length,
+      seq,
+      inputIds: new BigInt64Array(n).fill(BigInt(padTokenId)),
+      typeIds: new BigInt64Array(n),
+      positionIds: new BigInt64Array(n),
+      attentionMask: new Float32Array(n),
+    };
+    items.forEach((e, b) => {
+      for (let p = 0; p < seq; p++) {
+        const at = b * seq + p;
+        const real = p < e.ids.length;
+        if (real) {
+          batch.inputIds[at] = BigInt(e.ids[p]);
+          batch.typeIds[at] = BigInt(e.typeIds[p]);
+          batch.attentionMask[at] = 1;
+        }
+        // RoBERTa-style models number real tokens from padding_idx + 1 and give padding padding_idx.
+        batch.positionIds[at] = BigInt(real ? positionOffset + p : positionOffset > 0 ? padTokenId : p);
+      }
+    });
+    return batch;
+  }
+
+  private vocabFor(sentences: ProbedSentence[]): Record<number, string> {
+    const vocab: Record<number, string> = {};
+    const add = (id: number) => {
+      if (!(id in vocab)) vocab[id] = this.checkpoint.tokenizer.idToToken(id);
+    };
+    for (const s of sentences) {
+      s.ids.forEach(add);
+      for (const layer of s.layers) layer.topKIds.forEach((ids) => ids.forEach(add));
+    }
+    return vocab;
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError();
+}
+
+/** Groups inputs of similar length so little of each batch is padding. Returns input indices. */
+export function chunkByLength(encoded: EncodedText[], maxTokens: number): number[][] {
+  const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].ids.length - encoded[b].ids.length);
+  const chunks: number[][] = [];
+  let current: number[] = [];
+  for (const i of order) {
+    const seq = encoded[i].ids.length; // sorted ascending, so this is the chunk's max so far
+    if (current.length > 0 && (current.length + 1) * seq > maxTokens) {
+      chunks.push(current);
+      current = [];
+    }
+    current.push(i);
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}
+
+function sliceSentence(out: RawLayerOutputs, start: number, length: number): LayerCells[] {
+  const cells: LayerCells[] = [];
+  for (let l = 0; l < out.layers; l++) {
+    const base = l * out.tokens + start;
+    const pick = (a: Float32Array) => Array.from(a.subarray(base, base + length));
+    const topKIds: number[][] = [];
+    const topKLogProbs: number[][] = [];
+    for (let p = 0; p < length; p++) {
+      const at = (base + p) * out.k;
+      topKIds.push(Array.from(out.topKIds.subarray(at, at + out.k)));
+      topKLogProbs.push(Array.from(out.topKLogProbs.subarray(at, at + out.k)));
+    }
+    cells.push({
+      top1: topKIds.map((ids) => ids[0]),
+      inputLogProb: pick(out.inputLogProb),
+      rank: pick(out.rankAbove).map((r) => r + 1),
+      entropy: pick(out.entropy),
+      kl: pick(out.kl),
+      topKIds,
+      topKLogProbs,
+    });
+  }
+  return cells;
+}

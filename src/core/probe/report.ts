@@ -1,0 +1,70 @@
+/** What a probe returns: per layer and position, and per layer in aggregate. Plain JSON. */
+
+export interface LayerCells {
+  /** Top-1 token id at each position. */
+  top1: number[];
+  /** log p(input token) at each position. */
+  inputLogProb: number[];
+  /** Rank of the input token (1 = best). */
+  rank: number[];
+  /** Entropy of the distribution, in nats. */
+  entropy: number[];
+  /** KL(final layer ‖ this layer), in nats. */
+  kl: number[];
+  /** Top-k ids and log-probs at each position, best first. */
+  topKIds: number[][];
+  topKLogProbs: number[][];
+}
+
+export interface ProbedSentence {
+  text: string;
+  pair?: string;
+  ids: number[];
+  tokens: string[];
+  /** True where the token is special ([CLS], [SEP], …) and so excluded unless asked. */
+  special: boolean[];
+  /** Index 0 is h0 (embeddings), then one entry per planned layer. */
+  layers: LayerCells[];
+  truncatedFrom?: number;
+}
+
+export interface LayerSummary {
+  /** Row label: h0, h1, … */
+  label: string;
+  /** Which encoder layer produced this state (null for h0). */
+  sourceLayer: number | null;
+  /** Positions counted (special tokens and padding excluded unless asked). */
+  count: number;
+  accuracy: number;
+  meanLogProb: number;
+  medianRank: number;
+  meanEntropy: number;
+  meanKL: number;
+}
+
+export interface ModelInfo {
+  path: string;
+  name: string;
+  family: string;
+  modelType: string;
+  numLayers: number;
+  hiddenSize: number;
+  vocabSize: number;
+  weightsFile: string;
+  dtype: string;
+}
+
+export interface ProbeReport {
+  model: ModelInfo;
+  /** Encoder layers in run order. */
+  plan: number[];
+  planText: string;
+  topK: number;
+  includeSpecial: boolean;
+  sentences: ProbedSentence[];
+  summary: LayerSummary[];
+  /** Token strings for every id that appears in the report, so a viewer needs no vocabulary. */
+  vocab: Record<number, string>;
+  warnings: string[];
+  timing: { sessionMs: number; runMs: number; tokens: number; peakRssMb: number };
+}

@@ -1,0 +1,100 @@
+/**
+ * Host side of the probe worker: spawns it, pairs requests with replies, and cancels a run by
+ * terminating the thread (which frees its ORT session at once; the next request starts a fresh one).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { CancelledError, UserError } from '../errors';
+import { BatchInput, FromWorker, RawLayerOutputs, ToWorker } from './workerProtocol';
+
+type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void };
+type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
+
+export function defaultWorkerPath(): string {
+  // Bundled: dist/worker.js sits next to the caller. Compiled tests: out/src/core/probe → dist/.
+  const candidates = [path.join(__dirname, 'worker.js'), path.resolve(__dirname, '../../../../dist/worker.js')];
+  const found = candidates.find((c) => fs.existsSync(c));
+  if (!found) throw new UserError(`the probe worker is missing (looked for ${candidates.join(', ')}); run "npm run build"`);
+  return found;
+}
+
+export class WorkerClient {
+  private worker: Worker | undefined;
+  private pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor(private readonly workerPath = defaultWorkerPath()) {}
+
+  get isRunning(): boolean {
+    return this.worker !== undefined;
+  }
+
+  async open(graph: Uint8Array, externalDataFolder: string, threads: number): Promise<number> {
+    const reply = await this.request({ type: 'open', graph, externalDataFolder, threads });
+    return reply.type === 'opened' ? reply.ms : 0;
+  }
+
+  async run(input: BatchInput): Promise<{ output: RawLayerOutputs; ms: number }> {
+    const reply = await this.request({ type: 'run', input });
+    if (reply.type !== 'result') throw new Error(`internal: unexpected reply ${reply.type}`);
+    return { output: reply.output, ms: reply.ms };
+  }
+
+  /** Stops whatever is running and frees the session. Pending requests reject with CancelledError. */
+  async cancel(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    for (const p of this.pending.values()) p.reject(new CancelledError());
+    this.pending.clear();
+    await worker?.terminate();
+  }
+
+  async dispose(): Promise<void> {
+    await this.cancel();
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(this.workerPath);
+    worker.on('message', (msg: FromWorker) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.type === 'error') p.reject(new UserError(msg.message));
+      else p.resolve(msg);
+    });
+    worker.on('error', (e) => this.failAll(e));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) {
+        this.worker = undefined;
+        this.failAll(new Error(`the probe worker stopped unexpectedly (exit code ${code})`));
+      }
+    });
+    worker.unref();
+    return worker;
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private request(msg: Request): Promise<FromWorker> {
+    if (!this.worker) this.worker = this.spawn();
+    const id = this.nextId++;
+    const worker = this.worker;
+    return new Promise<FromWorker>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Keep the process alive while a request is outstanding.
+      worker.ref();
+      const done = () => {
+        if (this.pending.size === 0) worker.unref();
+      };
+      this.pending.set(id, {
+        resolve: (m) => (resolve(m), done()),
+        reject: (e) => (reject(e), done()),
+      });
+      worker.postMessage({ ...msg, id } as ToWorker);
+    });
+  }
+}
