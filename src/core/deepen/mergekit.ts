@@ -126,7 +126,7 @@ export function printMergekitYaml(plan: LayerPlan, model: string, dtype?: string
       if (YAML.isScalar(pair.key) && pair.key.value === 'layer_range' && YAML.isSeq(pair.value)) pair.value.flow = true;
     },
   });
-  return doc.toString();
+  return doc.toString({ flowCollectionPadding: false });
 }
 
 /** True if the text looks like YAML (a mapping) rather than a plan such as "0-3,3". */
