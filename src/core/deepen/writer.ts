@@ -1,0 +1,366 @@
+/**
+ * Writes a deepened checkpoint: the source's encoder layers renumbered and duplicated by a layer
+ * plan, everything else byte-identical.
+ *
+ * - Streams tensor by tensor: at most one tensor's bytes are in memory (the largest in BERT-large is
+ *   the 30522×1024 F32 word embedding, 125 MB), so peak memory is independent of depth.
+ * - Atomic: everything goes into a temp folder inside the target's parent, each file is fsynced,
+ *   then one rename() publishes it. An existing target is refused unless `overwrite` is set.
+ * - On any failure (disk full, permission denied, cancellation) the temp folder is removed, so no
+ *   partial model is ever left behind. The source folder is only read.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readConfigFile } from '../checkpoint/config';
+import { DType } from '../checkpoint/dtype';
+import { locateModel } from '../checkpoint/locate';
+import { readSafetensorsHeader, TensorEntry } from '../checkpoint/safetensors';
+import { openWeights } from '../checkpoint/weights';
+import { CancelledError, UserError } from '../errors';
+import { familyForModelType } from '../families';
+import { FamilyDescriptor, NormalizedConfig } from '../families/types';
+import { printMergekitYaml } from './mergekit';
+import { LayerPlan, printPlan } from './plan';
+
+/** Tokenizer and vocabulary files copied as they are when present. */
+export const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+  'vocab.txt',
+  'vocab.json',
+  'merges.txt',
+  'spiece.model',
+  'sentencepiece.bpe.model',
+];
+
+export interface OutTensor {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  byteLength: number;
+  /** Where the bytes come from in the source checkpoint. */
+  source: TensorEntry;
+}
+
+export interface DeepenLayout {
+  config: NormalizedConfig;
+  family: FamilyDescriptor;
+  /** Output tensors in file order. */
+  tensors: OutTensor[];
+  /** True when the encoder shares one weight group across layers (ALBERT): no tensor is renumbered. */
+  sharedWeights: boolean;
+  /** Human-readable notes for the user (e.g. ALBERT sharing, dropped layers). */
+  notes: string[];
+  metadata: Record<string, string>;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Regex matching one encoder layer's tensor names for a family, capturing the index and the rest. */
+export function layerNamePattern(family: FamilyDescriptor): RegExp {
+  const [before, after] = family.layerPrefix.split('{i}');
+  if (after === undefined) throw new Error(`family ${family.id}: layerPrefix "${family.layerPrefix}" has no {i}`);
+  return new RegExp(`^${escapeRegExp(before)}(\\d+)${escapeRegExp(after)}(.*)$`);
+}
+
+/**
+ * Works out the output tensors for `plan` without reading any tensor data.
+ * Throws a UserError naming the problem when the plan can't be honoured.
+ */
+export function planDeepenedLayout(sourceDir: string, plan: LayerPlan): DeepenLayout {
+  const location = locateModel(sourceDir);
+  const config = readConfigFile(location.configFile);
+  const family = familyForModelType(config.modelType)!;
+  if (plan.length === 0) throw new UserError('layer plan is empty; give layer indices like "0-3,3"');
+  plan.forEach((l, i) => {
+    if (!Number.isInteger(l) || l < 0 || l >= config.numLayers) {
+      throw new UserError(`layer plan entry ${i + 1} (${l}) is out of range: the model has layers 0-${config.numLayers - 1}`);
+    }
+  });
+  const weights = openWeights(location.dir, location.weightsHint);
+  if (weights.format !== 'safetensors') {
+    throw new UserError(`deepening needs safetensors weights; this model has ${weights.format} weights`, weights.displayFile);
+  }
+  const metadata = readSafetensorsHeader(weights.files[0]).metadata ?? {};
+  const all = [...weights.tensors.values()].sort((a, b) => (a.file === b.file ? a.offset - b.offset : weights.files.indexOf(a.file) - weights.files.indexOf(b.file)));
+  const notes: string[] = [];
+
+  if (config.numLayerWeights < config.numLayers) {
+    // ALBERT: layers share weight groups. With one group, every planned layer is that group, so the
+    // deepened model is the same tensors with a larger layer count.
+    if (config.numLayerWeights !== 1) {
+      throw new UserError(
+        `this ${family.displayName} model shares ${config.numLayerWeights} weight groups among ${config.numLayers} layers; ` +
+          'deepening is only exact for a single shared group (num_hidden_groups = 1)',
+      );
+    }
+    notes.push(
+      `${family.displayName} shares one weight group across all layers: every plan entry maps to that shared group, so the ` +
+        `deepened model keeps the same tensors and only ${family.layerCountKey} changes (${config.numLayers} → ${plan.length}).`,
+    );
+    const tensors = all.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, byteLength: e.byteLength, source: e }));
+    return { config, family, tensors, sharedWeights: true, notes, metadata };
+  }
+
+  const pattern = layerNamePattern(family);
+  const byLayer = new Map<number, TensorEntry[]>();
+  const before: TensorEntry[] = [];
+  const after: TensorEntry[] = [];
+  for (const e of all) {
+    const m = pattern.exec(e.name);
+    if (!m) {
+      (byLayer.size === 0 ? before : after).push(e);
+      continue;
+    }
+    const idx = Number(m[1]);
+    if (idx >= config.numLayers) {
+      throw new UserError(`tensor "${e.name}" belongs to layer ${idx}, but config.json says the model has ${config.numLayers} layers`, weights.displayFile);
+    }
+    if (!byLayer.has(idx)) byLayer.set(idx, []);
+    byLayer.get(idx)!.push(e);
+  }
+  for (const l of new Set(plan)) {
+    if (!byLayer.has(l)) throw new UserError(`the weights have no tensors for layer ${l} (expected names like "${family.layerPrefix.replace('{i}', String(l))}…")`, weights.displayFile);
+  }
+  const dropped = [...byLayer.keys()].filter((l) => !plan.includes(l)).sort((a, b) => a - b);
+  if (dropped.length > 0) notes.push(`layers ${printPlan(dropped)} are not in the plan and are left out.`);
+  const [pre, post] = family.layerPrefix.split('{i}');
+  const layerTensors: OutTensor[] = [];
+  plan.forEach((src, newIdx) => {
+    for (const e of byLayer.get(src)!) {
+      const rest = pattern.exec(e.name)![2];
+      layerTensors.push({ name: `${pre}${newIdx}${post}${rest}`, dtype: e.dtype, shape: e.shape, byteLength: e.byteLength, source: e });
+    }
+  });
+  const keep = (e: TensorEntry): OutTensor => ({ name: e.name, dtype: e.dtype, shape: e.shape, byteLength: e.byteLength, source: e });
+  return { config, family, tensors: [...before.map(keep), ...layerTensors, ...after.map(keep)], sharedWeights: false, notes, metadata };
+}
+
+/** `<name>-deep-<plan>` next to the source, with the plan made folder-safe. */
+export function defaultTargetDir(sourceDir: string, plan: LayerPlan): string {
+  const abs = path.resolve(sourceDir);
+  let tag = printPlan(plan).replace(/,/g, '_');
+  if (tag.length > 40) tag = `${plan.length}L`;
+  return path.join(path.dirname(abs), `${path.basename(abs)}-deep-${tag}`);
+}
+
+export interface DeepenOptions {
+  source: string;
+  plan: LayerPlan;
+  /** Defaults to defaultTargetDir(source, plan). */
+  target?: string;
+  /** Replace an existing target. The UI sets this only after asking. */
+  overwrite?: boolean;
+  /** How the plan was written, for provenance (defaults to printPlan). */
+  planText?: string;
+  signal?: AbortSignal;
+  onProgress?: (bytesDone: number, bytesTotal: number, tensor: string) => void;
+  /** Test seam: produces a tensor's bytes (defaults to reading them from the source). */
+  readTensor?: (t: OutTensor, index: number) => Promise<Uint8Array>;
+}
+
+export interface DeepenResult {
+  target: string;
+  numLayers: number;
+  plan: LayerPlan;
+  bytes: number;
+  tensors: number;
+  ms: number;
+  notes: string[];
+}
+
+export async function writeDeepenedCheckpoint(options: DeepenOptions): Promise<DeepenResult> {
+  const started = Date.now();
+  const source = path.resolve(options.source);
+  const layout = planDeepenedLayout(source, options.plan);
+  const target = path.resolve(options.target ?? defaultTargetDir(source, options.plan));
+  const realSource = fs.realpathSync(source);
+  const parent = path.dirname(target);
+  const realTarget = path.join(fs.existsSync(parent) ? fs.realpathSync(parent) : parent, path.basename(target));
+  if (realTarget === realSource || realTarget.startsWith(realSource + path.sep) || realSource.startsWith(realTarget + path.sep)) {
+    throw new UserError('the target folder must not be the source folder, inside it, or contain it; choose a folder next to it', target);
+  }
+  if (fs.existsSync(target) && !options.overwrite) {
+    throw new UserError('target already exists; choose another folder or allow overwriting', target);
+  }
+  if (!fs.existsSync(parent)) throw new UserError('the parent folder does not exist', parent);
+
+  let temp: string;
+  try {
+    temp = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.tmp-`));
+  } catch (e) {
+    throw new UserError(`cannot create a folder here: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, parent);
+  }
+  try {
+    const bytes = await writeTensorsAsync(path.join(temp, 'model.safetensors'), layout, options);
+    writeSynced(path.join(temp, 'config.json'), JSON.stringify(deepenedConfig(layout, source, options), null, 2) + '\n');
+    const sourceDir = path.dirname(locateModel(source).configFile);
+    for (const f of TOKENIZER_FILES) {
+      const from = path.join(sourceDir, f);
+      if (fs.existsSync(from)) writeSynced(path.join(temp, f), fs.readFileSync(from));
+    }
+    writeSynced(path.join(temp, 'README.md'), modelCard(layout, source, options));
+    fsyncDir(temp);
+    throwIfAborted(options.signal);
+    publish(temp, target, !!options.overwrite);
+    fsyncDir(parent);
+    return {
+      target,
+      numLayers: options.plan.length,
+      plan: options.plan,
+      bytes,
+      tensors: layout.tensors.length,
+      ms: Date.now() - started,
+      notes: layout.notes,
+    };
+  } catch (e) {
+    fs.rmSync(temp, { recursive: true, force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC') throw new UserError('the disk is full; nothing was written', parent);
+    if (code === 'EACCES' || code === 'EPERM') throw new UserError(`permission denied (${code}); nothing was written`, parent);
+    throw e;
+  }
+}
+
+/** Moves the finished temp folder into place. With overwrite, the old target goes only after the new one is in. */
+function publish(temp: string, target: string, overwrite: boolean): void {
+  if (!fs.existsSync(target)) {
+    fs.renameSync(temp, target);
+    return;
+  }
+  if (!overwrite) throw new UserError('target appeared while writing; nothing was overwritten', target);
+  const old = `${temp}.old`;
+  fs.renameSync(target, old);
+  try {
+    fs.renameSync(temp, target);
+  } catch (e) {
+    fs.renameSync(old, target);
+    throw e;
+  }
+  fs.rmSync(old, { recursive: true, force: true });
+}
+
+function deepenedConfig(layout: DeepenLayout, source: string, options: DeepenOptions): Record<string, unknown> {
+  const raw = { ...layout.config.raw };
+  raw[layout.family.layerCountKey] = options.plan.length;
+  raw.layer_lens = { source, plan: options.planText ?? printPlan(options.plan), source_layers: layout.config.numLayers };
+  return raw;
+}
+
+function modelCard(layout: DeepenLayout, source: string, options: DeepenOptions): string {
+  const name = path.basename(source);
+  const planText = printPlan(options.plan);
+  const lines = [
+    `# ${name}, deepened to ${options.plan.length} layers`,
+    '',
+    `Written by Layer Lens from \`${name}\` (${layout.family.displayName}, ${layout.config.numLayers} layers) with no training:`,
+    `encoder layers run in the order \`${planText}\`; every other tensor is copied unchanged.`,
+    '',
+    'Duplicating layers works because the masked-LM head can read every layer (Kao et al., 2020,',
+    '"Further boosting BERT-based models by duplicating existing layers", arXiv:2001.09309);',
+    'fine-tune the deepened model before comparing it with the original.',
+    '',
+    ...layout.notes.map((n) => `- ${n}`),
+    ...(layout.notes.length ? [''] : []),
+    'The same plan as a mergekit `passthrough` config:',
+    '',
+    '```yaml',
+    printMergekitYaml(options.plan, name).trimEnd(),
+    '```',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function writeTensorsAsync(file: string, layout: DeepenLayout, options: DeepenOptions): Promise<number> {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(layout.metadata).length > 0) header.__metadata__ = layout.metadata;
+  let offset = 0;
+  for (const t of layout.tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    offset += t.byteLength;
+  }
+  const total = offset;
+  let headerText = JSON.stringify(header);
+  headerText += ' '.repeat((8 - (Buffer.byteLength(headerText) % 8)) % 8);
+  const headerBytes = Buffer.from(headerText, 'utf8');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerBytes.length));
+
+  const read = options.readTensor ?? readSourceBytes;
+  const out = await fs.promises.open(file, 'wx');
+  try {
+    await writeAll(out, len);
+    await writeAll(out, headerBytes);
+    let done = 0;
+    for (let i = 0; i < layout.tensors.length; i++) {
+      throwIfAborted(options.signal);
+      const t = layout.tensors[i];
+      const bytes = await read(t, i);
+      if (bytes.byteLength !== t.byteLength) throw new Error(`tensor ${t.name}: expected ${t.byteLength} bytes, got ${bytes.byteLength}`);
+      await writeAll(out, bytes);
+      done += t.byteLength;
+      options.onProgress?.(done, total, t.name);
+    }
+    await out.sync();
+  } finally {
+    await out.close();
+  }
+  return 8 + headerBytes.length + total;
+}
+
+async function readSourceBytes(t: OutTensor): Promise<Uint8Array> {
+  const fh = await fs.promises.open(t.source.file, 'r');
+  try {
+    const buf = new Uint8Array(t.byteLength);
+    let done = 0;
+    while (done < t.byteLength) {
+      const { bytesRead } = await fh.read(buf, done, t.byteLength - done, t.source.offset + done);
+      if (bytesRead === 0) throw new UserError(`unexpected end of file while reading tensor "${t.source.name}"`, t.source.file);
+      done += bytesRead;
+    }
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writeAll(fh: fs.promises.FileHandle, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.byteLength - done);
+    done += bytesWritten;
+  }
+}
+
+function writeSynced(file: string, data: string | Uint8Array): void {
+  const fd = fs.openSync(file, 'wx');
+  try {
+    let done = 0;
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some platforms (Windows) cannot fsync a directory; the files themselves are synced.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CancelledError();
+}
