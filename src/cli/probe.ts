@@ -1,0 +1,121 @@
+/** `layer-lens probe`: per-layer reconstruction of the input through the model's own MLM head. */
+import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parsePlan } from '../core/deepen/plan';
+import { UserError } from '../core/errors';
+import { ProbeEngine, ProbeInput } from '../core/probe/engine';
+import { reportToCsv, reportToJson } from '../core/probe/export';
+import { readSentenceFile } from '../core/probe/inputs';
+import { ProbeReport } from '../core/probe/report';
+import { formatSummaryTable, formatTokenGrid } from './format';
+import { ProgressBar } from './progress';
+import { referenceModelDir } from './paths';
+
+export const PROBE_USAGE = `Usage: layer-lens probe [MODEL] (--text "…")… | --file sentences.txt
+                        [--pair "…"] [--layers PLAN] [--top-k K] [--threads N]
+                        [--include-special] [--json out.json] [--csv out.csv]
+
+MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
+           model.safetensors, model.safetensors.index.json). Default: the embedded
+           reference model (models/reference-bert-mini).
+--text     a sentence to probe (repeatable)
+--pair     second segment for the (single) --text, probed as a sentence pair
+--file     a UTF-8 text file, one sentence per line ("text<TAB>pair" for pairs)
+--layers   layer plan: the order encoder layers run, e.g. 0-3,3 (duplicates layer 3)
+--top-k    how many top predictions to keep per position (default 5)
+--include-special  also count [CLS]/[SEP] etc. in the per-layer figures
+--json/--csv       write the full report`;
+
+const DEFAULT_TEXT = 'The quick brown fox jumps over the lazy dog.';
+
+export async function runProbeCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      text: { type: 'string', multiple: true },
+      pair: { type: 'string' },
+      file: { type: 'string' },
+      layers: { type: 'string' },
+      'top-k': { type: 'string' },
+      threads: { type: 'string' },
+      'include-special': { type: 'boolean' },
+      json: { type: 'string' },
+      csv: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(PROBE_USAGE);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UserError(`expected at most one MODEL, got ${positionals.length}: ${positionals.join(' ')}`);
+  if (values.file && values.text) throw new UserError('give either --text or --file, not both');
+  if (values.pair && (values.text?.length ?? 0) !== 1) throw new UserError('--pair goes with exactly one --text');
+
+  const inputs: ProbeInput[] = values.file
+    ? readSentenceFile(values.file)
+    : (values.text ?? [DEFAULT_TEXT]).map((text) => (values.pair !== undefined ? { text, pair: values.pair } : { text }));
+  const engine = ProbeEngine.load(positionals[0] ?? referenceModelDir(), {
+    threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
+  });
+  const plan = values.layers ? parsePlan(values.layers, engine.checkpoint.config.numLayers) : undefined;
+  const topK = values['top-k'] ? positiveInt(values['top-k'], '--top-k') : undefined;
+
+  const controller = new AbortController();
+  const onInterrupt = () => controller.abort();
+  process.once('SIGINT', onInterrupt);
+  const progress = values.file ? new ProgressBar(inputs.length) : undefined;
+  let report: ProbeReport;
+  try {
+    report = await engine.probe(inputs, {
+      plan,
+      topK,
+      includeSpecial: values['include-special'] ?? false,
+      signal: controller.signal,
+      onProgress: (done) => progress?.update(done),
+    });
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+    progress?.done();
+    await engine.dispose();
+  }
+
+  printReport(report);
+  if (values.json) writeOutput(values.json, reportToJson(report));
+  if (values.csv) writeOutput(values.csv, reportToCsv(report));
+  return 0;
+}
+
+function printReport(report: ProbeReport): void {
+  const m = report.model;
+  console.log(`${m.name} · ${m.family} · ${m.numLayers} layers · hidden ${m.hiddenSize} · vocab ${m.vocabSize} · ${m.dtype}`);
+  console.log(`plan ${report.planText} · ${report.sentences.length} sentence(s), ${report.timing.tokens} tokens · ${report.includeSpecial ? 'special tokens included' : 'special tokens excluded'}`);
+  for (const w of report.warnings) console.log(`warning: ${w}`);
+  console.log('');
+  console.log(formatSummaryTable(report));
+  if (report.sentences.length === 1) {
+    const s = report.sentences[0];
+    console.log('');
+    console.log(`Top-1 token per layer for: ${s.text}${s.pair ? ` ‖ ${s.pair}` : ''}   (* = differs from the input)`);
+    console.log(formatTokenGrid(report));
+  }
+  const t = report.timing;
+  console.log('');
+  console.log(`session ${t.sessionMs.toFixed(0)} ms · run ${t.runMs.toFixed(0)} ms · peak RSS ${t.peakRssMb.toFixed(0)} MB`);
+}
+
+function writeOutput(file: string, text: string): void {
+  try {
+    fs.writeFileSync(file, text);
+  } catch (e) {
+    throw new UserError(`cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+  }
+  console.log(`wrote ${file}`);
+}
+
+export function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, got "${text}"`);
+  return n;
+}

@@ -1,0 +1,54 @@
+/** Reading probe inputs from a corpus file: one sentence per line, `text<TAB>pair` for pairs. */
+import * as fs from 'node:fs';
+import { UserError } from '../errors';
+import { ProbeInput } from './engine';
+
+export function readSentenceFile(file: string): ProbeInput[] {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    throw new UserError(`cannot read the input file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+  }
+  return parseSentences(decodeUtf8(bytes, file), file);
+}
+
+export function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    throw new UserError(`the input file is not valid UTF-8 (first bad byte at offset ${at}); save it as UTF-8`, file);
+  }
+}
+
+export function parseSentences(text: string, file = 'input'): ProbeInput[] {
+  const inputs = text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [first, second] = line.split('\t');
+      return second !== undefined && second.trim() !== '' ? { text: first.trim(), pair: second.trim() } : { text: first.trim() };
+    });
+  if (inputs.length === 0) throw new UserError('the input file has no sentences (it is empty or blank)', file);
+  return inputs;
+}
+
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let lo = 0;
+  let hi = bytes.length;
+  // Largest prefix that decodes cleanly (allowing a cut multi-byte sequence at its end).
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    try {
+      decoder.decode(bytes.subarray(0, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
