@@ -6,7 +6,12 @@ pad CJK ideographs with spaces, whitespace split, lowercase + strip accents
 WordPiece with the '##' prefix; words longer than 100 chars become [UNK].
 """
 import os
+import re
 import unicodedata
+
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+_SPECIAL_SPLIT = re.compile("(" + "|".join(re.escape(t) for t in SPECIAL_TOKENS) + ")")
 
 
 def load_vocab(path):
@@ -116,9 +121,15 @@ class WordPiece:
         return r
 
     def tokenize(self, text):
+        """Literal special tokens ([CLS], [SEP], [MASK], [UNK], [PAD]) in the text are kept
+        whole, as HF's BertTokenizer / tokenizer.json added_tokens do."""
         out = []
-        for w in basic_tokenize(text):
-            out.extend(self._word(w))
+        for part in _SPECIAL_SPLIT.split(text):
+            if part in SPECIAL_TOKENS:
+                out.append(part)
+                continue
+            for w in basic_tokenize(part):
+                out.extend(self._word(w))
         return out
 
     def convert_tokens_to_ids(self, toks):
