@@ -1,0 +1,225 @@
+/**
+ * The probe panel: one webview that holds recent runs. The host is the source of truth for the
+ * runs (HostState); the webview keeps its UI choices with setState, and the serializer restores
+ * both after a window reload. Data reaches the page only via postMessage, after `ready`.
+ */
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import { buildChart, EXPORT_COLORS, svgToString } from '../shared/chart';
+import { exportFileName, reportToCsv, reportToJson, summaryToCsv } from '../shared/export';
+import {
+  addRun, assertNever, ExportFormat, HostMessage, HostState, isWebviewMessage, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, WebviewState,
+} from '../shared/protocol';
+
+export interface PanelHost {
+  extensionUri: vscode.Uri;
+  log: vscode.LogOutputChannel;
+  /** Re-runs a run's model and sentences (the panel's "Re-run" button). */
+  rerun(run: PanelRun): Thenable<unknown>;
+}
+
+export class ProbePanel implements vscode.Disposable {
+  static current: ProbePanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  /** Resolved each time the webview (re)loads and says it is ready. Tests wait on it. */
+  private readyWaiters: (() => void)[] = [];
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly host: PanelHost,
+    private state: HostState,
+    public ui: UiState | undefined,
+  ) {
+    panel.webview.options = webviewOptions(host.extensionUri);
+    panel.webview.html = html(panel.webview, host.extensionUri);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
+      panel.onDidChangeViewState(() => {
+        // A hidden webview is torn down (retainContextWhenHidden is off); it says `ready` again when shown.
+        if (!panel.visible) this.ready = false;
+      }),
+    );
+  }
+
+  static show(host: PanelHost, run: PanelRun, compareWith?: string): ProbePanel {
+    const current = ProbePanel.current;
+    if (current) {
+      current.state = addRun(current.state, run, compareWith);
+      current.panel.reveal(undefined, false);
+      current.push();
+      return current;
+    }
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Layer Lens', vscode.ViewColumn.Active, {
+      ...webviewOptions(host.extensionUri),
+      retainContextWhenHidden: false,
+    });
+    ProbePanel.current = new ProbePanel(panel, host, addRun({ runs: [] }, run, compareWith), undefined);
+    return ProbePanel.current;
+  }
+
+  static revive(host: PanelHost, panel: vscode.WebviewPanel, saved: unknown): ProbePanel {
+    const s = saved as Partial<WebviewState> | undefined;
+    const state: HostState = s?.host && Array.isArray(s.host.runs) ? s.host : { runs: [] };
+    ProbePanel.current?.dispose();
+    ProbePanel.current = new ProbePanel(panel, host, state, s?.ui);
+    host.log.info(`restored the probe panel with ${state.runs.length} run(s)`);
+    return ProbePanel.current;
+  }
+
+  get hostState(): HostState {
+    return this.state;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Resolves once the webview has said `ready` (immediately if it has). */
+  whenReady(): Promise<void> {
+    return this.ready ? Promise.resolve() : new Promise((r) => this.readyWaiters.push(r));
+  }
+
+  private push(): void {
+    if (this.ready) this.post({ type: 'state', state: this.state });
+  }
+
+  private post(message: HostMessage): void {
+    void this.panel.webview.postMessage(message);
+  }
+
+  private receive(raw: unknown): void {
+    if (!isWebviewMessage(raw)) {
+      this.host.log.warn(`ignored a malformed message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    const m: WebviewMessage = raw;
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.post({ type: 'state', state: this.state });
+        this.readyWaiters.splice(0).forEach((r) => r());
+        return;
+      case 'export':
+        void this.export(m.format, m.runId, m.compareRunId);
+        return;
+      case 'rerun': {
+        const run = this.state.runs.find((r) => r.id === m.runId);
+        if (run) void this.host.rerun(run);
+        return;
+      }
+      case 'uiChanged':
+        this.ui = m.ui;
+        return;
+      case 'log':
+        this.host.log[m.level](`webview: ${m.message}`);
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  private async export(format: ExportFormat, runId: string, compareRunId?: string): Promise<void> {
+    const run = this.state.runs.find((r) => r.id === runId);
+    if (!run) return;
+    if (!vscode.workspace.isTrusted) {
+      this.post({ type: 'error', message: 'Exporting writes files, which is disabled in an untrusted workspace.' });
+      return;
+    }
+    const other = compareRunId ? this.state.runs.find((r) => r.id === compareRunId) : undefined;
+    const { content, ext, suffix, filter } = exportContent(format, run, other);
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const name = exportFileName(run.report, suffix, ext);
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
+      filters: { [filter]: [ext] },
+      title: `Export ${filter}`,
+    });
+    if (!target) return;
+    try {
+      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
+      this.host.log.info(`exported ${format} to ${target.fsPath}`);
+      this.post({ type: 'exported', format, file: target.fsPath });
+    } catch (e) {
+      const message = `Could not write ${target.fsPath}: ${(e as Error).message}`;
+      this.host.log.error(message);
+      this.post({ type: 'error', message });
+    }
+  }
+
+  dispose(): void {
+    if (ProbePanel.current === this) ProbePanel.current = undefined;
+    this.disposables.splice(0).forEach((d) => d.dispose());
+    this.panel.dispose();
+  }
+}
+
+export function exportContent(format: ExportFormat, run: PanelRun, other?: PanelRun): { content: string; ext: string; suffix: string; filter: string } {
+  switch (format) {
+    case 'csv':
+      return { content: reportToCsv(run.report), ext: 'csv', suffix: '-cells', filter: 'CSV' };
+    case 'summary-csv':
+      return { content: summaryToCsv(run.report), ext: 'csv', suffix: '-summary', filter: 'CSV' };
+    case 'json':
+      return { content: reportToJson(run.report), ext: 'json', suffix: '', filter: 'JSON' };
+    case 'svg': {
+      const series = [{ name: run.label, summary: run.report.summary }];
+      if (other) series.push({ name: other.label, summary: other.report.summary });
+      return { content: svgToString(buildChart(series, EXPORT_COLORS)) + '\n', ext: 'svg', suffix: '-chart', filter: 'SVG' };
+    }
+    default:
+      return assertNever(format, 'export format');
+  }
+}
+
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return {
+    enableScripts: true,
+    enableCommandUris: false,
+    // Everything the page loads is bundled into dist/ (the elements are compiled into webview.js).
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')],
+  };
+}
+
+export function html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = makeNonce();
+  const js = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
+  const css = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.css'));
+  const csp = [
+    "default-src 'none'",
+    `img-src ${webview.cspSource} data:`,
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `font-src ${webview.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" nonce="${nonce}" href="${css}">
+<title>Layer Lens</title>
+</head>
+<body>
+<main id="app" aria-live="polite"><p class="empty">Loading…</p></main>
+<script nonce="${nonce}">window.litNonce = ${JSON.stringify(nonce)};</script>
+<script nonce="${nonce}" src="${js}"></script>
+</body>
+</html>`;
+}
+
+function makeNonce(): string {
+  const bytes = new Uint8Array(18);
+  crypto.getRandomValues(bytes);
+  return Buffer.from(bytes).toString('base64').replace(/[+/=]/g, '');
+}
+
+/** Reads a file the panel needs to exist, for a clear message when the build is missing. */
+export function checkWebviewBuild(extensionPath: string): string | undefined {
+  for (const f of ['dist/webview.js', 'dist/webview.css']) {
+    if (!fs.existsSync(`${extensionPath}/${f}`)) return `${f} is missing; run "npm run build"`;
+  }
+  return undefined;
+}

@@ -1,0 +1,133 @@
+/**
+ * The "loaded model" lifetime: one ProbeEngine (and its worker) at a time, loaded lazily on first
+ * use, so activation never pulls in the tokenizer or graph builder. Cancelling aborts the run,
+ * which terminates the worker at once.
+ */
+import * as vscode from 'vscode';
+import type { ProbeEngine, ProbeInput } from '../core/probe/engine';
+import type { ProbeReport } from '../core/probe/report';
+import type { Settings } from './settings';
+
+export interface RunOptions {
+  plan?: string | number[];
+  settings: Settings;
+  token?: vscode.CancellationToken;
+  progress?: vscode.Progress<{ message?: string; increment?: number }>;
+}
+
+export class ProbeService implements vscode.Disposable {
+  private loaded: { dir: string; threads: number; engine: ProbeEngine } | undefined;
+  private busy = false;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {}
+
+  get isBusy(): boolean {
+    return this.busy;
+  }
+
+  async engineFor(dir: string, threads: number): Promise<ProbeEngine> {
+    if (this.loaded && this.loaded.dir === dir && this.loaded.threads === threads) return this.loaded.engine;
+    await this.unload();
+    const t = performance.now();
+    const { ProbeEngine } = await import('../core/probe/engine');
+    const engine = ProbeEngine.load(dir, threads > 0 ? { threads } : {});
+    this.log.info(`loaded ${dir} (${engine.checkpoint.config.modelType}, ${engine.checkpoint.config.numLayers} layers) in ${(performance.now() - t).toFixed(0)} ms`);
+    this.loaded = { dir, threads, engine };
+    return engine;
+  }
+
+  async run(dir: string, inputs: ProbeInput[], options: RunOptions): Promise<ProbeReport> {
+    if (this.busy) throw new BusyError();
+    this.busy = true;
+    const controller = new AbortController();
+    const sub = options.token?.onCancellationRequested(() => {
+      this.log.info('cancel requested');
+      controller.abort();
+    });
+    const started = performance.now();
+    try {
+      options.progress?.report({ message: 'loading the model…' });
+      const engine = await this.engineFor(dir, options.settings.threads);
+      if (controller.signal.aborted) throw cancelled();
+      const { parsePlan } = await import('../core/deepen/plan');
+      const plan =
+        options.plan === undefined ? undefined : typeof options.plan === 'string' ? parsePlan(options.plan, engine.checkpoint.config.numLayers) : options.plan;
+      const { inputs: fitted, cut } = fitToMaxTokens(engine, inputs, options.settings.maxTokens);
+      let last = 0;
+      options.progress?.report({ message: `${inputs.length} sentence${inputs.length === 1 ? '' : 's'}…` });
+      const report = await engine.probe(fitted, {
+        plan,
+        topK: options.settings.topK,
+        includeSpecial: options.settings.includeSpecialTokens,
+        signal: controller.signal,
+        onProgress: (done, total) => {
+          const pct = (done / total) * 100;
+          options.progress?.report({ message: `${done}/${total} sentences`, increment: pct - last });
+          last = pct;
+        },
+      });
+      if (cut > 0) report.warnings.push(`${cut} input${cut === 1 ? ' was' : 's were'} cut to ${options.settings.maxTokens} tokens (setting layer-lens.maxTokens)`);
+      const mem = process.memoryUsage();
+      this.log.info(
+        `probe ${report.model.name}: plan ${report.planText} (${report.plan.length} layers), ${report.sentences.length} sentence(s), ` +
+          `${report.timing.tokens} tokens, top-k ${report.topK}; session ${report.timing.sessionMs.toFixed(0)} ms, run ${report.timing.runMs.toFixed(0)} ms, ` +
+          `total ${(performance.now() - started).toFixed(0)} ms; peak RSS ${report.timing.peakRssMb.toFixed(0)} MB, rss ${(mem.rss / 2 ** 20).toFixed(0)} MB, ` +
+          `heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB; model ${report.model.path}`,
+      );
+      for (const w of report.warnings) this.log.warn(w);
+      return report;
+    } catch (e) {
+      if (controller.signal.aborted) {
+        this.log.info(`probe cancelled after ${(performance.now() - started).toFixed(0)} ms; worker terminated`);
+        throw cancelled();
+      }
+      throw e;
+    } finally {
+      sub?.dispose();
+      this.busy = false;
+    }
+  }
+
+  async unload(): Promise<void> {
+    const old = this.loaded;
+    this.loaded = undefined;
+    if (old) await old.engine.dispose();
+  }
+
+  dispose(): void {
+    void this.unload();
+  }
+}
+
+export class BusyError extends Error {
+  constructor() {
+    super('A probe is already running; cancel it or wait for it to finish.');
+    this.name = 'UserError';
+  }
+}
+
+function cancelled(): Error {
+  const e = new Error('Cancelled');
+  e.name = 'CancelledError';
+  return e;
+}
+
+/** Cuts inputs longer than `maxTokens` (special tokens included) word by word from the end. */
+export function fitToMaxTokens(engine: Pick<ProbeEngine, 'encode'>, inputs: ProbeInput[], maxTokens: number): { inputs: ProbeInput[]; cut: number } {
+  let cut = 0;
+  const out = inputs.map((input) => {
+    const count = (i: ProbeInput) => engine.encode([i])[0].ids.length;
+    if (count(input) <= maxTokens) return input;
+    cut++;
+    const words = input.text.split(/\s+/);
+    let lo = 1;
+    let hi = words.length;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (count({ ...input, text: words.slice(0, mid).join(' ') }) <= maxTokens) lo = mid;
+      else hi = mid - 1;
+    }
+    return { ...input, text: words.slice(0, lo).join(' ') };
+  });
+  return { inputs: out, cut };
+}

@@ -1,0 +1,100 @@
+/**
+ * The one message protocol between the extension host and the probe panel webview.
+ * Both sides import this file; every message is a member of a union keyed on `type`, and every
+ * switch over it ends in `assertNever`, so adding a message is a compile error until both sides
+ * handle it. Handshake: the webview posts `ready` once it listens; only then does the host send
+ * `state`. The host never pushes into a page that is not listening.
+ */
+import type { ProbeReport } from '../core/probe/report';
+
+export type { ProbeReport };
+
+/** One probe run as the panel keeps it. */
+export interface PanelRun {
+  id: string;
+  /** Short label shown in pickers, e.g. "reference-bert-mini · 0-3 · 1 sentence". */
+  label: string;
+  /** Where the sentences came from. */
+  source: 'input' | 'selection' | 'corpus' | 'api';
+  createdAt: number;
+  report: ProbeReport;
+}
+
+/** What the host owns and restores: the runs, newest last. */
+export interface HostState {
+  runs: PanelRun[];
+  /** Run to show first; defaults to the newest. */
+  focusRunId?: string;
+  /** Run to compare against the focused one, when the host asks for a comparison. */
+  compareRunId?: string;
+}
+
+export type View = 'layers' | 'summary' | 'chart' | 'sentences' | 'compare';
+
+/** What the webview persists with setState (and the serializer hands back after a reload). */
+export interface WebviewState {
+  host: HostState;
+  ui: UiState;
+}
+
+export interface UiState {
+  runId?: string;
+  compareRunId?: string;
+  sentence: number;
+  view: View;
+  /** The host's focusRunId last acted on, so a new run switches the view once and only once. */
+  seenFocusRunId?: string;
+}
+
+export type ExportFormat = 'csv' | 'summary-csv' | 'json' | 'svg';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'summary-csv', 'json', 'svg'];
+
+// ── host → webview ────────────────────────────────────────────────────────────────────────
+export type HostMessage =
+  | { type: 'state'; state: HostState }
+  | { type: 'exported'; format: ExportFormat; file: string }
+  | { type: 'error'; message: string };
+
+// ── webview → host ────────────────────────────────────────────────────────────────────────
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'export'; format: ExportFormat; runId: string; compareRunId?: string }
+  | { type: 'rerun'; runId: string }
+  | { type: 'uiChanged'; ui: UiState }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+export const PANEL_VIEW_TYPE = 'layerLens.probe';
+
+export function assertNever(value: never, what = 'message'): never {
+  throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`);
+}
+
+/** Runtime guard for what arrives from the webview (it is another process; trust nothing). */
+export function isWebviewMessage(value: unknown): value is WebviewMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as { type?: unknown; format?: unknown; runId?: unknown };
+  switch (m.type) {
+    case 'ready':
+      return true;
+    case 'export':
+      return EXPORT_FORMATS.includes(m.format as ExportFormat) && typeof m.runId === 'string';
+    case 'rerun':
+      return typeof m.runId === 'string';
+    case 'uiChanged':
+      return typeof (value as { ui?: unknown }).ui === 'object';
+    case 'log':
+      return typeof (value as { message?: unknown }).message === 'string';
+    default:
+      return false;
+  }
+}
+
+export const MAX_RUNS = 8;
+
+/** Adds a run, dropping the oldest beyond MAX_RUNS (the panel's state must stay small enough to persist). */
+export function addRun(state: HostState, run: PanelRun, compareWith?: string): HostState {
+  const runs = [...state.runs.filter((r) => r.id !== run.id), run];
+  while (runs.length > MAX_RUNS) runs.shift();
+  const compareRunId = compareWith && runs.some((r) => r.id === compareWith) ? compareWith : undefined;
+  return { runs, focusRunId: run.id, compareRunId };
+}

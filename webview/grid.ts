@@ -1,0 +1,175 @@
+/**
+ * The per-layer reconstruction grid: rows h0..hL, columns the input tokens. A real <table> with
+ * role="grid", row and column headers, a roving tabindex, arrow-key navigation, and a tooltip
+ * (hover or focus) listing the top-k predictions with the input token's rank.
+ */
+import type { ProbeReport, ProbedSentence } from '../src/core/probe/report';
+import { displayToken, fmtNum, fmtPct, layerLabels, prob, probStep, tokenOf } from '../src/shared/format';
+import { h } from './dom';
+
+export interface GridOptions {
+  /** Cells to highlight as different from a compared run: key `${layer}:${pos}`. */
+  differs?: Set<string>;
+  caption: string;
+  idPrefix: string;
+}
+
+export function renderGrid(report: ProbeReport, sentence: ProbedSentence, options: GridOptions): HTMLElement {
+  const labels = layerLabels(report);
+  const table = h('table', {
+    class: 'grid',
+    role: 'grid',
+    'aria-rowcount': sentence.layers.length + 1,
+    'aria-colcount': sentence.ids.length + 1,
+    'data-testid': `${options.idPrefix}-grid`,
+  });
+  table.appendChild(h('caption', {}, options.caption));
+  const headRow = h('tr', { role: 'row', 'aria-rowindex': 1 }, h('th', { scope: 'col', class: 'corner', role: 'columnheader', 'aria-colindex': 1 }, 'layer'));
+  sentence.tokens.forEach((tok, p) =>
+    headRow.appendChild(
+      h(
+        'th',
+        { scope: 'col', role: 'columnheader', 'aria-colindex': p + 2, class: sentence.special[p] ? 'tok special' : 'tok', title: `position ${p}, id ${sentence.ids[p]}` },
+        displayToken(tok),
+      ),
+    ),
+  );
+  table.appendChild(h('thead', {}, headRow));
+  const body = h('tbody');
+  sentence.layers.forEach((layer, l) => {
+    const source = report.summary[l]?.sourceLayer;
+    const row = h(
+      'tr',
+      { role: 'row', 'aria-rowindex': l + 2 },
+      h('th', { scope: 'row', role: 'rowheader', 'aria-colindex': 1, title: source === null || source === undefined ? 'embeddings (after LayerNorm)' : `output of encoder layer ${source}` }, labels[l] ?? `h${l}`),
+    );
+    for (let p = 0; p < sentence.ids.length; p++) {
+      const top1 = layer.top1[p];
+      const match = top1 === sentence.ids[p];
+      const pIn = prob(layer.inputLogProb[p]);
+      const cls = ['cell', `p${probStep(pIn)}`, match ? 'hit' : 'miss'];
+      if (sentence.special[p]) cls.push('special');
+      if (options.differs?.has(`${l}:${p}`)) cls.push('diff');
+      const label =
+        `${labels[l] ?? `h${l}`}, input ${displayToken(sentence.tokens[p])}: predicts ${displayToken(tokenOf(report, top1))}` +
+        `${match ? '' : ' (mismatch)'}, input probability ${fmtPct(pIn)}, rank ${layer.rank[p]}`;
+      row.appendChild(
+        h(
+          'td',
+          { class: cls.join(' '), role: 'gridcell', tabindex: -1, 'aria-colindex': p + 2, 'aria-label': label, 'data-l': l, 'data-p': p },
+          h('span', { class: 'mark', 'aria-hidden': 'true' }, match ? '' : '≠'),
+          displayToken(tokenOf(report, top1)),
+        ),
+      );
+    }
+    body.appendChild(row);
+  });
+  table.appendChild(body);
+  const first = body.querySelector<HTMLElement>('td');
+  if (first) first.tabIndex = 0;
+  wireGrid(table, report, sentence);
+  return table;
+}
+
+function wireGrid(table: HTMLTableElement, report: ProbeReport, sentence: ProbedSentence): void {
+  const cellAt = (l: number, p: number) => table.querySelector<HTMLElement>(`td[data-l="${l}"][data-p="${p}"]`);
+  const pos = (el: Element) => ({ l: Number(el.getAttribute('data-l')), p: Number(el.getAttribute('data-p')) });
+  const move = (from: HTMLElement, to: HTMLElement | null) => {
+    if (!to) return;
+    from.tabIndex = -1;
+    to.tabIndex = 0;
+    to.focus();
+  };
+  table.addEventListener('keydown', (e) => {
+    const cell = (e.target as HTMLElement).closest('td');
+    if (!cell) return;
+    const { l, p } = pos(cell);
+    const L = sentence.layers.length;
+    const P = sentence.ids.length;
+    let next: HTMLElement | null = null;
+    switch (e.key) {
+      case 'ArrowUp': next = cellAt(Math.max(0, l - 1), p); break;
+      case 'ArrowDown': next = cellAt(Math.min(L - 1, l + 1), p); break;
+      case 'ArrowLeft': next = cellAt(l, Math.max(0, p - 1)); break;
+      case 'ArrowRight': next = cellAt(l, Math.min(P - 1, p + 1)); break;
+      case 'Home': next = e.ctrlKey ? cellAt(0, 0) : cellAt(l, 0); break;
+      case 'End': next = e.ctrlKey ? cellAt(L - 1, P - 1) : cellAt(l, P - 1); break;
+      case 'PageUp': next = cellAt(0, p); break;
+      case 'PageDown': next = cellAt(L - 1, p); break;
+      case 'Escape': hideTip(); return;
+      default: return;
+    }
+    e.preventDefault();
+    move(cell, next);
+  });
+  table.addEventListener('focusin', (e) => {
+    const cell = (e.target as HTMLElement).closest('td');
+    if (cell) showTip(cell, report, sentence);
+  });
+  table.addEventListener('focusout', () => hideTip());
+  table.addEventListener('mouseover', (e) => {
+    const cell = (e.target as HTMLElement).closest('td');
+    if (cell) showTip(cell, report, sentence);
+  });
+  table.addEventListener('mouseleave', () => {
+    if (!table.contains(document.activeElement)) hideTip();
+  });
+  table.addEventListener('click', (e) => {
+    const cell = (e.target as HTMLElement).closest('td');
+    const current = table.querySelector<HTMLElement>('td[tabindex="0"]');
+    if (cell && current) move(current, cell);
+  });
+}
+
+let tip: HTMLElement | undefined;
+
+function tooltip(): HTMLElement {
+  if (!tip) {
+    tip = h('div', { id: 'tooltip', role: 'tooltip', class: 'tooltip', hidden: true });
+    document.body.appendChild(tip);
+  }
+  return tip;
+}
+
+export function hideTip(): void {
+  if (tip) tip.hidden = true;
+}
+
+function showTip(cell: HTMLElement, report: ProbeReport, sentence: ProbedSentence): void {
+  const l = Number(cell.getAttribute('data-l'));
+  const p = Number(cell.getAttribute('data-p'));
+  const layer = sentence.layers[l];
+  const label = layerLabels(report)[l] ?? `h${l}`;
+  const input = sentence.ids[p];
+  const t = tooltip();
+  while (t.firstChild) t.removeChild(t.firstChild);
+  t.appendChild(h('div', { class: 'tip-title' }, `${label} · input `, h('b', {}, displayToken(sentence.tokens[p])), ` (position ${p})`));
+  const list = h('ol', { class: 'topk' });
+  layer.topKIds[p].forEach((id, k) => {
+    const pr = prob(layer.topKLogProbs[p][k]);
+    const bar = h('span', { class: 'bar', 'aria-hidden': 'true' });
+    bar.style.setProperty('--w', `${Math.max(1, Math.round(pr * 100))}%`);
+    list.appendChild(
+      h('li', { class: id === input ? 'is-input' : '' }, h('span', { class: 'tk' }, displayToken(tokenOf(report, id))), bar, h('span', { class: 'pr' }, fmtPct(pr))),
+    );
+  });
+  t.appendChild(list);
+  t.appendChild(
+    h(
+      'div',
+      { class: 'tip-foot' },
+      `input rank ${layer.rank[p]} · p(input) ${fmtPct(prob(layer.inputLogProb[p]))} · log p ${fmtNum(layer.inputLogProb[p])} · entropy ${fmtNum(layer.entropy[p])} · KL→final ${fmtNum(layer.kl[p], 3)}`,
+    ),
+  );
+  t.hidden = false;
+  const r = cell.getBoundingClientRect();
+  const tw = t.offsetWidth;
+  const th = t.offsetHeight;
+  let x = r.left + window.scrollX;
+  let y = r.bottom + window.scrollY + 4;
+  if (x + tw > window.scrollX + document.documentElement.clientWidth - 4) x = Math.max(4, window.scrollX + document.documentElement.clientWidth - tw - 4);
+  if (r.bottom + th + 8 > window.innerHeight) y = r.top + window.scrollY - th - 4;
+  t.style.left = `${x}px`;
+  t.style.top = `${y}px`;
+  cell.setAttribute('aria-describedby', 'tooltip');
+}

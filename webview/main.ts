@@ -1,0 +1,345 @@
+/**
+ * The probe panel. State flow: on load, render what setState kept (hide/show, reload), then say
+ * `ready`; the host answers with its runs. Every UI change is saved with setState.
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import './style.css';
+import type { ProbeReport, ProbedSentence } from '../src/core/probe/report';
+import { buildChart, ChartSeries } from '../src/shared/chart';
+import { diffSummaries, fmtNum, matchingSentence } from '../src/shared/format';
+import {
+  assertNever, ExportFormat, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
+} from '../src/shared/protocol';
+import { clear, h, svgToDom } from './dom';
+import { hideTip, renderGrid } from './grid';
+
+interface VsCodeApi {
+  postMessage(message: WebviewMessage): void;
+  getState(): WebviewState | undefined;
+  setState(state: WebviewState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const app = document.getElementById('app')!;
+const saved = vscode.getState();
+let host: HostState = saved?.host ?? { runs: [] };
+let ui: UiState = saved?.ui ?? { sentence: 0, view: 'layers' };
+let status: { text: string; error?: boolean } | undefined;
+
+const VIEWS: { id: View; label: string }[] = [
+  { id: 'layers', label: 'Layers' },
+  { id: 'summary', label: 'Summary' },
+  { id: 'chart', label: 'Chart' },
+  { id: 'sentences', label: 'Sentences' },
+  { id: 'compare', label: 'Compare' },
+];
+
+function post(m: WebviewMessage): void {
+  vscode.postMessage(m);
+}
+
+function save(): void {
+  vscode.setState({ host, ui });
+  post({ type: 'uiChanged', ui });
+}
+
+function setUi(patch: Partial<UiState>): void {
+  ui = { ...ui, ...patch };
+  save();
+  render();
+}
+
+window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
+  const m = event.data;
+  switch (m.type) {
+    case 'state': {
+      host = m.state;
+      const focus = host.focusRunId ?? host.runs[host.runs.length - 1]?.id;
+      if (focus && focus !== ui.seenFocusRunId) {
+        // A new run arrived: show it (or the comparison the host asked for) once.
+        ui = { ...ui, runId: focus, seenFocusRunId: focus, sentence: 0, compareRunId: host.compareRunId ?? ui.compareRunId, view: host.compareRunId ? 'compare' : ui.view === 'compare' ? 'layers' : ui.view };
+      }
+      if (!host.runs.some((r) => r.id === ui.runId)) ui.runId = focus;
+      save();
+      render();
+      return;
+    }
+    case 'exported':
+      status = { text: `Saved ${m.format.toUpperCase()} to ${m.file}` };
+      render();
+      return;
+    case 'error':
+      status = { text: m.message, error: true };
+      render();
+      return;
+    default:
+      assertNever(m);
+  }
+});
+
+function currentRun(): PanelRun | undefined {
+  return host.runs.find((r) => r.id === ui.runId) ?? host.runs[host.runs.length - 1];
+}
+
+function compareRun(run: PanelRun): PanelRun | undefined {
+  const other = host.runs.find((r) => r.id === ui.compareRunId && r.id !== run.id);
+  return other ?? [...host.runs].reverse().find((r) => r.id !== run.id);
+}
+
+function render(): void {
+  hideTip();
+  const focusedCell = document.activeElement?.closest?.('td[data-l]');
+  const refocus = focusedCell ? { l: focusedCell.getAttribute('data-l'), p: focusedCell.getAttribute('data-p') } : undefined;
+  clear(app);
+  const run = currentRun();
+  if (!run) {
+    app.appendChild(h('p', { class: 'empty' }, 'No probe yet. Run "Layer Lens: Probe Layers…" from the command palette or the explorer.'));
+    return;
+  }
+  const report = run.report;
+  app.appendChild(header(run));
+  if (report.warnings.length) app.appendChild(h('ul', { class: 'warnings' }, ...report.warnings.map((w) => h('li', {}, w))));
+  if (status) app.appendChild(h('p', { class: status.error ? 'status error' : 'status', role: 'status' }, status.text));
+  app.appendChild(tabs());
+  const panel = h('section', { role: 'tabpanel', id: `panel-${ui.view}`, 'aria-labelledby': `tab-${ui.view}`, class: 'tabpanel' });
+  switch (ui.view) {
+    case 'layers': panel.appendChild(layersView(run)); break;
+    case 'summary': panel.appendChild(summaryTable(report)); break;
+    case 'chart': panel.appendChild(chartView([{ name: run.label, summary: report.summary }])); break;
+    case 'sentences': panel.appendChild(sentencesView(report)); break;
+    case 'compare': panel.appendChild(compareView(run)); break;
+    default: assertNever(ui.view, 'view');
+  }
+  app.appendChild(panel);
+  if (refocus) {
+    const again = app.querySelector<HTMLElement>(`td[data-l="${refocus.l}"][data-p="${refocus.p}"]`);
+    if (again) {
+      app.querySelectorAll<HTMLElement>('td[tabindex="0"]').forEach((c) => (c.tabIndex = -1));
+      again.tabIndex = 0;
+      again.focus();
+    }
+  }
+}
+
+function header(run: PanelRun): HTMLElement {
+  const r = run.report;
+  const runSelect = select(
+    'Run',
+    host.runs.map((x) => ({ value: x.id, label: x.label })).reverse(),
+    run.id,
+    (v) => setUi({ runId: v, sentence: 0 }),
+  );
+  const exportButton = (format: ExportFormat, label: string) =>
+    h('vscode-button', { secondary: true, 'data-export': format, onclick: () => post({ type: 'export', format, runId: run.id, compareRunId: ui.view === 'compare' ? compareRun(run)?.id : undefined }) }, label);
+  return h(
+    'header',
+    { class: 'head' },
+    h('div', { class: 'title' },
+      h('h1', {}, r.model.name),
+      h('vscode-badge', { variant: 'counter' }, `${r.plan.length} layers`),
+      h('span', { class: 'meta' }, `${r.model.family} · ${r.model.dtype} · plan ${r.planText} · top-${r.topK} · ${r.sentences.length} sentence${r.sentences.length === 1 ? '' : 's'}, ${r.timing.tokens} tokens · ${Math.round(r.timing.runMs)} ms`),
+    ),
+    h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Run and export' },
+      runSelect,
+      exportButton('csv', 'Export CSV'),
+      exportButton('summary-csv', 'Summary CSV'),
+      exportButton('json', 'JSON'),
+      exportButton('svg', 'Chart SVG'),
+      h('vscode-button', { secondary: true, onclick: () => post({ type: 'rerun', runId: run.id }) }, 'Re-run'),
+    ),
+  );
+}
+
+function select(label: string, options: { value: string; label: string }[], value: string | undefined, onChange: (v: string) => void): HTMLElement {
+  const el = h('vscode-single-select', { 'aria-label': label, class: 'picker' }) as HTMLElement & { value: string };
+  for (const o of options) {
+    const opt = h('vscode-option', { value: o.value }, o.label);
+    if (o.value === value) opt.setAttribute('selected', '');
+    el.appendChild(opt);
+  }
+  el.addEventListener('change', () => onChange(el.value));
+  return h('label', { class: 'picker-label' }, h('span', {}, `${label} `), el);
+}
+
+function tabs(): HTMLElement {
+  const list = h('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Views' });
+  VIEWS.forEach((v, i) => {
+    const selected = v.id === ui.view;
+    const n = v.id === 'sentences' ? currentRun()?.report.sentences.length : undefined;
+    list.appendChild(
+      h('button', {
+        role: 'tab', id: `tab-${v.id}`, class: selected ? 'tab selected' : 'tab', 'aria-selected': selected ? 'true' : 'false',
+        'aria-controls': `panel-${v.id}`, tabindex: selected ? 0 : -1, 'data-view': v.id,
+        onclick: () => setUi({ view: v.id }),
+        onkeydown: (e: Event) => {
+          const key = (e as KeyboardEvent).key;
+          const d = key === 'ArrowRight' ? 1 : key === 'ArrowLeft' ? -1 : 0;
+          if (!d) return;
+          e.preventDefault();
+          const next = VIEWS[(i + d + VIEWS.length) % VIEWS.length].id;
+          setUi({ view: next });
+          document.getElementById(`tab-${next}`)?.focus();
+        },
+      }, v.label, n !== undefined && n > 1 ? ` (${n})` : ''),
+    );
+  });
+  return list;
+}
+
+function sentenceNav(report: ProbeReport): HTMLElement | null {
+  const n = report.sentences.length;
+  if (n <= 1) return null;
+  const i = Math.min(ui.sentence, n - 1);
+  return h('div', { class: 'sentence-nav' },
+    h('vscode-button', { secondary: true, disabled: i === 0, onclick: () => setUi({ sentence: i - 1 }), 'aria-label': 'Previous sentence' }, '‹'),
+    h('span', {}, `Sentence ${i + 1} of ${n}`),
+    h('vscode-button', { secondary: true, disabled: i === n - 1, onclick: () => setUi({ sentence: i + 1 }), 'aria-label': 'Next sentence' }, '›'),
+  );
+}
+
+function layersView(run: PanelRun): HTMLElement {
+  const report = run.report;
+  const s = report.sentences[Math.min(ui.sentence, report.sentences.length - 1)];
+  return h('div', { class: 'layers' },
+    sentenceNav(report),
+    sentenceLine(s),
+    legend(),
+    h('div', { class: 'scroll' }, renderGrid(report, s, { caption: 'Top-1 prediction of the MLM head at each layer (rows) for each input token (columns)', idPrefix: 'main' })),
+    h('h2', {}, 'Per-layer summary'),
+    summaryTable(report),
+  );
+}
+
+function sentenceLine(s: ProbedSentence): HTMLElement {
+  return h('p', { class: 'sentence' }, h('span', { class: 'label' }, 'Input: '), s.text, s.pair !== undefined ? h('span', { class: 'pair' }, ' ||| ', s.pair) : null,
+    s.truncatedFrom ? h('span', { class: 'note' }, ` (truncated from ${s.truncatedFrom} tokens)`) : null);
+}
+
+function legend(): HTMLElement {
+  const steps = h('span', { class: 'scale', 'aria-hidden': 'true' });
+  for (let i = 0; i <= 10; i += 2) steps.appendChild(h('span', { class: `swatch p${i}` }));
+  return h('p', { class: 'legend' }, 'Cell: top-1 token. Colour: probability of the input token ', h('span', { class: 'lo' }, '0'), steps, h('span', { class: 'hi' }, '1'),
+    '. ', h('span', { class: 'mark legend-mark' }, '≠'), ' marks a mismatch. Hover or focus a cell (arrow keys move) for the top-k.');
+}
+
+function summaryTable(report: ProbeReport): HTMLElement {
+  const table = h('table', { class: 'summary', 'data-testid': 'summary' });
+  table.appendChild(h('caption', {}, `Per layer, over ${report.summary[0]?.count ?? 0} positions${report.includeSpecial ? ' (special tokens included)' : ' (special tokens excluded)'}`));
+  table.appendChild(h('thead', {}, h('tr', {}, ...['layer', 'from', 'accuracy', 'mean log p', 'median rank', 'entropy', 'KL→final'].map((c) => h('th', { scope: 'col' }, c)))));
+  const body = h('tbody');
+  for (const s of report.summary) {
+    const bar = h('span', { class: 'accbar', 'aria-hidden': 'true' });
+    bar.style.setProperty('--w', `${(s.accuracy * 100).toFixed(1)}%`);
+    body.appendChild(h('tr', {},
+      h('th', { scope: 'row' }, s.label),
+      h('td', {}, s.sourceLayer === null ? 'emb' : `L${s.sourceLayer}`),
+      h('td', { class: 'num acc' }, bar, `${(s.accuracy * 100).toFixed(1)}%`),
+      h('td', { class: 'num' }, fmtNum(s.meanLogProb)),
+      h('td', { class: 'num' }, String(s.medianRank)),
+      h('td', { class: 'num' }, fmtNum(s.meanEntropy)),
+      h('td', { class: 'num' }, fmtNum(s.meanKL, 3)),
+    ));
+  }
+  table.appendChild(body);
+  return table;
+}
+
+function chartView(series: ChartSeries[]): HTMLElement {
+  return h('figure', { class: 'chart', 'data-testid': 'chart' }, svgToDom(buildChart(series)), h('figcaption', {}, 'Accuracy (circles, left axis) and mean log-probability of the input token (squares, right axis) by layer.'));
+}
+
+function sentenceStats(s: ProbedSentence, includeSpecial: boolean): { acc: number; lp: number } {
+  const last = s.layers[s.layers.length - 1];
+  let n = 0, hits = 0, lp = 0;
+  s.ids.forEach((id, p) => {
+    if (s.special[p] && !includeSpecial) return;
+    n++;
+    if (last.top1[p] === id) hits++;
+    lp += last.inputLogProb[p];
+  });
+  return { acc: n ? hits / n : 0, lp: n ? lp / n : 0 };
+}
+
+function sentencesView(report: ProbeReport): HTMLElement {
+  const table = h('table', { class: 'sentences', 'data-testid': 'sentences' });
+  table.appendChild(h('caption', {}, 'Sentences of this run. Enter or click opens a sentence in the Layers view. Final-layer accuracy and mean log p.'));
+  table.appendChild(h('thead', {}, h('tr', {}, ...['#', 'sentence', 'tokens', 'accuracy', 'mean log p'].map((c) => h('th', { scope: 'col' }, c)))));
+  const body = h('tbody');
+  const limit = 1000;
+  report.sentences.slice(0, limit).forEach((s, i) => {
+    const st = sentenceStats(s, report.includeSpecial);
+    const open = () => setUi({ sentence: i, view: 'layers' });
+    body.appendChild(h('tr', { tabindex: 0, class: i === ui.sentence ? 'current' : '', onclick: open, onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter') open(); } },
+      h('td', { class: 'num' }, String(i + 1)), h('td', { class: 'text' }, s.text), h('td', { class: 'num' }, String(s.ids.length)),
+      h('td', { class: 'num' }, `${(st.acc * 100).toFixed(0)}%`), h('td', { class: 'num' }, fmtNum(st.lp))));
+  });
+  table.appendChild(body);
+  const wrap = h('div', {}, summaryTable(report), h('h2', {}, 'Sentences'), table);
+  if (report.sentences.length > limit) wrap.appendChild(h('p', { class: 'note' }, `Showing the first ${limit} of ${report.sentences.length}; export CSV for all.`));
+  return wrap;
+}
+
+function compareView(run: PanelRun): HTMLElement {
+  const other = compareRun(run);
+  if (!other) return h('p', { class: 'empty' }, 'Compare needs a second run: probe again with another layer plan ("Layer Lens: Probe with Layer Plan…"), another model, or other sentences.');
+  const a = run.report;
+  const b = other.report;
+  const picker = select('Compare with', host.runs.filter((r) => r.id !== run.id).map((r) => ({ value: r.id, label: r.label })).reverse(), other.id, (v) => setUi({ compareRunId: v }));
+  const rows = diffSummaries(a.summary, b.summary);
+  const table = h('table', { class: 'summary compare-table', 'data-testid': 'compare' });
+  table.appendChild(h('caption', {}, 'A = ', h('b', {}, run.label), ', B = ', h('b', {}, other.label), '. Highlighted rows differ.'));
+  table.appendChild(h('thead', {}, h('tr', {}, ...['layer', 'accuracy A', 'accuracy B', 'Δ', 'mean log p A', 'mean log p B', 'Δ', 'median rank A', 'B'].map((c) => h('th', { scope: 'col' }, c)))));
+  const body = h('tbody');
+  const pct = (x?: number) => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
+  const delta = (x?: number, scale = 1, unit = '') => (x === undefined ? '–' : `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x * scale).toFixed(scale === 100 ? 1 : 2)}${unit}`);
+  for (const r of rows) {
+    body.appendChild(h('tr', { class: r.differs ? 'differs' : '' },
+      h('th', { scope: 'row' }, r.label),
+      h('td', { class: 'num' }, pct(r.a?.accuracy)), h('td', { class: 'num' }, pct(r.b?.accuracy)),
+      h('td', { class: `num ${sign(r.dAccuracy)}` }, delta(r.dAccuracy, 100, ' pt')),
+      h('td', { class: 'num' }, r.a ? fmtNum(r.a.meanLogProb) : '–'), h('td', { class: 'num' }, r.b ? fmtNum(r.b.meanLogProb) : '–'),
+      h('td', { class: `num ${sign(r.dMeanLogProb)}` }, delta(r.dMeanLogProb)),
+      h('td', { class: 'num' }, r.a ? String(r.a.medianRank) : '–'), h('td', { class: 'num' }, r.b ? String(r.b.medianRank) : '–'),
+    ));
+  }
+  table.appendChild(body);
+  const out = h('div', { class: 'compare' }, picker, table, chartView([{ name: `A: ${run.label}`, summary: a.summary }, { name: `B: ${other.label}`, summary: b.summary }]));
+  const s = a.sentences[Math.min(ui.sentence, a.sentences.length - 1)];
+  const j = matchingSentence(b, s);
+  out.appendChild(sentenceNav(a) ?? h('span'));
+  if (j < 0) {
+    out.appendChild(h('p', { class: 'note' }, 'B did not probe this sentence, so only the summaries are compared.'));
+    return out;
+  }
+  const t = b.sentences[j];
+  const differsA = new Set<string>();
+  const differsB = new Set<string>();
+  if (t.ids.length === s.ids.length) {
+    for (let l = 0; l < Math.max(s.layers.length, t.layers.length); l++) {
+      for (let p = 0; p < s.ids.length; p++) {
+        if (s.layers[l]?.top1[p] !== t.layers[l]?.top1[p]) {
+          if (l < s.layers.length) differsA.add(`${l}:${p}`);
+          if (l < t.layers.length) differsB.add(`${l}:${p}`);
+        }
+      }
+    }
+  }
+  out.appendChild(sentenceLine(s));
+  out.appendChild(h('div', { class: 'side-by-side' },
+    h('div', { class: 'scroll' }, renderGrid(a, s, { caption: `A: ${run.label} (outlined cells: top-1 differs from B)`, differs: differsA, idPrefix: 'a' })),
+    h('div', { class: 'scroll' }, renderGrid(b, t, { caption: `B: ${other.label} (outlined cells: top-1 differs from A)`, differs: differsB, idPrefix: 'b' })),
+  ));
+  return out;
+}
+
+function sign(x?: number): string {
+  return x === undefined || Math.abs(x) < 1e-9 ? '' : x > 0 ? 'up' : 'down';
+}
+
+window.addEventListener('error', (e) => post({ type: 'log', level: 'error', message: `${e.message} at ${e.filename}:${e.lineno}` }));
+render();
+post({ type: 'ready' });
