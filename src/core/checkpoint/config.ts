@@ -43,6 +43,8 @@ export function normalizeConfig(raw: Record<string, unknown>, file = 'config.jso
       file,
     );
   }
+  const refusal = family.checkConfig?.(raw);
+  if (refusal) throw new UserError(`${family.displayName}: ${refusal}`, file);
   const dims = readDims(family, raw, file);
   const hiddenAct = readActivation(family, raw, file);
   const headAct = family.headActivation ? parseActivation(family.headActivation(raw), file) : hiddenAct;

@@ -28,9 +28,15 @@ export function resolveWeights(family: FamilyDescriptor, config: NormalizedConfi
     }
     return undefined;
   };
+  for (const rule of family.notMaskedLm ?? []) {
+    if (weights.tensors.has(rule.present) && !weights.tensors.has(rule.absent)) {
+      throw new UserError(`cannot probe: ${rule.message}`, weights.displayFile);
+    }
+  }
   const missing = (names: string[] | undefined, index?: number, hint?: string): never => {
     const name = (names?.[0] ?? '?').replace('{i}', String(index));
-    throw new UserError(`missing tensor "${name}"${hint ? `. ${hint}` : ''}`, weights.displayFile);
+    const hints = [hint, weights.missingHint].filter(Boolean).join(' ');
+    throw new UserError(`missing tensor "${name}"${hints ? `. ${hints}` : ''}`, weights.displayFile);
   };
   const check = (entry: TensorEntry, expected: number[], field: string): TensorEntry => {
     if (entry.shape.length !== expected.length || entry.shape.some((d, i) => d !== expected[i])) {

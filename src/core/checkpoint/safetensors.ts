@@ -16,6 +16,11 @@ export interface TensorEntry {
   /** Byte offset of the first element within `file`. */
   offset: number;
   byteLength: number;
+  /**
+   * Set when a 2-D weight is stored as [in, out] (an ONNX MatMul initializer, a transposed view in a
+   * PyTorch pickle): `shape` stays the logical PyTorch [out, in], the bytes hold its transpose.
+   */
+  transposed?: boolean;
 }
 
 export interface SafetensorsHeader {

@@ -23,17 +23,21 @@ export interface ModelTokenizer {
   readonly file: string;
 }
 
-export function loadTokenizer(dir: string, maxTokens: number): ModelTokenizer {
+/**
+ * `typeVocabSize`: models with fewer token types than the tokenizer hands out (RoBERTa-style: 1) never
+ * see a nonzero type id in HF (their tokenizers do not return token_type_ids), so ids past it become 0.
+ */
+export function loadTokenizer(dir: string, maxTokens: number, typeVocabSize = Infinity): ModelTokenizer {
   const jsonFile = path.join(dir, 'tokenizer.json');
   const configFile = path.join(dir, 'tokenizer_config.json');
   const vocabFile = path.join(dir, 'vocab.txt');
   const config = fs.existsSync(configFile) ? readJson(configFile) : {};
   if (fs.existsSync(jsonFile)) {
-    return wrap(construct(readJson(jsonFile), config, jsonFile), jsonFile, maxTokens);
+    return wrap(construct(readJson(jsonFile), config, jsonFile), jsonFile, maxTokens, typeVocabSize);
   }
   if (fs.existsSync(vocabFile)) {
     const lower = config.do_lower_case !== false;
-    return wrap(construct(wordPieceTokenizerJson(readVocab(vocabFile), lower), config, vocabFile), vocabFile, maxTokens);
+    return wrap(construct(wordPieceTokenizerJson(readVocab(vocabFile), lower), config, vocabFile), vocabFile, maxTokens, typeVocabSize);
   }
   throw new UserError('no tokenizer found: expected tokenizer.json, or vocab.txt with tokenizer_config.json', dir);
 }
@@ -97,7 +101,7 @@ export function wordPieceTokenizerJson(vocab: Map<string, number>, lowercase: bo
   };
 }
 
-function wrap(tokenizer: Tokenizer, file: string, maxTokens: number): ModelTokenizer {
+function wrap(tokenizer: Tokenizer, file: string, maxTokens: number, typeVocabSize = Infinity): ModelTokenizer {
   const specialIds = new Set<number>();
   for (const [id, token] of tokenizer.get_added_tokens_decoder()) {
     if ((token as unknown as { special?: boolean }).special !== false) specialIds.add(id);
@@ -108,7 +112,7 @@ function wrap(tokenizer: Tokenizer, file: string, maxTokens: number): ModelToken
     encode(text, pair) {
       const enc = tokenizer.encode(text, { text_pair: pair ?? null, add_special_tokens: true, return_token_type_ids: true });
       let ids = enc.ids;
-      let typeIds = enc.token_type_ids ?? ids.map(() => 0);
+      let typeIds = (enc.token_type_ids ?? ids.map(() => 0)).map((t) => (t < typeVocabSize ? t : 0));
       let truncatedFrom: number | undefined;
       if (ids.length > maxTokens) {
         truncatedFrom = ids.length;

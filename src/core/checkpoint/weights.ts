@@ -15,6 +15,8 @@ export interface WeightIndex {
   /** What the user will recognise: the file they have, e.g. model.safetensors. */
   displayFile: string;
   format: 'safetensors' | 'pytorch' | 'onnx';
+  /** Added to "missing tensor" errors, e.g. which ONNX initializers could not be mapped to HF names. */
+  missingHint?: string;
 }
 
 /** Other weight formats register a reader here (issue: .bin and ONNX), keyed by file name. */

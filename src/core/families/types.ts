@@ -71,4 +71,13 @@ export interface FamilyDescriptor {
   fieldDocs?: Record<string, string>;
   /** The family's own config.json key for each generic field, for hovers and the deepen writer. */
   layerCountKey: string;
+  /** Refuses a config this family's graph cannot run (e.g. ALBERT inner_group_num > 1): the reason, or undefined. */
+  checkConfig?: (raw: Record<string, unknown>) => string | undefined;
+  /**
+   * Checkpoints of this model_type that are not masked LMs, recognised by their tensors (an ELECTRA
+   * discriminator): when `present` exists and `absent` does not, the checkpoint is refused with `message`.
+   */
+  notMaskedLm?: { present: string; absent: string; message: string }[];
+  /** Which tokenizer this family ships, for docs and fixtures. */
+  tokenizerKind?: 'wordpiece' | 'bpe' | 'unigram';
 }

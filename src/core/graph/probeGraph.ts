@@ -52,7 +52,8 @@ export function buildProbeGraph(spec: ProbeGraphSpec): BuiltProbeGraph {
     const known = cast.get(key);
     if (known) return known;
     const location = path.relative(folder, entry.file);
-    const init = g.external(`w${cast.size}:${entry.name}`, DTYPE_TO_ONNX[entry.dtype], entry.shape, location, entry.offset, entry.byteLength);
+    const dims = entry.transposed ? [...entry.shape].reverse() : entry.shape;
+    const init = g.external(`w${cast.size}:${entry.name}`, DTYPE_TO_ONNX[entry.dtype], dims, location, entry.offset, entry.byteLength);
     const value = entry.dtype === 'F32' ? init : g.op('Cast', [init], { to: TensorType.FLOAT }, 'cast');
     cast.set(key, value);
     return value;
@@ -71,16 +72,18 @@ export function buildProbeGraph(spec: ProbeGraphSpec): BuiltProbeGraph {
     g.floatConst(-1e9),
   ]);
 
+  // PyTorch stores Linear weights [out, in]: Gemm with transB. A weight stored [in, out] (ONNX MatMul) needs none.
   const linear = (x: string, weight: TensorEntry, bias: TensorEntry | undefined) =>
-    g.op('Gemm', bias ? [x, w(weight), w(bias)] : [x, w(weight)], { transB: 1 });
+    g.op('Gemm', bias ? [x, w(weight), w(bias)] : [x, w(weight)], { transB: weight.transposed ? 0 : 1 });
   const layerNorm = (x: string, scale: TensorEntry, bias: TensorEntry) =>
     g.op('LayerNormalization', [x, w(scale), w(bias)], { axis: -1, epsilon: eps });
   const activate = (x: string, act: Activation) => activation(g, x, act);
 
   // ---- embeddings → h0
   const e = weights.embeddings;
-  let emb = g.op('Add', [g.op('Gather', [w(e.word), 'input_ids']), g.op('Gather', [w(e.position), 'position_ids'])]);
-  if (e.tokenType) emb = g.op('Add', [emb, g.op('Gather', [w(e.tokenType), 'token_type_ids'])]);
+  const table = (entry: TensorEntry) => (entry.transposed ? g.op('Transpose', [w(entry)], { perm: [1, 0] }) : w(entry));
+  let emb = g.op('Add', [g.op('Gather', [table(e.word), 'input_ids']), g.op('Gather', [table(e.position), 'position_ids'])]);
+  if (e.tokenType) emb = g.op('Add', [emb, g.op('Gather', [table(e.tokenType), 'token_type_ids'])]);
   emb = layerNorm(emb, e.lnWeight, e.lnBias);
   let hidden = g.op('Reshape', [emb, g.int64Const([-1, config.embeddingSize])]);
   if (e.projWeight) hidden = linear(hidden, e.projWeight, e.projBias);

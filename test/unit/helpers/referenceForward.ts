@@ -24,6 +24,13 @@ function load(e: TensorEntry): Float64Array {
   let v = cache.get(e);
   if (!v) {
     v = Float64Array.from(readTensorF32(e));
+    if (e.transposed) {
+      // Stored [in, out]; hand back the logical [out, in] that linear() expects.
+      const [out, inp] = e.shape;
+      const t = new Float64Array(v.length);
+      for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) t[o * inp + i] = v[i * out + o];
+      v = t;
+    }
     cache.set(e, v);
   }
   return v;
