@@ -1,0 +1,93 @@
+/** `layer-lens deepen`: write a deeper checkpoint by duplicating encoder layers (no training). */
+import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { readConfigFile } from '../../core/checkpoint/config';
+import { locateModel } from '../../core/checkpoint/locate';
+import { looksLikeMergekit, parseMergekitYaml, printMergekitYaml } from '../../core/deepen/mergekit';
+import { printPlan } from '../../core/deepen/plan';
+import { parsePresetOrPlan, PRESETS } from '../../core/deepen/presets';
+import { writeDeepenedCheckpoint } from '../../core/deepen/writer';
+import { UserError } from '../../core/errors';
+
+export const DEEPEN_USAGE = `Usage: layer-lens deepen MODEL --plan PLAN [--out DIR] [--overwrite]
+       layer-lens deepen MODEL --plan mergekit.yaml [--out DIR]
+       layer-lens deepen MODEL --plan PLAN --print-yaml
+
+MODEL        the source checkpoint folder (only read, never modified)
+--plan       the order encoder layers run in the new model, one of:
+               explicit indices and inclusive ranges, e.g. 0-11,11
+${PRESETS.map((p) => `               ${p.id.padEnd(10)} ${p.label.toLowerCase()}: ${p.argument}`).join('\n')}
+               a mergekit passthrough YAML file (slices / layer_range, half-open)
+--out        target folder (default: <MODEL>-deep-<plan> next to MODEL); must not exist
+--overwrite  replace an existing target folder
+--print-yaml print the plan as mergekit passthrough YAML and exit`;
+
+export async function runDeepenCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      plan: { type: 'string' },
+      out: { type: 'string' },
+      overwrite: { type: 'boolean' },
+      'print-yaml': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(DEEPEN_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UserError(`expected one MODEL folder, got ${positionals.length}\n\n${DEEPEN_USAGE}`);
+  if (!values.plan) throw new UserError(`give a layer plan with --plan\n\n${DEEPEN_USAGE}`);
+  const source = positionals[0];
+  const config = readConfigFile(locateModel(source).configFile);
+  const { plan, planText } = readPlanArgument(values.plan, config.numLayers);
+
+  if (values['print-yaml']) {
+    process.stdout.write(printMergekitYaml(plan, source));
+    return 0;
+  }
+  let lastPct = -1;
+  const result = await writeDeepenedCheckpoint({
+    source,
+    plan,
+    planText,
+    target: values.out,
+    overwrite: values.overwrite,
+    onProgress: (done, total) => {
+      const pct = Math.floor((100 * done) / Math.max(1, total) / 10) * 10;
+      if (pct > lastPct) {
+        lastPct = pct;
+        process.stderr.write(`written ${pct}% (${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB)\n`);
+      }
+    },
+  });
+  for (const n of result.notes) console.log(`note: ${n}`);
+  const mbps = result.bytes / 1e6 / Math.max(result.ms / 1000, 1e-3);
+  console.log(
+    `wrote ${result.target}: ${config.numLayers} → ${result.numLayers} layers (plan ${planText}), ${result.tensors} tensors, ` +
+      `${(result.bytes / 1e6).toFixed(1)} MB in ${(result.ms / 1000).toFixed(2)} s (${mbps.toFixed(0)} MB/s)`,
+  );
+  return 0;
+}
+
+/** --plan is a preset, an explicit plan, a mergekit YAML file, or mergekit YAML text. */
+export function readPlanArgument(arg: string, numLayers: number): { plan: number[]; planText: string } {
+  if (/\.ya?ml$/i.test(arg) || (fs.existsSync(arg) && fs.statSync(arg).isFile())) {
+    let text: string;
+    try {
+      text = fs.readFileSync(arg, 'utf8');
+    } catch (e) {
+      throw new UserError(`cannot read the plan file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, arg);
+    }
+    const m = parseMergekitYaml(text, numLayers);
+    return { plan: m.plan, planText: printPlan(m.plan) };
+  }
+  if (looksLikeMergekit(arg)) {
+    const m = parseMergekitYaml(arg, numLayers);
+    return { plan: m.plan, planText: printPlan(m.plan) };
+  }
+  const plan = parsePresetOrPlan(arg, numLayers);
+  return { plan, planText: printPlan(plan) };
+}
