@@ -45,9 +45,24 @@ export class WorkerClient {
   async cancel(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
+    const busy = this.pending.size > 0;
     for (const p of this.pending.values()) p.reject(new CancelledError());
     this.pending.clear();
-    await worker?.terminate();
+    if (!worker) return;
+    if (!busy) {
+      await worker.terminate();
+      return;
+    }
+    // Terminating a worker while ORT's native run() is in flight aborts the whole process
+    // (onnxruntime-node throws a Napi::Error from the completion callback into a torn-down
+    // environment: std::terminate). So the caller sees the cancel at once, and the detached
+    // worker is terminated as soon as its current native call returns (one batch at most).
+    await new Promise<void>((resolve) => {
+      const stop = () => void worker.terminate().then(() => resolve(), () => resolve());
+      worker.removeAllListeners('message');
+      worker.once('message', stop);
+      worker.once('exit', () => resolve());
+    });
   }
 
   async dispose(): Promise<void> {
