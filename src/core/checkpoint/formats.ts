@@ -2,6 +2,7 @@
  * Registers the weight formats beyond safetensors with openWeights(): PyTorch .bin (plain or
  * sharded) and ONNX. Imported once by checkpoint.ts; safe to import more than once.
  */
+import { readOnnxWeights } from './onnx/onnxWeights';
 import { readPytorchBin, readPytorchBinIndex } from './pytorch/pytorchBin';
 import { registerWeightReader } from './weights';
 
@@ -15,5 +16,6 @@ export function registerWeightFormats(): void {
   registered = true;
   registerWeightReader({ matches: (f) => f.endsWith('.bin.index.json'), read: readPytorchBinIndex });
   registerWeightReader({ matches: (f) => f.endsWith('.bin') && !SHARD.test(f) && !NOT_WEIGHTS.test(f), read: readPytorchBin });
+  registerWeightReader({ matches: (f) => f.endsWith('.onnx'), read: readOnnxWeights });
 }
 registerWeightFormats();
