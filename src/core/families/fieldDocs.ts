@@ -16,4 +16,9 @@ export const BERT_STYLE_FIELD_DOCS: Record<string, string> = {
   position_embedding_type: 'Layer Lens supports "absolute" position embeddings.',
   architectures: 'The HF class this checkpoint was saved from; Layer Lens needs a masked-LM head (…ForMaskedLM or …ForPreTraining).',
   model_type: 'Selects the model family: which tensor names and config fields Layer Lens reads.',
+  bos_token_id: 'Id of the sequence-start token.',
+  eos_token_id: 'Id of the sequence-end token.',
+  use_cache: 'Decoder key/value caching; has no effect on an encoder.',
+  transformers_version: 'The transformers version that wrote this file.',
+  torch_dtype: 'The dtype the weights were saved in (float32, float16, bfloat16).',
 };

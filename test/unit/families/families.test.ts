@@ -127,6 +127,14 @@ describe('families: config normalization', () => {
     assert.ok(familyForModelType('albert')?.planNote?.includes('repetitions'));
   });
 
+  it('documents every config.json field each family\'s HF config class writes (for hovers)', () => {
+    for (const family of ['roberta', 'xlm-roberta', 'camembert', 'albert', 'distilbert', 'electra'] as TinyFamily[]) {
+      const { config } = describeTinyFamily(family);
+      const docs = familyForModelType(config.model_type as string)!.fieldDocs ?? {};
+      assert.deepEqual(Object.keys(config).filter((k) => !docs[k]), [], family);
+    }
+  });
+
   it('layer prefixes match the tensor names the fixtures (HF layout) use', () => {
     for (const family of ['roberta', 'albert', 'distilbert', 'electra'] as TinyFamily[]) {
       const { config, specs } = describeTinyFamily(family);
