@@ -15,7 +15,7 @@ import { LayerTensor } from '../../../src/core/families/types';
 import { ProbeEngine } from '../../../src/core/probe/engine';
 import { makeTempDir, tinyVocab } from '../helpers/tinyBert';
 import { TinyFamily, writeTinyFamily } from '../helpers/tinyFamilies';
-import { writeOnnx } from '../helpers/optimumOnnx';
+import { onnxFixtureOptions, writeOnnx } from '../helpers/optimumOnnx';
 import '../helpers/torchBin';
 import { probeAndCompare } from './families.test';
 
@@ -113,6 +113,20 @@ describe('ONNX: Optimum-layout exports of every family', () => {
       assert.ok(maxDelta <= 1e-4);
     });
   }
+
+  it('reads weights kept in an external-data file (model.onnx_data), in place', async () => {
+    onnxFixtureOptions.externalData = 'model.onnx_data';
+    let dir: string;
+    try {
+      dir = writeTinyFamily(makeTempDir(), 'distilbert', { format: 'onnx', seed: 55 });
+    } finally {
+      delete onnxFixtureOptions.externalData;
+    }
+    const c = loadCheckpoint(dir);
+    assert.equal(path.basename(c.resolved.layers[0].qWeight.file), 'model.onnx_data');
+    assert.equal(c.resolved.layers[0].qWeight.transposed, true);
+    await probeAndCompare(dir, 'distilbert (ONNX)');
+  });
 
   it('an ONNX model with the same weights gives the same probe as safetensors', async () => {
     const a = await probeOnce(writeTinyFamily(makeTempDir(), 'electra', { seed: 52 }));

@@ -28,7 +28,21 @@ export interface OnnxInitSpec {
   bytes: Uint8Array;
 }
 
-export function writeOnnx(file: string, nodes: OnnxNodeSpec[], inits: OnnxInitSpec[]): void {
+/** `externalData`: put every initializer's bytes in this file next to the model (as exports over 2 GB do). */
+export function writeOnnx(file: string, nodes: OnnxNodeSpec[], inits: OnnxInitSpec[], externalData?: string): void {
+  const external = new Map<string, { offset: number; length: number }>();
+  if (externalData) {
+    const chunks: Buffer[] = [];
+    let offset = 0;
+    for (const t of inits) {
+      const pad = (64 - (offset % 64)) % 64; // onnx's writer aligns like this too
+      chunks.push(Buffer.alloc(pad), Buffer.from(t.bytes));
+      offset += pad;
+      external.set(t.name, { offset, length: t.bytes.length });
+      offset += t.bytes.length;
+    }
+    fs.writeFileSync(path.join(path.dirname(file), externalData), Buffer.concat(chunks));
+  }
   const w = new ProtoWriter();
   w.int(1, 8);
   w.string(2, 'pytorch');
@@ -41,7 +55,17 @@ export function writeOnnx(file: string, nodes: OnnxNodeSpec[], inits: OnnxInitSp
       });
     }
     g.string(2, 'main_graph');
-    for (const t of inits) g.message(5, (m) => m.packedInts(1, t.dims).int(2, ONNX_TYPE[t.dtype]!).string(8, t.name).bytes(9, t.bytes));
+    for (const t of inits) {
+      g.message(5, (m) => {
+        m.packedInts(1, t.dims).int(2, ONNX_TYPE[t.dtype]!).string(8, t.name);
+        const ext = external.get(t.name);
+        if (!ext) return void m.bytes(9, t.bytes);
+        for (const [k, v] of [['location', externalData!], ['offset', String(ext.offset)], ['length', String(ext.length)]]) {
+          m.message(13, (e) => e.string(1, k).string(2, v));
+        }
+        m.int(14, 1);
+      });
+    }
   });
   w.message(8, (o) => o.string(1, '').int(2, 17));
   fs.writeFileSync(file, w.finish());
@@ -60,6 +84,9 @@ export function scopePath(module: string): string {
 function isLinearWeight(name: string, shape: number[]): boolean {
   return shape.length === 2 && name.endsWith('.weight') && !/embeddings\.(word|position|token_type)_embeddings/.test(name);
 }
+
+/** Set to write the next fixtures with external data (model.onnx_data). */
+export const onnxFixtureOptions: { externalData?: string } = {};
 
 FORMAT_WRITERS.onnx = (dir: string, ckpt: TinyCheckpoint, dtype: DType) => {
   const nodes: OnnxNodeSpec[] = [];
@@ -90,5 +117,5 @@ FORMAT_WRITERS.onnx = (dir: string, ckpt: TinyCheckpoint, dtype: DType) => {
       }
     }
   }
-  writeOnnx(path.join(dir, 'model.onnx'), nodes, inits);
+  writeOnnx(path.join(dir, 'model.onnx'), nodes, inits, onnxFixtureOptions.externalData);
 };
