@@ -52,6 +52,11 @@ export class ProbeEngine {
     return new ProbeEngine(loadCheckpoint(target), options);
   }
 
+  /** An engine for a checkpoint assembled by the caller, e.g. golden fixtures that have no tokenizer. */
+  static fromCheckpoint(checkpoint: Checkpoint, options: EngineOptions = {}): ProbeEngine {
+    return new ProbeEngine(checkpoint, options);
+  }
+
   get threads(): number {
     return this.options.threads ?? os.availableParallelism();
   }
