@@ -29,7 +29,7 @@ fi
 [ -f python/finetune.py ] && args+=(--finetune-check)
 
 echo "run_golden: $PY scripts/device/hf_golden.py ${args[*]}"
-timeout 300 "$PY" scripts/device/hf_golden.py "${args[@]}" "$@" 2>&1 | tee "$OUT/hf_golden.log"
+timeout 200 "$PY" scripts/device/hf_golden.py "${args[@]}" "$@" 2>&1 | tee "$OUT/hf_golden.log"
 rc=${PIPESTATUS[0]}
 ls -l "$OUT"
 echo "run_golden: exit $rc"
