@@ -3,10 +3,14 @@
  * Errors meant for the user are printed as one clear line; nothing prints a stack trace.
  */
 import { isCancelled, isUserError } from '../core/errors';
-import { PROBE_USAGE, runProbeCommand } from './probe';
+import { DEEPEN_USAGE, runDeepenCommand } from './commands/deepen';
+import { FINETUNE_USAGE, runFinetuneCommand } from './commands/finetune';
+import { PROBE_USAGE, runProbeCommand } from './commands/probe';
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
-  probe: { run: runProbeCommand, summary: 'per-layer reconstruction through the MLM head' },
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string; usage: string }> = {
+  probe: { run: runProbeCommand, summary: 'per-layer reconstruction through the MLM head', usage: PROBE_USAGE },
+  deepen: { run: runDeepenCommand, summary: 'write a deeper checkpoint by duplicating layers', usage: DEEPEN_USAGE },
+  finetune: { run: runFinetuneCommand, summary: 'fine-tune baseline and deepened models, compare', usage: FINETUNE_USAGE },
 };
 
 const USAGE = `Usage: layer-lens <command> [options]
@@ -18,7 +22,9 @@ ${Object.entries(COMMANDS)
 
 Run "layer-lens <command> --help" for its options.
 
-${PROBE_USAGE}`;
+${Object.values(COMMANDS)
+  .map((c) => c.usage)
+  .join('\n\n')}`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -1,15 +1,15 @@
 /** `layer-lens probe`: per-layer reconstruction of the input through the model's own MLM head. */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parsePlan } from '../core/deepen/plan';
-import { UserError } from '../core/errors';
-import { ProbeEngine, ProbeInput } from '../core/probe/engine';
-import { reportToCsv, reportToJson } from '../core/probe/export';
-import { readSentenceFile } from '../core/probe/inputs';
-import { ProbeReport } from '../core/probe/report';
-import { formatSummaryTable, formatTokenGrid } from './format';
-import { ProgressBar } from './progress';
-import { referenceModelDir } from './paths';
+import { parsePlan } from '../../core/deepen/plan';
+import { UserError } from '../../core/errors';
+import { ProbeEngine, ProbeInput } from '../../core/probe/engine';
+import { reportToCsv, reportToJson } from '../../core/probe/export';
+import { readSentenceFile } from '../../core/probe/inputs';
+import { ProbeReport } from '../../core/probe/report';
+import { formatSummaryTable, formatTokenGrid } from '../format';
+import { ProgressBar } from '../progress';
+import { referenceModelDir } from '../paths';
 
 export const PROBE_USAGE = `Usage: layer-lens probe [MODEL] (--text "…")… | --file sentences.txt
                         [--pair "…"] [--layers PLAN] [--top-k K] [--threads N]
