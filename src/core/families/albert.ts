@@ -1,5 +1,5 @@
 import { BERT_CONFIG_KEYS } from './bert';
-import { BERT_STYLE_FIELD_DOCS } from './fieldDocs';
+import { BERT_STYLE_FIELD_DOCS, checkAbsolutePositions } from './fieldDocs';
 import { FamilyDescriptor } from './types';
 
 const layer = 'albert.encoder.albert_layer_groups.{i}.albert_layers.0';
@@ -29,7 +29,7 @@ export const albert: FamilyDescriptor = {
     if (typeof groups !== 'number' || !Number.isInteger(groups) || groups < 1 || (typeof layers === 'number' && groups > layers)) {
       return `num_hidden_groups must be a whole number between 1 and num_hidden_layers, got ${JSON.stringify(groups)}`;
     }
-    return undefined;
+    return checkAbsolutePositions(raw);
   },
   embeddings: {
     word: ['albert.embeddings.word_embeddings.weight'],

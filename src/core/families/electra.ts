@@ -1,5 +1,5 @@
 import { BERT_CONFIG_KEYS, bertStyleEmbeddings, bertStyleLayer } from './bert';
-import { BERT_STYLE_FIELD_DOCS } from './fieldDocs';
+import { BERT_STYLE_FIELD_DOCS, checkAbsolutePositions } from './fieldDocs';
 import { FamilyDescriptor } from './types';
 
 /**
@@ -19,6 +19,7 @@ export const electra: FamilyDescriptor = {
   // ElectraGeneratorPredictions: self.activation = get_activation("gelu").
   headActivation: () => 'gelu',
   positionOffset: () => 0,
+  checkConfig: checkAbsolutePositions,
   embeddings: {
     ...bertStyleEmbeddings('electra'),
     projWeight: ['electra.embeddings_project.weight'],

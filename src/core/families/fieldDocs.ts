@@ -22,3 +22,10 @@ export const BERT_STYLE_FIELD_DOCS: Record<string, string> = {
   transformers_version: 'The transformers version that wrote this file.',
   torch_dtype: 'The dtype the weights were saved in (float32, float16, bfloat16).',
 };
+
+/** Refuses relative position embeddings (relative_key / relative_key_query), which the probe graph does not compute. */
+export function checkAbsolutePositions(raw: Record<string, unknown>): string | undefined {
+  const kind = raw.position_embedding_type;
+  if (kind === undefined || kind === null || kind === 'absolute') return undefined;
+  return `position_embedding_type is ${JSON.stringify(kind)}; Layer Lens computes only "absolute" position embeddings`;
+}

@@ -1,5 +1,5 @@
 import { BERT_CONFIG_KEYS, bertStyleEmbeddings, bertStyleLayer } from './bert';
-import { BERT_STYLE_FIELD_DOCS } from './fieldDocs';
+import { BERT_STYLE_FIELD_DOCS, checkAbsolutePositions } from './fieldDocs';
 import { FamilyDescriptor } from './types';
 
 /**
@@ -20,6 +20,7 @@ function robertaLike(id: string, displayName: string, modelType: string, tokeniz
     headActivation: () => 'gelu',
     // create_position_ids_from_input_ids: real tokens count from padding_idx + 1, pads get padding_idx.
     positionOffset: (dims) => dims.padTokenId + 1,
+    checkConfig: checkAbsolutePositions,
     embeddings: bertStyleEmbeddings('roberta'),
     layer: bertStyleLayer('roberta'),
     head: {

@@ -118,6 +118,16 @@ describe('families: config normalization', () => {
     );
   });
 
+  it('refuses relative position embeddings, which the probe does not compute', () => {
+    for (const family of ['roberta', 'albert', 'electra'] as TinyFamily[]) {
+      assert.throws(
+        () => normalizeConfig({ ...describeTinyFamily(family).config, position_embedding_type: 'relative_key' }),
+        (e: unknown) => e instanceof UserError && /relative_key/.test(e.message),
+        family,
+      );
+    }
+  });
+
   it('every family names its layer prefix with {i}, a layer-count key, and documents that key', () => {
     for (const f of FAMILIES) {
       assert.match(f.layerPrefix, /\{i\}\.$/, f.id);
