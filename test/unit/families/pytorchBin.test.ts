@@ -92,6 +92,15 @@ describe('pytorch_model.bin: reading', () => {
     await probeAndCompare(dir, 'bert (.bin)');
   });
 
+  it('reads a zip64 archive (the layout of .bin files over 4 GB)', async () => {
+    const dir = writeTinyBert(makeTempDir(), { seed: 36 });
+    const header = readSafetensorsHeader(path.join(dir, 'model.safetensors'));
+    const tensors: BinTensor[] = [...header.tensors.values()].map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: readTensorBytes(t) }));
+    fs.rmSync(path.join(dir, 'model.safetensors'));
+    writeTorchBin(path.join(dir, 'pytorch_model.bin'), tensors, 'archive', true);
+    await probeAndCompare(dir, 'bert (.bin)');
+  });
+
   it('a transposed-view Linear weight is used transposed, not misread', async () => {
     const dir = safetensorsToBin(writeTinyBert(makeTempDir(), { seed: 33 }));
     const all = readPytorchBinTensors(path.join(dir, 'pytorch_model.bin'));

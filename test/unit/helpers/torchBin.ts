@@ -95,7 +95,7 @@ export function stateDictPickle(tensors: BinTensor[]): { pickle: Uint8Array; sto
   return { pickle: p.bytes(), storages };
 }
 
-export function writeTorchBin(file: string, tensors: BinTensor[], archive = 'pytorch_model'): void {
+export function writeTorchBin(file: string, tensors: BinTensor[], archive = 'pytorch_model', zip64 = false): void {
   const { pickle, storages } = stateDictPickle(tensors);
   const members: [string, Uint8Array][] = [
     [`${archive}/data.pkl`, pickle],
@@ -103,11 +103,12 @@ export function writeTorchBin(file: string, tensors: BinTensor[], archive = 'pyt
     ...[...storages].map(([k, v]) => [`${archive}/data/${k}`, v] as [string, Uint8Array]),
     [`${archive}/version`, Buffer.from('3\n')],
   ];
-  fs.writeFileSync(file, zipStored(members));
+  fs.writeFileSync(file, zipStored(members, zip64));
 }
 
 /** A zip with every member stored (method 0), data aligned to 64 bytes like torch's writer. */
-export function zipStored(members: [string, Uint8Array][]): Buffer {
+/** `zip64`: write the directory the way zip64 archives (over 4 GB) do, with the real values in extra fields. */
+export function zipStored(members: [string, Uint8Array][], zip64 = false): Buffer {
   const chunks: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
@@ -131,24 +132,47 @@ export function zipStored(members: [string, Uint8Array][]): Buffer {
     chunks.push(local, nameBuf, extra, Buffer.from(data));
     const cd = Buffer.alloc(46);
     cd.writeUInt32LE(0x02014b50, 0);
-    cd.writeUInt16LE(20, 4);
-    cd.writeUInt16LE(20, 6);
+    cd.writeUInt16LE(zip64 ? 45 : 20, 4);
+    cd.writeUInt16LE(zip64 ? 45 : 20, 6);
     cd.writeUInt32LE(crc, 16);
-    cd.writeUInt32LE(data.length, 20);
-    cd.writeUInt32LE(data.length, 24);
+    cd.writeUInt32LE(zip64 ? 0xffffffff : data.length, 20);
+    cd.writeUInt32LE(zip64 ? 0xffffffff : data.length, 24);
     cd.writeUInt16LE(nameBuf.length, 28);
-    cd.writeUInt32LE(offset, 42);
-    central.push(cd, nameBuf);
+    cd.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
+    const extra64 = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      extra64.writeUInt16LE(1, 0);
+      extra64.writeUInt16LE(24, 2);
+      extra64.writeBigUInt64LE(BigInt(data.length), 4);
+      extra64.writeBigUInt64LE(BigInt(data.length), 12);
+      extra64.writeBigUInt64LE(BigInt(offset), 20);
+      cd.writeUInt16LE(28, 30);
+    }
+    central.push(cd, nameBuf, extra64);
     offset += 30 + nameBuf.length + extra.length + data.length;
   }
   const cdBuf = Buffer.concat(central);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(members.length, 8);
-  end.writeUInt16LE(members.length, 10);
-  end.writeUInt32LE(cdBuf.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...chunks, cdBuf, end]);
+  end.writeUInt16LE(zip64 ? 0xffff : members.length, 8);
+  end.writeUInt16LE(zip64 ? 0xffff : members.length, 10);
+  end.writeUInt32LE(zip64 ? 0xffffffff : cdBuf.length, 12);
+  end.writeUInt32LE(zip64 ? 0xffffffff : offset, 16);
+  if (!zip64) return Buffer.concat([...chunks, cdBuf, end]);
+  const rec = Buffer.alloc(56);
+  rec.writeUInt32LE(0x06064b50, 0);
+  rec.writeBigUInt64LE(44n, 4);
+  rec.writeUInt16LE(45, 12);
+  rec.writeUInt16LE(45, 14);
+  rec.writeBigUInt64LE(BigInt(members.length), 24);
+  rec.writeBigUInt64LE(BigInt(members.length), 32);
+  rec.writeBigUInt64LE(BigInt(cdBuf.length), 40);
+  rec.writeBigUInt64LE(BigInt(offset), 48);
+  const loc = Buffer.alloc(20);
+  loc.writeUInt32LE(0x07064b50, 0);
+  loc.writeBigUInt64LE(BigInt(offset + cdBuf.length), 8);
+  loc.writeUInt32LE(1, 16);
+  return Buffer.concat([...chunks, cdBuf, rec, loc, end]);
 }
 
 const CRC_TABLE = (() => {
