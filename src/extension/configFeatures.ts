@@ -4,7 +4,7 @@
  * own npm extension.
  */
 import * as path from 'node:path';
-import { getLocation, parseTree, findNodeAtLocation, Node as JsonNode } from 'jsonc-parser';
+import { getLocation, parseTree, findNodeAtLocation, Node as JsonNode } from 'jsonc-parser/lib/esm/main.js';
 import * as vscode from 'vscode';
 import { normalizeConfig } from '../core/checkpoint/config';
 import { familyForModelType, supportedModelTypes } from '../core/families';

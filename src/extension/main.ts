@@ -42,6 +42,9 @@ const LATEST_KEY = 'layer-lens.latestSummaries';
 
 type Latest = { summary: LayerSummary[]; planText: string; sentences: number; at: number };
 
+/** When the bundle's modules (everything main.ts imports) finished evaluating. */
+const modulesEvaluated = performance.now();
+
 export function activate(context: vscode.ExtensionContext): LayerLensApi {
   const t0 = performance.now();
   const log = vscode.window.createOutputChannel('Layer Lens', { log: true });
@@ -241,8 +244,8 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
   scheduleRefresh();
 
   const activationMs = performance.now() - t0;
-  const bundleMs = t0 - bundleStart;
-  log.info(`activated in ${activationMs.toFixed(1)} ms (bundle evaluated in ${bundleMs.toFixed(1)} ms); sample model: ${sample}`);
+  const bundleMs = modulesEvaluated - bundleStart;
+  log.info(`activated in ${activationMs.toFixed(1)} ms (modules evaluated in ${bundleMs.toFixed(1)} ms); sample model: ${sample}`);
 
   return {
     activationMs,

@@ -57,7 +57,8 @@ export async function pickModel(extensionPath: string, lastUsed: string | undefi
   const items: ModelItem[] = [];
   const rel = (d: string) => vscode.workspace.asRelativePath(d, true);
   const add = (dir: string, description: string) => {
-    if (!items.some((i) => i.dir === dir)) items.push({ label: path.basename(dir), description, detail: dir, dir });
+    const desc = dir === sample ? 'embedded sample model' : description;
+    if (!items.some((i) => i.dir === dir)) items.push({ label: path.basename(dir), description: desc, detail: dir, dir });
   };
   if (lastUsed && fs.existsSync(lastUsed) && isModelFolder(lastUsed)) add(lastUsed, 'last used');
   for (const dir of found) add(dir, rel(dir));

@@ -1,0 +1,464 @@
+#!/usr/bin/env node
+/**
+ * End-to-end tests in a real VS Code: code-server 4.100.3 (VS Code 1.100.3) driven by headless
+ * Chromium through playwright-core, offline. Install first: bash scripts/install-e2e.sh
+ *
+ * Phase 1 (extension host): mocha runs inside the extension host (the test-electron contract,
+ *   extensionTestsPath in the payload); the result comes back through codeAutomationExit.
+ * Phase 2 (UI): drives the workbench like a person: command palette, quick picks, the webview
+ *   (two frames deep), the explorer context menu, hovers, the cancel button; saves screenshots
+ *   to test-artifacts/.
+ * Prints "N passed, M failed" last and exits non-zero on any failure. Kills every process of the
+ * code-server session at the end.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(import.meta.url);
+const CACHE = path.join(ROOT, '.cache/e2e');
+const CODE_SERVER = path.join(CACHE, 'node_modules/code-server/out/node/entry.js');
+const RUN = path.join(CACHE, 'run');
+const WS = path.join(RUN, 'workspace');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const started = Date.now();
+const results = [];
+let server;
+
+function log(...args) {
+  console.log(`[e2e +${((Date.now() - started) / 1000).toFixed(1)}s]`, ...args);
+}
+
+async function check(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    log(`✓ ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false, error: e });
+    log(`✗ ${name}: ${e?.stack ?? e}`);
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function build() {
+  log('building (esbuild)…');
+  execFileSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  const esbuild = await import('esbuild');
+  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning', sourcemap: 'inline' };
+  await esbuild.build({ ...common, entryPoints: { fixtures: 'test/e2e/fixtures.ts' }, outdir: path.join(RUN, 'out'), absWorkingDir: ROOT, external: ['onnxruntime-node'] });
+  await esbuild.build({ ...common, entryPoints: { suite: 'test/e2e/suite/index.ts' }, outdir: path.join(RUN, 'out'), absWorkingDir: ROOT, external: ['vscode', 'mocha'], nodePaths: [path.join(ROOT, 'node_modules')] });
+}
+
+function sessionPids(sid) {
+  try {
+    return execFileSync('ps', ['-eo', 'pid=,sid=,stat='], { encoding: 'utf8' })
+      .trim().split('\n').map((l) => l.trim().split(/\s+/))
+      .filter(([, s, stat]) => Number(s) === sid && !stat.startsWith('Z')) // zombies are gone already
+      .map(([p]) => Number(p));
+  } catch {
+    return [];
+  }
+}
+
+function stopServer() {
+  if (!server?.pid) return;
+  const sid = server.pid; // detached: the server leads its own session (setsid)
+  for (let round = 0; round < 3; round++) {
+    const pids = sessionPids(sid);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    execFileSync('sleep', ['0.2']);
+  }
+  const left = sessionPids(sid);
+  log(left.length ? `WARNING: processes left in session ${sid}: ${left}` : `stopped code-server (session ${sid})`);
+  server = undefined;
+}
+
+function setTheme(theme) {
+  const file = path.join(RUN, 'data/User/settings.json');
+  const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
+  settings['workbench.colorTheme'] = theme;
+  fs.writeFileSync(file, JSON.stringify(settings, null, 2));
+}
+
+async function startServer(port, sampleOverride) {
+  for (const d of ['home', 'data', 'ext', 'tmp', 'config', 'xdgdata']) fs.mkdirSync(path.join(RUN, d), { recursive: true });
+  fs.mkdirSync(path.join(RUN, 'data/User'), { recursive: true });
+  fs.writeFileSync(path.join(RUN, 'data/User/settings.json'), JSON.stringify({
+    'workbench.startupEditor': 'none',
+    'workbench.colorTheme': 'Default Dark Modern',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'security.workspace.trust.enabled': false,
+    'files.simpleDialog.enable': true,
+    'window.commandCenter': false,
+    'chat.commandCenter.enabled': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'layer-lens.threads': 2,
+  }, null, 2));
+  const env = {
+    ...process.env,
+    HOME: path.join(RUN, 'home'),
+    XDG_CONFIG_HOME: path.join(RUN, 'config'),
+    XDG_DATA_HOME: path.join(RUN, 'xdgdata'),
+    TMPDIR: path.join(RUN, 'tmp'),
+    LAYER_LENS_E2E_WORKSPACE: WS,
+    LAYER_LENS_E2E_RESULTS: path.join(RUN, 'host-results.json'),
+    ONNXRUNTIME_NODE_INSTALL: 'skip',
+  };
+  if (sampleOverride) env.LAYER_LENS_SAMPLE_MODEL = sampleOverride;
+  else delete env.LAYER_LENS_SAMPLE_MODEL;
+  const out = fs.openSync(path.join(ARTIFACTS, 'code-server.log'), 'w');
+  server = spawn(process.execPath, [
+    CODE_SERVER, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', path.join(RUN, 'data'),
+    '--extensions-dir', path.join(RUN, 'ext'), '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--disable-getting-started-override', WS,
+  ], { env, detached: true, stdio: ['ignore', out, out] });
+  for (let i = 0; i < 150; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (r.ok) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('code-server did not answer /healthz within 30 s; see test-artifacts/code-server.log');
+}
+
+function workbenchUrl(port, withTests) {
+  const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
+  const payload = [['extensionDevelopmentPath', remote(ROOT)], ['skipWelcome', 'true']];
+  if (withTests) payload.push(['extensionTestsPath', remote(path.join(RUN, 'out/suite.js'))]);
+  return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(WS)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
+async function newPage(context) {
+  const page = await context.newPage();
+  page.on('dialog', async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss().catch(() => {});
+  });
+  page.on('console', (m) => {
+    const t = m.text();
+    if (/Content Security Policy|Refused to/i.test(t)) cspViolations.push(t);
+  });
+  return page;
+}
+
+const dialogs = [];
+const cspViolations = [];
+
+// ── Phase 1: mocha inside the extension host ───────────────────────────────────────────────
+async function hostPhase(context, port) {
+  const page = await newPage(context);
+  let resolveExit;
+  const exited = new Promise((r) => (resolveExit = r));
+  await page.exposeFunction('codeAutomationLog', (type, args) => {
+    const text = Array.isArray(args) ? args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ') : String(args ?? type);
+    for (const line of text.split('\n')) if (line.trim()) console.log(`  [host] ${line}`);
+  });
+  await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
+  const resultsFile = path.join(RUN, 'host-results.json');
+  fs.rmSync(resultsFile, { force: true });
+  await page.goto(workbenchUrl(port, true));
+  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 150_000))]);
+  let host = [];
+  try {
+    host = JSON.parse(fs.readFileSync(resultsFile, 'utf8')).results;
+  } catch { /* no results */ }
+  for (const r of host) {
+    results.push({ name: `host: ${r.title}`, ok: r.state === 'passed', error: r.error });
+    log(`${r.state === 'passed' ? '✓' : '✗'} host: ${r.title}${r.error ? `\n${r.error}` : ''}`);
+  }
+  if (host.length === 0 || (code !== 0 && !host.some((r) => r.state === 'failed'))) {
+    results.push({ name: 'host: mocha run finished', ok: false, error: `exit ${code}, ${host.length} results` });
+    log(`✗ host: mocha run did not finish cleanly (exit ${code})`);
+  }
+  await page.close();
+}
+
+// ── Phase 2: the UI, like a person ─────────────────────────────────────────────────────────
+async function quickInput(page) {
+  const widget = page.locator('.quick-input-widget');
+  await widget.waitFor({ state: 'visible', timeout: 15_000 });
+  return widget;
+}
+
+async function runCommand(page, title) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const w = await quickInput(page);
+  await page.keyboard.type(title, { delay: 5 });
+  await w.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+}
+
+async function pickItem(page, text) {
+  const w = await quickInput(page);
+  await page.keyboard.type(text, { delay: 5 });
+  await w.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor({ timeout: 20_000 });
+  await page.keyboard.press('Enter');
+}
+
+async function typeSentence(page, text) {
+  const w = await quickInput(page);
+  await w.locator('.quick-input-title', { hasText: 'probe' }).waitFor({ timeout: 20_000 });
+  await page.keyboard.type(text, { delay: 2 });
+  await w.locator('.quick-input-list .monaco-list-row', { hasText: 'probe this text' }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+}
+
+function webview(page) {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+async function gridFrame(page) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      if (f.name() === 'active-frame' || f.url().includes('fake.html') || f.url().includes('index.html')) {
+        try {
+          if (await f.evaluate(() => !!document.querySelector('table.grid'))) return f;
+        } catch { /* detached */ }
+      }
+    }
+    await page.waitForTimeout(200);
+  }
+  throw new Error('no webview frame with the grid');
+}
+
+async function gridOf(page, expectSentence) {
+  const wv = webview(page);
+  await wv.locator('table.grid').first().waitFor({ timeout: 30_000 });
+  if (expectSentence) await wv.locator('p.sentence', { hasText: expectSentence }).first().waitFor({ timeout: 30_000 });
+  const frame = await gridFrame(page);
+  return frame.evaluate(() => {
+    const grid = document.querySelector('table.grid');
+    return {
+      rows: grid.querySelectorAll('tbody tr').length,
+      rowHeaders: [...grid.querySelectorAll('tbody th')].map((th) => th.textContent),
+      tokens: [...grid.querySelectorAll('thead th.tok')].map((th) => th.textContent),
+      imgs: document.querySelectorAll('img').length,
+      scripts: document.querySelectorAll('script').length,
+      role: grid.getAttribute('role'),
+    };
+  });
+}
+
+async function uiPhase(context, port, fixtures, sampleDir) {
+  const page = await newPage(context);
+  await page.goto(workbenchUrl(port, false));
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'tiny-bert' }).first().waitFor({ timeout: 30_000 });
+  setTheme('Default Dark Modern');
+  await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: 15_000 }).catch(() => log('  (workbench is not in a dark theme)'));
+  await page.waitForTimeout(1500); // let the extension activate (workspaceContains) and scan model folders
+
+  const sentence = 'the cat sat on the mat';
+  await check('ui: "Layer Lens: Probe Layers…" on the sample model shows L+1 rows with the right tokens', async () => {
+    const want = fixtures.expected(sampleDir, sentence);
+    await runCommand(page, 'Layer Lens: Probe Layers…');
+    await pickItem(page, 'embedded sample model');
+    await typeSentence(page, sentence);
+    const g = await gridOf(page, sentence);
+    assert(g.rows === want.rows, `expected ${want.rows} rows, got ${g.rows}`);
+    assert(JSON.stringify(g.tokens) === JSON.stringify(want.tokens), `tokens ${JSON.stringify(g.tokens)} != ${JSON.stringify(want.tokens)}`);
+    assert(g.rowHeaders[0] === 'h0' && g.rowHeaders.at(-1) === `h${want.rows - 1}`, `row headers ${g.rowHeaders}`);
+    assert(g.role === 'grid', 'table has no grid role');
+  });
+
+  await check('ui: arrow keys move through the grid and focus shows the top-k tooltip', async () => {
+    const wv = webview(page);
+    await wv.locator('table.grid td[data-l="0"][data-p="0"]').first().click();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    const frame = await gridFrame(page);
+    const state = await frame.evaluate(() => ({
+      l: document.activeElement?.getAttribute('data-l'),
+      p: document.activeElement?.getAttribute('data-p'),
+      tip: document.getElementById('tooltip')?.hidden === false ? document.getElementById('tooltip').textContent : '',
+    }));
+    assert(state.l === '1' && state.p === '2', `focus at ${state.l},${state.p}`);
+    assert(/input rank/.test(state.tip), `tooltip: ${state.tip}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'panel-dark.png') });
+  });
+
+  await check('ui: summary, chart and sentences views render', async () => {
+    const wv = webview(page);
+    await wv.locator('button[data-view="chart"]').click();
+    await wv.locator('figure.chart svg path').first().waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'chart-dark.png') });
+    await wv.locator('button[data-view="layers"]').click();
+    await wv.locator('table.grid').first().waitFor();
+  });
+
+  await check('ui: state survives hide and show of the panel', async () => {
+    await runCommand(page, 'View: Open Next Editor'); // nothing else open: stays; use a text editor instead
+    await runCommand(page, 'Layer Lens: Open Sample Model');
+    await page.locator('.monaco-editor .view-lines', { hasText: 'num_hidden_layers' }).first().waitFor({ timeout: 20_000 });
+    // The panel is hidden now (same editor group). Bring it back.
+    await page.locator('.tabs-container .tab', { hasText: 'Layer Lens' }).first().click();
+    const g = await gridOf(page, sentence);
+    assert(g.rows > 1, 'grid not restored');
+  });
+
+  await check('ui: hover on num_hidden_layers in config.json explains it, with derived facts', async () => {
+    await page.locator('.tabs-container .tab', { hasText: 'config.json' }).first().click();
+    const key = page.locator('.monaco-editor .view-lines span', { hasText: 'num_hidden_layers' }).last();
+    await key.waitFor({ timeout: 15_000 });
+    const lens = page.locator('.monaco-editor .codelens-decoration', { hasText: 'Probe layers' });
+    await lens.first().waitFor({ timeout: 15_000 });
+    await key.hover();
+    const hover = page.locator('.monaco-hover', { hasText: 'head size' });
+    await hover.first().waitFor({ state: 'visible', timeout: 15_000 });
+    const text = await hover.first().innerText();
+    assert(/num_hidden_layers/.test(text) && /parameters/.test(text), `hover text: ${text}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'hover-dark.png') });
+    await page.mouse.move(5, 5);
+    await page.keyboard.press('Escape');
+  });
+
+  await check('ui: explorer menu offers "Probe Layers…" on model folders only', async () => {
+    const row = (name) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${name}$`) }).first();
+    await row('tiny-bert').click({ button: 'right' });
+    const menu = page.locator('.context-view .monaco-menu');
+    await menu.waitFor({ timeout: 10_000 });
+    const on = await menu.locator('.action-label', { hasText: 'Probe Layers…' }).count();
+    await page.keyboard.press('Escape');
+    await row('other').click({ button: 'right' });
+    await menu.waitFor({ timeout: 10_000 });
+    const off = await menu.locator('.action-label', { hasText: 'Probe Layers…' }).count();
+    await page.keyboard.press('Escape');
+    assert(on === 1, `"Probe Layers…" missing on tiny-bert (${on})`);
+    assert(off === 0, `"Probe Layers…" shown on a non-model folder`);
+  });
+
+  await check('ui: XSS tokens render as text (no img element, no alert)', async () => {
+    const text = 'the <img src=x onerror=alert(1)> cat </script> dog';
+    await runCommand(page, 'Layer Lens: Probe Layers…');
+    await pickItem(page, 'xss-bert');
+    await typeSentence(page, text);
+    const g = await gridOf(page, 'dog');
+    assert(g.tokens.includes('<img src=x onerror=alert(1)>'), `tokens: ${JSON.stringify(g.tokens)}`);
+    assert(g.tokens.includes('</script>'), `tokens: ${JSON.stringify(g.tokens)}`);
+    assert(g.imgs === 0, `${g.imgs} img elements in the webview`);
+    await page.waitForTimeout(500);
+    assert(dialogs.length === 0, `dialogs opened: ${dialogs}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'xss-dark.png') });
+  });
+
+  await check('ui: cancel in the progress notification stops a long corpus run', async () => {
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^corpus\.txt$/ }).first().click({ button: 'right' });
+    await page.locator('.context-view .monaco-menu .action-label', { hasText: 'Probe Corpus File…' }).click();
+    await pickItem(page, 'slow-bert');
+    const toast = page.locator('.notification-toast', { hasText: 'probing slow-bert' });
+    await toast.locator('.notification-list-item-message', { hasText: 'sentences' }).waitFor({ timeout: 30_000 });
+    const t = Date.now();
+    await toast.locator('a.monaco-button, .monaco-button', { hasText: 'Cancel' }).first().click();
+    await toast.waitFor({ state: 'detached', timeout: 5_000 });
+    const ms = Date.now() - t;
+    await page.locator('.statusbar', { hasText: 'probe cancelled' }).waitFor({ timeout: 5_000 });
+    log(`  UI cancel: notification gone ${ms} ms after the click`);
+    assert(ms < 1500, `cancel took ${ms} ms`);
+  });
+
+  await check('ui: light theme screenshots', async () => {
+    setTheme('Default Light Modern');
+    await page.locator('.monaco-workbench.vs').waitFor({ timeout: 15_000 });
+    await page.waitForTimeout(500);
+    await page.locator('.tabs-container .tab', { hasText: 'Layer Lens' }).first().click();
+    const wv = webview(page);
+    await wv.locator('button[data-view="layers"]').click();
+    await wv.locator('select, vscode-single-select').first().waitFor();
+    const frame = await gridFrame(page);
+    // Show the first run (the sample) again for a like-for-like picture.
+    await frame.evaluate(() => document.body.classList.contains('vscode-light') || document.body.classList.contains('vscode-high-contrast-light'));
+    await wv.locator('table.grid td[data-l="1"][data-p="2"]').first().hover();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'panel-light.png') });
+    const isLight = await frame.evaluate(() => document.body.classList.contains('vscode-light'));
+    assert(isLight, 'the webview did not switch to the light theme');
+    await wv.locator('button[data-view="compare"]').click();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'compare-light.png') });
+  });
+
+  await check('ui: no CSP violations in the webview', async () => {
+    assert(cspViolations.length === 0, cspViolations.join('\n'));
+  });
+  await page.close();
+}
+
+async function main() {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  if (!fs.existsSync(CODE_SERVER)) {
+    console.error(`code-server is not installed (${CODE_SERVER}); run: bash scripts/install-e2e.sh`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  await build();
+  const fixtures = require(path.join(RUN, 'out/fixtures.js'));
+  fixtures.buildWorkspace(WS);
+  // The embedded sample, once its weights exist; until then a generated tiny checkpoint stands in.
+  const realSample = path.join(ROOT, 'models/reference-bert-mini');
+  const hasWeights = fs.existsSync(path.join(realSample, 'model.safetensors')) && fs.existsSync(path.join(realSample, 'config.json'));
+  const sampleDir = hasWeights && !process.env.E2E_TINY_SAMPLE ? realSample : path.join(WS, 'tiny-bert');
+  log(`sample model: ${sampleDir}`);
+  const port = await freePort();
+  const { chromium } = await import('playwright-core');
+  let context;
+  try {
+    await startServer(port, sampleDir === realSample ? undefined : sampleDir);
+    log(`code-server up on ${port}`);
+    context = await chromium.launchPersistentContext(path.join(RUN, 'chromium'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1440, height: 900 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    await hostPhase(context, port);
+    await uiPhase(context, port, fixtures, sampleDir);
+  } catch (e) {
+    results.push({ name: 'e2e harness', ok: false, error: e });
+    log(`✗ harness: ${e?.stack ?? e}`);
+  } finally {
+    await context?.close().catch(() => {});
+    stopServer();
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; screenshots in ${path.relative(ROOT, ARTIFACTS)}/`);
+  for (const r of results.filter((x) => !x.ok)) console.log(`FAILED: ${r.name}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+process.on('SIGINT', () => { stopServer(); process.exit(130); });
+process.on('SIGTERM', () => { stopServer(); process.exit(143); });
+main();

@@ -1,0 +1,132 @@
+/** End-to-end tests that run in the real extension host of code-server (VS Code 1.100). */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { LayerLensApi } from '../../../src/extension/main';
+
+const WS = process.env.LAYER_LENS_E2E_WORKSPACE!;
+const EXT_ID = 'layer-lens.layer-lens';
+
+async function api(): Promise<LayerLensApi> {
+  const ext = vscode.extensions.getExtension<LayerLensApi>(EXT_ID);
+  assert.ok(ext, `extension ${EXT_ID} is not installed`);
+  return ext.isActive ? ext.exports : ext.activate();
+}
+
+function positionOf(doc: vscode.TextDocument, needle: string): vscode.Position {
+  const at = doc.getText().indexOf(needle);
+  assert.ok(at >= 0, `${needle} not in ${doc.uri.fsPath}`);
+  return doc.positionAt(at + 2);
+}
+
+function hoverText(hovers: vscode.Hover[]): string {
+  return hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))).join('\n');
+}
+
+describe('Layer Lens in VS Code', () => {
+  it('activates fast and registers its commands', async () => {
+    const a = await api();
+    console.log(`activation: activate() ${a.activationMs.toFixed(1)} ms, bundle evaluation ${a.bundleMs.toFixed(1)} ms`);
+    assert.ok(a.activationMs < 50, `activate() took ${a.activationMs} ms`);
+    const commands = await vscode.commands.getCommands(true);
+    for (const c of ['layer-lens.probe', 'layer-lens.probeSelection', 'layer-lens.probeCorpus', 'layer-lens.openSample', 'layer-lens.probeWithPlan', 'layer-lens.compare']) {
+      assert.ok(commands.includes(c), `${c} is not registered`);
+    }
+  });
+
+  it('finds the model folders of the workspace for the explorer menu', async () => {
+    const dirs = await (await api()).refreshModelContext();
+    const names = dirs.map((d) => path.basename(d)).sort();
+    assert.deepEqual(names, ['slow-bert', 'tiny-bert', 'xss-bert']);
+  });
+
+  it('probes the sample model and shows L+1 rows in the panel', async () => {
+    const a = await api();
+    const report = await a.probe({ model: a.sampleModelDir, sentences: ['the cat sat on the mat'] });
+    assert.ok(report);
+    const config = JSON.parse(fs.readFileSync(path.join(a.sampleModelDir, 'config.json'), 'utf8'));
+    assert.equal(report.sentences[0].layers.length, config.num_hidden_layers + 1);
+    assert.equal(report.summary.length, config.num_hidden_layers + 1);
+    const panel = a.panel();
+    assert.ok(panel, 'the panel did not open');
+    await panel.whenReady();
+    assert.equal(panel.hostState.runs.at(-1)?.report, report);
+  });
+
+  it('hovers on num_hidden_layers in a model config.json, with derived facts and the latest probe', async () => {
+    const a = await api();
+    const doc = await vscode.workspace.openTextDocument(path.join(a.sampleModelDir, 'config.json'));
+    await vscode.window.showTextDocument(doc);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, '"num_hidden_layers"'));
+    const text = hoverText(hovers);
+    assert.match(text, /num_hidden_layers/);
+    assert.match(text, /head size/);
+    assert.match(text, /parameters/);
+    assert.match(text, /Latest probe/);
+    for (const key of ['hidden_size', 'num_attention_heads', 'intermediate_size', 'vocab_size', 'max_position_embeddings', 'model_type']) {
+      const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, `"${key}"`)));
+      assert.match(t, new RegExp(key), `no hover for ${key}`);
+    }
+  });
+
+  it('shows the CodeLens on a model config and nothing on other JSON', async () => {
+    const a = await api();
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', vscode.Uri.file(path.join(a.sampleModelDir, 'config.json')));
+    assert.deepEqual(lenses.map((l) => l.command?.command), ['layer-lens.probe', 'layer-lens.deepen']);
+    const other = await vscode.workspace.openTextDocument(path.join(WS, 'other', 'config.json'));
+    const none = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', other.uri);
+    assert.equal(none.length, 0);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', other.uri, positionOf(other, '"num_hidden_layers"'));
+    assert.doesNotMatch(hoverText(hovers), /head size/);
+  });
+
+  it('cancels a long corpus run within half a second and frees the worker', async () => {
+    const a = await api();
+    const sentences = fs.readFileSync(path.join(WS, 'corpus.txt'), 'utf8').trim().split('\n');
+    const source = new vscode.CancellationTokenSource();
+    const started = Date.now();
+    const running = a.probe({ model: path.join(WS, 'slow-bert'), sentences }, source.token);
+    await new Promise((r) => setTimeout(r, 2500));
+    const cancelAt = Date.now();
+    source.cancel();
+    let outcome = 'finished';
+    try {
+      await running;
+    } catch (e) {
+      outcome = (e as Error).name;
+    }
+    const ms = Date.now() - cancelAt;
+    console.log(`cancel took effect after ${ms} ms (run started ${cancelAt - started} ms before the cancel)`);
+    assert.equal(outcome, 'CancelledError');
+    assert.ok(ms < 500, `cancel took ${ms} ms`);
+    // The engine still works afterwards (a fresh worker).
+    const again = await a.probe({ model: path.join(WS, 'slow-bert'), sentences: ['the cat sat on the mat'] });
+    assert.equal(again?.sentences.length, 1);
+  });
+
+  it('keeps HTML-looking tokens as plain strings in the report', async () => {
+    const a = await api();
+    const report = await a.probe({ model: path.join(WS, 'xss-bert'), sentences: ['the <img src=x onerror=alert(1)> cat </script> dog'] });
+    assert.ok(report?.sentences[0].tokens.includes('<img src=x onerror=alert(1)>'));
+    assert.ok(report?.sentences[0].tokens.includes('</script>'));
+  });
+
+  it('compares two runs (original against a deepened plan)', async () => {
+    const a = await api();
+    const before = a.panel()!.hostState.runs.length;
+    await a.probe({ model: a.sampleModelDir, sentences: ['the cat sat on the mat'] });
+    const config = JSON.parse(fs.readFileSync(path.join(a.sampleModelDir, 'config.json'), 'utf8'));
+    const last = config.num_hidden_layers - 1;
+    const deep = await a.probe({ model: a.sampleModelDir, sentences: ['the cat sat on the mat'], plan: `0-${last},${last}`, compareWith: 'previous' });
+    assert.equal(deep?.summary.length, config.num_hidden_layers + 2);
+    const state = a.panel()!.hostState;
+    assert.equal(state.runs.length, Math.min(8, before + 2));
+    assert.ok(state.compareRunId, 'no comparison set');
+  });
+
+  it('rejects a folder that is not a model with a clear message', async () => {
+    const a = await api();
+    await assert.rejects(a.probe({ model: path.join(WS, 'other') }), /not a model folder.*model_type/);
+  });
+});
