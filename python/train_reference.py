@@ -97,9 +97,9 @@ def save_hf(model, out, step, args, extra=None):
 def f16_model(model):
     """Copy of the model with weights rounded to F16 (what we ship), computing in F32."""
     m = bt.BertForMaskedLM(model.config)
-    sd = {k: v.detach().half().float() for k, v in model.state_dict().items()}
+    sd = {k: v.detach().half().float().cpu() for k, v in model.state_dict().items()}
     m.load_state_dict(sd)
-    return m.eval()
+    return m.to(next(model.parameters()).device).eval()
 
 
 @torch.no_grad()
@@ -129,12 +129,15 @@ def evaluate(model, test_path, train_counts, seed, seq_len, vocab_size, batch=64
         inp, pos, tgt = mask_tokens(x, gen, vocab_size)
         if len(tgt) == 0:
             continue
-        h = model(inp, torch.zeros_like(x), am)[-1]
+        dev = next(model.parameters()).device
+        h = model(inp.to(dev), torch.zeros_like(x).to(dev), am.to(dev))[-1]
+        pos, tgt = pos.to(dev), tgt.to(dev)
         logits = model.mlm_head(h[pos[:, 0], pos[:, 1]])
         lp = torch.log_softmax(logits, -1)
         nll = -lp.gather(1, tgt[:, None])[:, 0]
         acc = (logits.argmax(-1) == tgt).double()
         top5 = (logits.topk(5, -1).indices == tgt[:, None]).any(-1).double()
+        nll, acc, top5, tgt, pos = nll.cpu(), acc.cpu(), top5.cpu(), tgt.cpu(), pos.cpu()
         t = tgt.numpy()
         ul = -uni_logp[t]
         ua = (t == uni_top).astype(np.float64)
@@ -260,6 +263,7 @@ def main():
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--dry-run", type=int, default=0, help="time this many steps, save nothing")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="torch device (cpu, cuda); masking and batching stay on the CPU RNGs")
     ap.add_argument("--max-minutes", type=float, default=0,
                     help="safety stop: end training early (save + evaluate) after this many minutes; 0 = off")
     args = ap.parse_args()
@@ -276,7 +280,8 @@ def main():
     cfg = bt.BertConfig(hidden_size=args.hidden, num_hidden_layers=args.layers, num_attention_heads=args.heads,
                         intermediate_size=args.intermediate, hidden_dropout_prob=args.dropout,
                         attention_probs_dropout_prob=args.dropout)
-    model = bt.BertForMaskedLM(cfg)
+    dev = torch.device(args.device)
+    model = bt.BertForMaskedLM(cfg).to(dev)
     decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
     nodecay = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.wd}, {"params": nodecay, "weight_decay": 0.0}],
@@ -319,6 +324,7 @@ def main():
         x, t = next_batch()
         am = (x != PAD).long()
         inp, pos, tgt = mask_tokens(x, gen, cfg.vocab_size)
+        inp, t, am, pos, tgt = (v.to(dev) for v in (inp, t, am, pos, tgt))
         loss, logits = mlm_loss(model, inp, t, am, pos, tgt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -350,7 +356,8 @@ def main():
     with open(os.path.join(args.out, "eval.json"), "w") as f:
         json.dump(ev, f, indent=2)
         f.write("\n")
-    write_card(args.out, model, args, step, tok_all, tok_real, f"{el / 60:.1f} min (1 CPU thread)",
+    where = "1 CPU thread" if args.device == "cpu" else args.device
+    write_card(args.out, model, args, step, tok_all, tok_real, f"{el / 60:.1f} min ({where})",
                f"complete ({step} steps)" if not stopped_early else
                f"complete, but stopped by the --max-minutes {args.max_minutes} safety limit at step {step} of the "
                f"{args.steps}-step schedule (learning rate not fully decayed)", ev, stats)
