@@ -1,0 +1,204 @@
+/**
+ * "Layer Lens: Fine-tune…": pick one or more models (usually a baseline and its deepened version),
+ * a task (GLUE name or a local CSV/TSV/JSONL), hyper-parameters and a launcher; the run is a
+ * `layer-lens-finetune` task in the integrated terminal, and the comparison table follows it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { FINETUNE_DEFAULTS } from '../../core/finetune/args';
+import { createFinetuneTask, FINETUNE_TASK_TYPE, FinetuneTaskDefinition, FinetuneTaskProvider } from './tasks';
+import { FinetuneResultsView, RESULTS_SCHEME } from './resultsView';
+
+export interface FinetuneDeps {
+  log: vscode.LogOutputChannel;
+  /** Model folders in the workspace (for the picker). */
+  findModels(): Promise<string[]>;
+}
+
+/** Programmatic form (tests, the deepen command's "Fine-tune Both…"). */
+export interface FinetuneCommandArgs {
+  models: string[];
+  task?: string;
+  data?: string;
+  out?: string;
+  maxSteps?: number;
+  /** Skip the prompts that have defaults (hyper-parameters, launcher). */
+  useDefaults?: boolean;
+}
+
+export const UNTRUSTED_FINETUNE =
+  'Layer Lens: fine-tuning runs Python code and is disabled in an untrusted workspace. Trust this workspace (Manage Workspace Trust) to use it.';
+
+export function registerFinetune(context: vscode.ExtensionContext, deps: FinetuneDeps): FinetuneResultsView {
+  const view = new FinetuneResultsView(deps.log);
+  context.subscriptions.push(
+    view,
+    vscode.workspace.registerTextDocumentContentProvider(RESULTS_SCHEME, view),
+    vscode.tasks.registerTaskProvider(FINETUNE_TASK_TYPE, new FinetuneTaskProvider(context.extensionPath)),
+    vscode.commands.registerCommand('layer-lens.finetune', async (arg?: unknown) => {
+      try {
+        return await finetune(context, deps, view, arg);
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        deps.log.error(`finetune: ${err.stack ?? err.message}`);
+        void vscode.window.showErrorMessage(`Layer Lens: ${err.message}`);
+        return undefined;
+      }
+    }),
+    // Runs started from tasks.json get the comparison view too.
+    vscode.tasks.onDidStartTask((e) => {
+      const def = e.execution.task.definition as FinetuneTaskDefinition;
+      if (def.type === FINETUNE_TASK_TYPE && typeof def.out === 'string') {
+        const scope = e.execution.task.scope;
+        const base = typeof scope === 'object' ? scope.uri.fsPath : undefined;
+        view.watch(path.isAbsolute(def.out) || !base ? def.out : path.join(base, def.out));
+      }
+    }),
+  );
+  return view;
+}
+
+async function finetune(context: vscode.ExtensionContext, deps: FinetuneDeps, view: FinetuneResultsView, arg: unknown): Promise<vscode.TaskExecution | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showErrorMessage(UNTRUSTED_FINETUNE);
+    return undefined;
+  }
+  const given = typeof arg === 'object' && arg !== null && Array.isArray((arg as FinetuneCommandArgs).models) ? (arg as FinetuneCommandArgs) : undefined;
+  const models = given?.models.length ? given.models : await pickModels(deps, arg);
+  if (!models?.length) return undefined;
+
+  let task = given?.task;
+  let data = given?.data;
+  if (!task && !data) {
+    const src = await pickTaskSource();
+    if (!src) return undefined;
+    ({ task, data } = src);
+  }
+
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const out = given?.out ?? path.join(folder?.uri.fsPath ?? path.dirname(models[0]), '.layer-lens', 'runs', stamp);
+
+  const def: FinetuneTaskDefinition = { type: FINETUNE_TASK_TYPE, models, out, ...(task ? { task } : { data }), ...(given?.maxSteps ? { maxSteps: given.maxSteps } : {}) };
+  if (!given?.useDefaults) {
+    const hp = await askHyperParameters();
+    if (!hp) return undefined;
+    Object.assign(def, hp);
+    const launch = await askLauncher();
+    if (!launch) return undefined;
+    Object.assign(def, launch);
+  }
+  fs.mkdirSync(out, { recursive: true });
+  const t = await createFinetuneTask(def, folder ?? vscode.TaskScope.Workspace, context.extensionPath);
+  const exec = t.execution as vscode.ProcessExecution;
+  deps.log.info(`fine-tune: ${[exec.process, ...exec.args].map((a) => JSON.stringify(a)).join(' ')}`);
+  const execution = await vscode.tasks.executeTask(t);
+  await view.show(out);
+  return execution;
+}
+
+async function pickModels(deps: FinetuneDeps, arg: unknown): Promise<string[] | undefined> {
+  const preset = arg instanceof vscode.Uri ? [path.dirname(arg.fsPath)] : [];
+  const dirs = [...new Set([...preset, ...(await deps.findModels())])];
+  const items = dirs.map((dir) => {
+    let detail = dir;
+    try {
+      const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+      if (cfg.layer_lens?.source) detail = `deepened from ${path.basename(cfg.layer_lens.source)} with plan ${cfg.layer_lens.plan} · ${dir}`;
+    } catch {
+      // listed anyway
+    }
+    return { label: path.basename(dir), detail, dir, picked: preset.includes(dir) };
+  });
+  const more = { label: '$(folder) Browse…', detail: 'Choose model folders on disk', dir: '', picked: false };
+  const picked = await vscode.window.showQuickPick([...items, more], {
+    title: 'Layer Lens: models to fine-tune (e.g. a baseline and its deepened version)',
+    canPickMany: true,
+    matchOnDetail: true,
+  });
+  if (!picked) return undefined;
+  const chosen = picked.filter((p) => p.dir).map((p) => p.dir);
+  if (picked.some((p) => !p.dir)) {
+    const uris = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: true, title: 'Model folders' });
+    chosen.push(...(uris ?? []).map((u) => u.fsPath));
+  }
+  return chosen;
+}
+
+async function pickTaskSource(): Promise<{ task?: string; data?: string } | undefined> {
+  const kind = await vscode.window.showQuickPick(
+    [
+      { label: 'Local file…', description: 'CSV, TSV or JSONL with text (or text + text_pair) and label columns', source: 'data' as const },
+      { label: 'GLUE task…', description: 'downloaded through the datasets package (needs it installed and network)', source: 'glue' as const },
+    ],
+    { title: 'Layer Lens: fine-tuning task' },
+  );
+  if (!kind) return undefined;
+  if (kind.source === 'glue') {
+    const task = await vscode.window.showQuickPick(['sst2', 'cola', 'mrpc', 'qqp', 'mnli', 'qnli', 'rte', 'wnli'], { title: 'GLUE task' });
+    return task ? { task } : undefined;
+  }
+  const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Data files': ['csv', 'tsv', 'jsonl'] }, title: 'Training data (a dev/validation file next to it is used for evaluation)' });
+  return f ? { data: f[0].fsPath } : undefined;
+}
+
+async function askHyperParameters(): Promise<Partial<FinetuneTaskDefinition> | undefined> {
+  const d = FINETUNE_DEFAULTS;
+  const choice = await vscode.window.showQuickPick(
+    [
+      { label: 'Usual BERT defaults', description: `lr ${d.lr}, batch ${d.batchSize}, ${d.epochs} epochs, max length ${d.maxLength}, seed ${d.seed}`, edit: false },
+      { label: 'Edit…', description: 'lr, batch size, epochs, max length, seed, max steps', edit: true },
+    ],
+    { title: 'Layer Lens: hyper-parameters' },
+  );
+  if (!choice) return undefined;
+  if (!choice.edit) return {};
+  const text = await vscode.window.showInputBox({
+    title: 'Hyper-parameters',
+    value: `lr=${d.lr} batchSize=${d.batchSize} epochs=${d.epochs} maxLength=${d.maxLength} seed=${d.seed} maxSteps=0`,
+    prompt: 'key=value pairs separated by spaces',
+    validateInput: (v) => {
+      try {
+        parseHyperParameters(v);
+        return undefined;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+  });
+  return text === undefined ? undefined : parseHyperParameters(text);
+}
+
+export function parseHyperParameters(text: string): Partial<FinetuneTaskDefinition> {
+  const out: Record<string, number> = {};
+  const keys = ['lr', 'batchSize', 'epochs', 'maxLength', 'seed', 'maxSteps'];
+  for (const part of text.trim().split(/\s+/).filter(Boolean)) {
+    const m = /^(\w+)=(\S+)$/.exec(part);
+    if (!m || !keys.includes(m[1])) throw new Error(`"${part}": expected one of ${keys.map((k) => `${k}=…`).join(', ')}`);
+    const v = Number(m[2]);
+    if (!Number.isFinite(v) || v < 0) throw new Error(`"${part}": ${m[1]} must be a non-negative number`);
+    out[m[1]] = v;
+  }
+  if (out.maxSteps === 0) delete out.maxSteps;
+  return out;
+}
+
+async function askLauncher(): Promise<Partial<FinetuneTaskDefinition> | undefined> {
+  const pick = await vscode.window.showQuickPick(
+    [
+      { label: 'python', description: 'one process (CPU or one GPU)', launcher: 'python' as const },
+      { label: 'accelerate launch', description: 'Hugging Face accelerate, N processes', launcher: 'accelerate' as const },
+      { label: 'torchrun', description: 'torch.distributed, --nproc_per_node N', launcher: 'torchrun' as const },
+    ],
+    { title: 'Layer Lens: launch with' },
+  );
+  if (!pick) return undefined;
+  if (pick.launcher === 'python') return { launcher: 'python' };
+  const n = await vscode.window.showInputBox({
+    title: 'Processes per node (GPUs)',
+    value: '2',
+    validateInput: (v) => (/^[1-9]\d*$/.test(v) ? undefined : 'a positive integer'),
+  });
+  return n ? { launcher: pick.launcher, nprocPerNode: Number(n) } : undefined;
+}
