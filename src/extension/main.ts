@@ -16,6 +16,8 @@ import { findWorkspaceModels, modelDirFor, pickModel, sampleModelDir } from './m
 import { ProbePanel } from './panel';
 import { ProbeService } from './probeService';
 import { readSettings } from './settings';
+import { registerDeepenCommands } from './deepen/deepenCommand';
+import { registerFinetune } from './finetune/finetuneCommand';
 
 export interface ProbeCommandArgs {
   /** Model folder or a file in it. */
@@ -241,6 +243,8 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     { dispose: () => clearTimeout(refreshTimer) },
     { dispose: () => ProbePanel.current?.dispose() },
   );
+  registerDeepenCommands(context, { log, resolveModel, previewSentences: () => readSettings().defaultSentences });
+  registerFinetune(context, { log, findModels: findWorkspaceModels });
   scheduleRefresh();
 
   const activationMs = performance.now() - t0;
