@@ -425,6 +425,9 @@ def run_transformers(args, model_dir, task, results, run_dir):
     tok = AutoTokenizer.from_pretrained(model_dir)
     model, info = AutoModelForSequenceClassification.from_pretrained(
         model_dir, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_ids, output_loading_info=True)
+    # Train in float32 whatever the checkpoint stores: recent transformers keep the checkpoint's
+    # dtype (e.g. float16), and plain fp16 training without a scaler diverges to NaN.
+    model = model.float()
     results.doc["loading"] = {k: sorted(v) if isinstance(v, (list, set)) else str(v) for k, v in info.items()}
 
     class DS(torch.utils.data.Dataset):

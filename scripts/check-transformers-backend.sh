@@ -9,7 +9,7 @@ BASE=$1 DEEP=$2 PLAN=$3 OUT=$4
 PY=${PYTHON:-python3}
 "$PY" -c "import sys, torch; print('python', sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
 "$PY" -c "import transformers; print('transformers', transformers.__version__)" || { echo "transformers is not importable here"; exit 3; }
-"$PY" - "$BASE" "$DEEP" "$PLAN" <<'PY'
+"$PY" - "$BASE" "$DEEP" "$PLAN" 2>/dev/null <<'PY'
 import sys, torch
 from transformers import BertForMaskedLM, BertForSequenceClassification
 base, deep, plan = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3].split(',')]
