@@ -89,7 +89,7 @@ export function planDeepenedLayout(sourceDir: string, plan: LayerPlan): DeepenLa
   const all = [...weights.tensors.values()].sort((a, b) => (a.file === b.file ? a.offset - b.offset : weights.files.indexOf(a.file) - weights.files.indexOf(b.file)));
   const notes: string[] = [];
 
-  if (config.numLayerWeights < config.numLayers) {
+  if (config.numLayerWeights < config.numLayers || family.layerWeightCount !== undefined) {
     // ALBERT: layers share weight groups. With one group, every planned layer is that group, so the
     // deepened model is the same tensors with a larger layer count.
     if (config.numLayerWeights !== 1) {
