@@ -1,14 +1,14 @@
 /**
- * The probe worker: the only module that imports onnxruntime-node. It owns one inference
- * session at a time and returns only the small per-layer results. It runs in a worker thread
+ * The probe worker: the only module that imports onnxruntime-node. It owns the sessions of one
+ * probe (encoder + head) at a time and returns only the small per-layer results. It runs in a worker thread
  * because ORT's create() and run() block the event loop for their whole duration.
  */
 import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import type { BatchInput, FromWorker, RawLayerOutputs, ToWorker } from '../core/probe/workerProtocol';
+import type { BatchInput, FromWorker, GraphsToOpen, RawLayerOutputs, ToWorker } from '../core/probe/workerProtocol';
 
 let ort: typeof Ort | undefined;
-let session: Ort.InferenceSession | undefined;
+let opened: { encoder: Ort.InferenceSession; head: Ort.InferenceSession; graphs: GraphsToOpen } | undefined;
 
 function loadOrt(): typeof Ort {
   if (!ort) {
@@ -23,41 +23,99 @@ function loadOrt(): typeof Ort {
   return ort;
 }
 
-async function open(graph: Uint8Array, folder: string, threads: number): Promise<void> {
-  const { InferenceSession } = loadOrt();
-  await session?.release();
-  session = undefined;
-  session = await InferenceSession.create(graph, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    extra: { session: { model_external_initializers_file_folder_path: folder } },
-  } as Ort.InferenceSession.SessionOptions);
+async function release(): Promise<void> {
+  const o = opened;
+  opened = undefined;
+  await o?.encoder.release();
+  await o?.head.release();
 }
 
+async function open(graphs: GraphsToOpen, threads: number): Promise<void> {
+  const { InferenceSession } = loadOrt();
+  await release();
+  const options = (prepack: boolean) =>
+    ({
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      extra: {
+        session: {
+          model_external_initializers_file_folder_path: graphs.externalDataFolder,
+          // The head's one big product has many rows per run, so packing the decoder weights on
+          // the fly costs little, while pre-packing them would cost seconds at session start.
+          ...(prepack ? {} : { disable_prepacking: '1' }),
+        },
+      },
+    }) as Ort.InferenceSession.SessionOptions;
+  const encoder = await InferenceSession.create(graphs.encoder, options(true));
+  const head = await InferenceSession.create(graphs.head, options(false));
+  opened = { encoder, head, graphs };
+}
+
+/** Runs the encoder on the padded batch, then the head on the real positions only, in chunks. */
 async function run(input: BatchInput): Promise<RawLayerOutputs> {
-  if (!session) throw new Error('internal: run before open');
+  if (!opened) throw new Error('internal: run before open');
+  const { encoder, head, graphs } = opened;
   const { Tensor } = loadOrt();
   const dims = [input.batch, input.seq];
-  const out = await session.run({
+  const encoded = await encoder.run({
     input_ids: new Tensor('int64', input.inputIds, dims),
     token_type_ids: new Tensor('int64', input.typeIds, dims),
     position_ids: new Tensor('int64', input.positionIds, dims),
     attention_mask: new Tensor('float32', input.attentionMask, dims),
   });
-  const [layers, tokens, k] = out.topk_ids.dims;
-  const floats = (name: string) => out[name].data as Float32Array;
+  const states = encoded.states.data as Float32Array;
+  const S = graphs.states;
+  const H = graphs.hiddenSize;
+  const tokens = input.batch * input.seq;
+  const real = [...input.attentionMask.keys()].filter((i) => input.attentionMask[i] > 0);
+  let out: RawLayerOutputs | undefined;
+
+  for (let start = 0; start < real.length; start += graphs.headPositions) {
+    const positions = real.slice(start, start + graphs.headPositions);
+    const P = positions.length;
+    const rows = new Float32Array(S * P * H);
+    for (let s = 0; s < S; s++) {
+      positions.forEach((pos, j) => rows.set(states.subarray((s * tokens + pos) * H, (s * tokens + pos + 1) * H), (s * P + j) * H));
+    }
+    const result = await head.run({
+      states: new Tensor('float32', rows, [S, P, H]),
+      ids: new Tensor('int64', BigInt64Array.from(positions, (pos) => input.inputIds[pos]), [P]),
+    });
+    const k = result.topk_ids.dims[2];
+    out ??= emptyOutputs(S, tokens, k);
+    const ids = result.topk_ids.data as BigInt64Array;
+    const logp = result.topk_logp.data as Float32Array;
+    for (let s = 0; s < S; s++) {
+      positions.forEach((pos, j) => {
+        const from = s * P + j;
+        const to = s * tokens + pos;
+        out!.inputLogProb[to] = (result.input_logp.data as Float32Array)[from];
+        out!.rankAbove[to] = (result.rank_above.data as Float32Array)[from];
+        out!.entropy[to] = (result.entropy.data as Float32Array)[from];
+        out!.kl[to] = (result.kl.data as Float32Array)[from];
+        for (let i = 0; i < k; i++) {
+          out!.topKIds[to * k + i] = Number(ids[from * k + i]);
+          out!.topKLogProbs[to * k + i] = logp[from * k + i];
+        }
+      });
+    }
+  }
+  return out ?? emptyOutputs(S, tokens, 0);
+}
+
+function emptyOutputs(layers: number, tokens: number, k: number): RawLayerOutputs {
   return {
     layers,
     tokens,
     k,
-    topKIds: Int32Array.from(out.topk_ids.data as BigInt64Array, (v) => Number(v)),
-    topKLogProbs: floats('topk_logp'),
-    inputLogProb: floats('input_logp'),
-    rankAbove: floats('rank_above'),
-    entropy: floats('entropy'),
-    kl: floats('kl'),
+    topKIds: new Int32Array(layers * tokens * k),
+    topKLogProbs: new Float32Array(layers * tokens * k),
+    inputLogProb: new Float32Array(layers * tokens),
+    rankAbove: new Float32Array(layers * tokens),
+    entropy: new Float32Array(layers * tokens),
+    kl: new Float32Array(layers * tokens),
   };
 }
 
@@ -70,15 +128,14 @@ parentPort!.on('message', async (msg: ToWorker) => {
   try {
     switch (msg.type) {
       case 'open':
-        await open(msg.graph, msg.externalDataFolder, msg.threads);
+        await open(msg.graphs, msg.threads);
         reply({ type: 'opened', id: msg.id, ms: performance.now() - started });
         break;
       case 'run':
         reply({ type: 'result', id: msg.id, output: await run(msg.input), ms: performance.now() - started });
         break;
       case 'close':
-        await session?.release();
-        session = undefined;
+        await release();
         reply({ type: 'closed', id: msg.id });
         break;
       default: {

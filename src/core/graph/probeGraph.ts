@@ -1,7 +1,7 @@
 /**
- * The probe graph: the encoder run along a layer plan, with the model's own MLM head applied to
- * h0 (the embedding output) and to the output of every planned layer. Per layer and position it
- * returns only small results — top-k, the input token's log-prob and rank, entropy, and KL from
+ * The probe graphs: the encoder run along a layer plan, and the model's own MLM head applied to
+ * h0 (the embedding output) and to the output of every planned layer. Per layer and position they
+ * return only small results — top-k, the input token's log-prob and rank, entropy, and KL from
  * the final layer — never the [tokens × vocab] logits.
  */
 import * as path from 'node:path';
@@ -11,7 +11,8 @@ import { ResolvedWeights } from '../checkpoint/resolve';
 import { TensorEntry } from '../checkpoint/safetensors';
 import { GraphBuilder, OnnxModel, TensorType, encodeModel } from './onnx';
 
-export const PROBE_INPUTS = ['input_ids', 'token_type_ids', 'position_ids', 'attention_mask'] as const;
+export const ENCODER_INPUTS = ['input_ids', 'token_type_ids', 'position_ids', 'attention_mask'] as const;
+export const HEAD_INPUTS = ['states', 'ids'] as const;
 export const PROBE_OUTPUTS = ['topk_ids', 'topk_logp', 'input_logp', 'rank_above', 'entropy', 'kl'] as const;
 
 export interface ProbeGraphSpec {
@@ -22,11 +23,27 @@ export interface ProbeGraphSpec {
   topK: number;
 }
 
-export interface BuiltProbeGraph {
-  bytes: Uint8Array;
+/**
+ * Two graphs. The encoder maps a padded batch to every hidden state, [states, batch·seq, H].
+ * The head takes the states of P real (unpadded) positions, [states, P, H], and runs the MLM
+ * head on all states × positions as ONE matrix product — so the decoder weights are read once
+ * per run, not once per layer — then reduces each row to the small per-position results.
+ * The worker feeds the head only real tokens, in chunks of `headPositions`, which bounds memory
+ * by the chunk, not by the batch or the sentence length.
+ */
+export interface BuiltProbeGraphs {
+  encoder: Uint8Array;
+  head: Uint8Array;
+  states: number;
+  hiddenSize: number;
+  /** Positions per head run, so each [states·P × vocab] buffer stays near HEAD_BUFFER_BYTES. */
+  headPositions: number;
   /** Folder the external-data locations are relative to (already resolved through symlinks). */
   externalDataFolder: string;
 }
+
+/** Size of one [rows × vocab] float buffer in the head graph; ORT keeps a few of them alive. */
+export const HEAD_BUFFER_BYTES = 48 * 2 ** 20;
 
 const DTYPE_TO_ONNX: Record<string, TensorType> = {
   F32: TensorType.FLOAT,
@@ -39,12 +56,22 @@ export function weightSetForLayer(config: NormalizedConfig, layer: number): numb
   return Math.floor((layer * config.numLayerWeights) / config.numLayers);
 }
 
-export function buildProbeGraph(spec: ProbeGraphSpec): BuiltProbeGraph {
-  const { config, weights, plan, topK } = spec;
-  const folder = commonFolder(weights);
-  const g = new GraphBuilder();
-  const cast = new Map<string, string>();
+export function buildProbeGraphs(spec: ProbeGraphSpec): BuiltProbeGraphs {
+  const folder = commonFolder(spec.weights);
+  const states = spec.plan.length + 1;
+  return {
+    encoder: encodeModel(buildEncoder(spec, folder)),
+    head: encodeModel(buildHead(spec, folder, states)),
+    states,
+    hiddenSize: spec.config.hiddenSize,
+    headPositions: Math.max(1, Math.floor(HEAD_BUFFER_BYTES / (4 * states * spec.config.vocabSize))),
+    externalDataFolder: folder,
+  };
+}
 
+/** Graph-building helpers bound to one graph: weights read in place, Linear, LayerNorm, activations. */
+function layers(g: GraphBuilder, folder: string, eps: number) {
+  const cast = new Map<string, string>();
   /** A weight as a float32 value in the graph, read in place from the checkpoint file. */
   const w = (entry: TensorEntry | undefined): string => {
     if (!entry) throw new Error('internal: weight missing after resolution');
@@ -58,11 +85,24 @@ export function buildProbeGraph(spec: ProbeGraphSpec): BuiltProbeGraph {
     cast.set(key, value);
     return value;
   };
+  return {
+    w,
+    // PyTorch stores Linear weights [out, in]: Gemm with transB. A weight stored [in, out] (ONNX MatMul) needs none.
+    linear: (x: string, weight: TensorEntry, bias: TensorEntry | undefined) =>
+      g.op('Gemm', bias ? [x, w(weight), w(bias)] : [x, w(weight)], { transB: weight.transposed ? 0 : 1 }),
+    layerNorm: (x: string, scale: TensorEntry, bias: TensorEntry) =>
+      g.op('LayerNormalization', [x, w(scale), w(bias)], { axis: -1, epsilon: { float: eps } }),
+    activate: (x: string, act: Activation) => activation(g, x, act),
+  };
+}
 
+function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
+  const { config, weights, plan } = spec;
+  const g = new GraphBuilder();
+  const { w, linear, layerNorm, activate } = layers(g, folder, config.layerNormEps);
   const H = config.hiddenSize;
   const heads = config.numHeads;
   const headDim = H / heads;
-  const eps = { float: config.layerNormEps };
 
   const batchSeq = g.op('Shape', ['input_ids']);
   const splitHeads = g.op('Concat', [batchSeq, g.int64Const([heads, headDim])], { axis: 0 });
@@ -71,13 +111,6 @@ export function buildProbeGraph(spec: ProbeGraphSpec): BuiltProbeGraph {
     g.op('Sub', [g.floatConst(1), g.op('Unsqueeze', ['attention_mask', g.int64Const([1, 2])])]),
     g.floatConst(-1e9),
   ]);
-
-  // PyTorch stores Linear weights [out, in]: Gemm with transB. A weight stored [in, out] (ONNX MatMul) needs none.
-  const linear = (x: string, weight: TensorEntry, bias: TensorEntry | undefined) =>
-    g.op('Gemm', bias ? [x, w(weight), w(bias)] : [x, w(weight)], { transB: weight.transposed ? 0 : 1 });
-  const layerNorm = (x: string, scale: TensorEntry, bias: TensorEntry) =>
-    g.op('LayerNormalization', [x, w(scale), w(bias)], { axis: -1, epsilon: eps });
-  const activate = (x: string, act: Activation) => activation(g, x, act);
 
   // ---- embeddings → h0
   const e = weights.embeddings;
@@ -104,61 +137,62 @@ export function buildProbeGraph(spec: ProbeGraphSpec): BuiltProbeGraph {
     hidden = layerNorm(g.op('Add', [ffn, attn]), L.outLnWeight, L.outLnBias);
     states.push(hidden);
   }
-
-  // ---- the MLM head on every state
-  const h = weights.head;
-  const logProbs = (state: string) => {
-    const t = layerNorm(activate(linear(state, h.denseWeight, h.denseBias), config.headAct), h.lnWeight, h.lnBias);
-    return g.op('LogSoftmax', [linear(t, h.decoderWeight, h.bias)], { axis: 1 });
-  };
-  const ids = g.op('Reshape', ['input_ids', g.int64Const([-1, 1])]);
-  const k = g.int64Const([topK]);
-  const axis1 = g.int64Const([1]);
-  const finalLogp = logProbs(states[states.length - 1]);
-  const finalP = g.op('Exp', [finalLogp]);
-  const perLayer: Record<(typeof PROBE_OUTPUTS)[number], string[]> = {
-    topk_ids: [], topk_logp: [], input_logp: [], rank_above: [], entropy: [], kl: [],
-  };
   const axis0 = g.int64Const([0]);
-  const stack = (x: string) => g.op('Unsqueeze', [x, axis0]);
-  const sumOverVocab = (x: string) => g.op('ReduceSum', [x, axis1], { keepdims: 0 });
-  states.forEach((state, i) => {
-    const logp = i === states.length - 1 ? finalLogp : logProbs(state);
-    const [values, indices] = g.opMulti('TopK', [logp, k], 2, { axis: 1, largest: 1, sorted: 1 });
-    const inputLogp = g.op('GatherElements', [logp, ids], { axis: 1 });
-    const above = sumOverVocab(g.op('Cast', [g.op('Greater', [logp, inputLogp])], { to: TensorType.FLOAT }));
-    const entropy = g.op('Neg', [sumOverVocab(g.op('Mul', [g.op('Exp', [logp]), logp]))]);
-    const kl = sumOverVocab(g.op('Mul', [finalP, g.op('Sub', [finalLogp, logp])]));
-    perLayer.topk_ids.push(stack(indices));
-    perLayer.topk_logp.push(stack(values));
-    perLayer.input_logp.push(stack(g.op('Reshape', [inputLogp, g.int64Const([-1])])));
-    perLayer.rank_above.push(stack(above));
-    perLayer.entropy.push(stack(entropy));
-    perLayer.kl.push(stack(kl));
-  });
-  // One Concat per output lets ORT free each layer's [tokens × vocab] buffers as soon as it is done.
-  for (const name of PROBE_OUTPUTS) g.named('Concat', perLayer[name], name, { axis: 0 });
-
-  const layersDim = states.length;
-  const model: OnnxModel = {
+  g.named('Concat', states.map((s) => g.op('Unsqueeze', [s, axis0])), 'states', { axis: 0 });
+  return {
     opset: 17,
     nodes: g.nodes,
     initializers: g.initializers,
-    inputs: PROBE_INPUTS.map((name) => ({
+    inputs: ENCODER_INPUTS.map((name) => ({
       name,
       type: name === 'attention_mask' ? TensorType.FLOAT : TensorType.INT64,
       shape: ['batch', 'seq'],
     })),
+    outputs: [{ name: 'states', type: TensorType.FLOAT, shape: [states.length, 'tokens', H] }],
+  };
+}
+
+function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: number): OnnxModel {
+  const { config, weights, topK } = spec;
+  const g = new GraphBuilder();
+  const { linear, layerNorm, activate } = layers(g, folder, config.layerNormEps);
+  const h = weights.head;
+  const V = config.vocabSize;
+
+  // [states, P, H] → [states·P, H] → transform → decoder → log-softmax → [states, P, V]
+  const rows = g.op('Reshape', ['states', g.int64Const([-1, config.hiddenSize])]);
+  const t = layerNorm(activate(linear(rows, h.denseWeight, h.denseBias), config.headAct), h.lnWeight, h.lnBias);
+  const logp = g.op('Reshape', [g.op('LogSoftmax', [linear(t, h.decoderWeight, h.bias)], { axis: 1 }), g.int64Const([stateCount, -1, V])]);
+
+  const vocabAxis = g.int64Const([2]);
+  const sumOverVocab = (x: string) => g.op('ReduceSum', [x, vocabAxis], { keepdims: 0 });
+  const ids = g.op('Expand', [g.op('Reshape', ['ids', g.int64Const([1, -1, 1])]), g.int64Const([stateCount, 1, 1])]);
+  const inputLogp = g.op('GatherElements', [logp, ids], { axis: 2 });
+  const final = g.op('Slice', [logp, g.int64Const([stateCount - 1]), g.int64Const([stateCount]), g.int64Const([0])]);
+
+  g.nodes.push({ op: 'TopK', inputs: [logp, g.int64Const([topK])], outputs: ['topk_logp', 'topk_ids'], attrs: { axis: 2, largest: 1, sorted: 1 } });
+  g.named('Reshape', [inputLogp, g.int64Const([stateCount, -1])], 'input_logp');
+  g.named('ReduceSum', [g.op('Cast', [g.op('Greater', [logp, inputLogp])], { to: TensorType.FLOAT }), vocabAxis], 'rank_above', { keepdims: 0 });
+  g.named('Neg', [sumOverVocab(g.op('Mul', [g.op('Exp', [logp]), logp]))], 'entropy');
+  g.named('ReduceSum', [g.op('Mul', [g.op('Exp', [final]), g.op('Sub', [final, logp])]), vocabAxis], 'kl', { keepdims: 0 });
+
+  return {
+    opset: 17,
+    nodes: g.nodes,
+    initializers: g.initializers,
+    inputs: [
+      { name: 'states', type: TensorType.FLOAT, shape: [stateCount, 'positions', config.hiddenSize] },
+      { name: 'ids', type: TensorType.INT64, shape: ['positions'] },
+    ],
     outputs: [
-      { name: 'topk_ids', type: TensorType.INT64, shape: [layersDim, 'tokens', topK] },
-      { name: 'topk_logp', type: TensorType.FLOAT, shape: [layersDim, 'tokens', topK] },
-      { name: 'input_logp', type: TensorType.FLOAT, shape: [layersDim, 'tokens'] },
-      { name: 'rank_above', type: TensorType.FLOAT, shape: [layersDim, 'tokens'] },
-      { name: 'entropy', type: TensorType.FLOAT, shape: [layersDim, 'tokens'] },
-      { name: 'kl', type: TensorType.FLOAT, shape: [layersDim, 'tokens'] },
+      { name: 'topk_ids', type: TensorType.INT64, shape: [stateCount, 'positions', topK] },
+      { name: 'topk_logp', type: TensorType.FLOAT, shape: [stateCount, 'positions', topK] },
+      { name: 'input_logp', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
+      { name: 'rank_above', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
+      { name: 'entropy', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
+      { name: 'kl', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
     ],
   };
-  return { bytes: encodeModel(model), externalDataFolder: folder };
 }
 
 function activation(g: GraphBuilder, x: string, act: Activation): string {

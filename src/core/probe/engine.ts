@@ -7,7 +7,7 @@ import { Checkpoint, loadCheckpoint, weightsDtype } from '../checkpoint/checkpoi
 import { EncodedText } from '../checkpoint/tokenizer';
 import { identityPlan, LayerPlan, printPlan } from '../deepen/plan';
 import { CancelledError, UserError } from '../errors';
-import { buildProbeGraph } from '../graph/probeGraph';
+import { buildProbeGraphs } from '../graph/probeGraph';
 import { summarizeLayers } from './metrics';
 import { LayerCells, ProbedSentence, ProbeReport } from './report';
 import { WorkerClient } from './workerClient';
@@ -30,7 +30,7 @@ export interface ProbeOptions {
 export interface EngineOptions {
   threads?: number;
   workerPath?: string;
-  /** Padded tokens per ORT run; bounds memory (each layer's head holds tokens × vocab floats). */
+  /** Padded tokens per encoder run (the head then runs on real tokens only, in bounded chunks). */
   maxTokensPerRun?: number;
 }
 
@@ -158,9 +158,9 @@ export class ProbeEngine {
     const key = `${printPlan(plan)}|${topK}`;
     if (this.openSessionKey === key && this.client.isRunning) return;
     const { config, resolved } = this.checkpoint;
-    const graph = buildProbeGraph({ config, weights: resolved, plan, topK });
+    const graphs = buildProbeGraphs({ config, weights: resolved, plan, topK });
     this.openSessionKey = undefined;
-    this.sessionMs = await this.client.open(graph.bytes, graph.externalDataFolder, this.threads);
+    this.sessionMs = await this.client.open(graphs, this.threads);
     this.openSessionKey = key;
   }
 

@@ -22,8 +22,18 @@ export interface RawLayerOutputs {
   kl: Float32Array;
 }
 
+/** The two probe graphs (see src/core/graph/probeGraph.ts) and how to run them. */
+export interface GraphsToOpen {
+  encoder: Uint8Array;
+  head: Uint8Array;
+  states: number;
+  hiddenSize: number;
+  headPositions: number;
+  externalDataFolder: string;
+}
+
 export type ToWorker =
-  | { type: 'open'; id: number; graph: Uint8Array; externalDataFolder: string; threads: number }
+  | { type: 'open'; id: number; graphs: GraphsToOpen; threads: number }
   | { type: 'run'; id: number; input: BatchInput }
   | { type: 'close'; id: number };
 
