@@ -33,11 +33,12 @@ export function loadTokenizer(dir: string, maxTokens: number, typeVocabSize = In
   const vocabFile = path.join(dir, 'vocab.txt');
   const config = fs.existsSync(configFile) ? readJson(configFile) : {};
   if (fs.existsSync(jsonFile)) {
-    return wrap(construct(readJson(jsonFile), config, jsonFile), jsonFile, maxTokens, typeVocabSize);
+    const json = readJson(jsonFile);
+    return wrap(construct(json, config, jsonFile), jsonFile, maxTokens, typeVocabSize, lowercases(json.normalizer));
   }
   if (fs.existsSync(vocabFile)) {
     const lower = config.do_lower_case !== false;
-    return wrap(construct(wordPieceTokenizerJson(readVocab(vocabFile), lower), config, vocabFile), vocabFile, maxTokens, typeVocabSize);
+    return wrap(construct(wordPieceTokenizerJson(readVocab(vocabFile), lower), config, vocabFile), vocabFile, maxTokens, typeVocabSize, lower);
   }
   throw new UserError('no tokenizer found: expected tokenizer.json, or vocab.txt with tokenizer_config.json', dir);
 }
@@ -101,7 +102,23 @@ export function wordPieceTokenizerJson(vocab: Map<string, number>, lowercase: bo
   };
 }
 
-function wrap(tokenizer: Tokenizer, file: string, maxTokens: number, typeVocabSize = Infinity): ModelTokenizer {
+/** Whether a tokenizer.json normalizer lowercases (BertNormalizer, Lowercase, or inside a Sequence). */
+function lowercases(normalizer: unknown): boolean {
+  const n = normalizer as { type?: string; lowercase?: boolean; normalizers?: unknown[] } | null | undefined;
+  if (!n) return false;
+  if (n.type === 'Lowercase' || (n.type === 'BertNormalizer' && n.lowercase !== false)) return true;
+  return (n.normalizers ?? []).some(lowercases);
+}
+
+/**
+ * JavaScript lowercases a word-final 'Σ' to 'ς' (final sigma); HF's Rust tokenizers lowercase
+ * every 'Σ' to 'σ'. Mapping it first makes the two agree (checked against HF on Greek text).
+ */
+function rustLowercaseQuirks(text: string): string {
+  return text.replace(/Σ/g, 'σ');
+}
+
+function wrap(tokenizer: Tokenizer, file: string, maxTokens: number, typeVocabSize = Infinity, lowercase = false): ModelTokenizer {
   const specialIds = new Set<number>();
   for (const [id, token] of tokenizer.get_added_tokens_decoder()) {
     if ((token as unknown as { special?: boolean }).special !== false) specialIds.add(id);
@@ -110,7 +127,12 @@ function wrap(tokenizer: Tokenizer, file: string, maxTokens: number, typeVocabSi
     file,
     idToToken: (id) => tokenizer.id_to_token(id) ?? `[${id}]`,
     encode(text, pair) {
-      const enc = tokenizer.encode(text, { text_pair: pair ?? null, add_special_tokens: true, return_token_type_ids: true });
+      const prepare = (t: string) => (lowercase ? rustLowercaseQuirks(t) : t);
+      const enc = tokenizer.encode(prepare(text), {
+        text_pair: pair === undefined ? null : prepare(pair),
+        add_special_tokens: true,
+        return_token_type_ids: true,
+      });
       let ids = enc.ids;
       let typeIds = (enc.token_type_ids ?? ids.map(() => 0)).map((t) => (t < typeVocabSize ? t : 0));
       let truncatedFrom: number | undefined;
