@@ -1,5 +1,6 @@
 /** `layer-lens deepen`: write a deeper checkpoint by duplicating encoder layers (no training). */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readConfigFile } from '../../core/checkpoint/config';
 import { locateModel } from '../../core/checkpoint/locate';
@@ -42,7 +43,10 @@ export async function runDeepenCommand(argv: string[]): Promise<number> {
   if (!values.plan) throw new UserError(`give a layer plan with --plan\n\n${DEEPEN_USAGE}`);
   const source = positionals[0];
   const config = readConfigFile(locateModel(source).configFile);
-  const { plan, planText } = readPlanArgument(values.plan, config.numLayers);
+  const { plan, planText, yamlModel } = readPlanArgument(values.plan, config.numLayers);
+  if (yamlModel !== undefined && path.resolve(yamlModel) !== path.resolve(source) && path.basename(yamlModel) !== path.basename(path.resolve(source))) {
+    console.log(`note: the mergekit config names model "${yamlModel}"; its layer plan is applied to ${source}`);
+  }
 
   if (values['print-yaml']) {
     process.stdout.write(printMergekitYaml(plan, source));
@@ -73,7 +77,7 @@ export async function runDeepenCommand(argv: string[]): Promise<number> {
 }
 
 /** --plan is a preset, an explicit plan, a mergekit YAML file, or mergekit YAML text. */
-export function readPlanArgument(arg: string, numLayers: number): { plan: number[]; planText: string } {
+export function readPlanArgument(arg: string, numLayers: number): { plan: number[]; planText: string; yamlModel?: string } {
   if (/\.ya?ml$/i.test(arg) || (fs.existsSync(arg) && fs.statSync(arg).isFile())) {
     let text: string;
     try {
@@ -82,11 +86,11 @@ export function readPlanArgument(arg: string, numLayers: number): { plan: number
       throw new UserError(`cannot read the plan file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, arg);
     }
     const m = parseMergekitYaml(text, numLayers);
-    return { plan: m.plan, planText: printPlan(m.plan) };
+    return { plan: m.plan, planText: printPlan(m.plan), yamlModel: m.model };
   }
   if (looksLikeMergekit(arg)) {
     const m = parseMergekitYaml(arg, numLayers);
-    return { plan: m.plan, planText: printPlan(m.plan) };
+    return { plan: m.plan, planText: printPlan(m.plan), yamlModel: m.model };
   }
   const plan = parsePresetOrPlan(arg, numLayers);
   return { plan, planText: printPlan(plan) };
