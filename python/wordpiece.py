@@ -139,11 +139,11 @@ class WordPiece:
         """Return dict(input_ids, token_type_ids, attention_mask) like HF."""
         a = self.convert_tokens_to_ids(self.tokenize(text))
         if not add_special_tokens:
-            ids = a + (self.convert_tokens_to_ids(self.tokenize(text_pair)) if text_pair is not None else [])
+            ids = a + (self.convert_tokens_to_ids(self.tokenize(text_pair)) if text_pair else [])
             return {"input_ids": ids, "token_type_ids": [0] * len(ids), "attention_mask": [1] * len(ids)}
         ids = [self.cls_id] + a + [self.sep_id]
         tt = [0] * len(ids)
-        if text_pair is not None:
+        if text_pair:  # like HF and tokenizers.js, an empty string means "no pair"
             b = self.convert_tokens_to_ids(self.tokenize(text_pair))
             ids += b + [self.sep_id]
             tt += [1] * (len(b) + 1)
