@@ -62,7 +62,9 @@ def basic_tokenize(text):
     text = "".join(out)
     tokens = []
     for word in text.strip().split():
-        word = word.lower()
+        # per-character lowercasing, like HF's Rust tokenizers (no context-dependent final sigma:
+        # "ΟΣ" -> "οσ", whereas str.lower() gives "ος")
+        word = "".join(c.lower() for c in word)
         word = "".join(c for c in unicodedata.normalize("NFD", word) if unicodedata.category(c) != "Mn")
         cur = []
         for c in word:
