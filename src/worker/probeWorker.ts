@@ -5,10 +5,11 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import type { BatchInput, FromWorker, GraphsToOpen, RawLayerOutputs, ToWorker } from '../core/probe/workerProtocol';
+import type { BuiltProbeGraphs } from '../core/graph/probeGraph';
+import type { BatchInput, FromWorker, RawLayerOutputs, ToWorker } from '../core/probe/workerProtocol';
 
 let ort: typeof Ort | undefined;
-let opened: { encoder: Ort.InferenceSession; head: Ort.InferenceSession; graphs: GraphsToOpen } | undefined;
+let opened: { encoder: Ort.InferenceSession; head: Ort.InferenceSession; graphs: BuiltProbeGraphs } | undefined;
 
 function loadOrt(): typeof Ort {
   if (!ort) {
@@ -30,7 +31,7 @@ async function release(): Promise<void> {
   await o?.head.release();
 }
 
-async function open(graphs: GraphsToOpen, threads: number): Promise<void> {
+async function open(graphs: BuiltProbeGraphs, threads: number): Promise<void> {
   const { InferenceSession } = loadOrt();
   await release();
   const options = (prepack: boolean) =>

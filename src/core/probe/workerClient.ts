@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, UserError } from '../errors';
-import { BatchInput, FromWorker, GraphsToOpen, RawLayerOutputs, ToWorker } from './workerProtocol';
+import type { BuiltProbeGraphs } from '../graph/probeGraph';
+import { BatchInput, FromWorker, RawLayerOutputs, ToWorker } from './workerProtocol';
 
 type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void };
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
@@ -30,7 +31,7 @@ export class WorkerClient {
     return this.worker !== undefined;
   }
 
-  async open(graphs: GraphsToOpen, threads: number): Promise<number> {
+  async open(graphs: BuiltProbeGraphs, threads: number): Promise<number> {
     const reply = await this.request({ type: 'open', graphs, threads });
     return reply.type === 'opened' ? reply.ms : 0;
   }

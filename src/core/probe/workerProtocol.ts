@@ -1,4 +1,5 @@
 /** Messages between the probe client (host side) and the worker thread that owns ORT. */
+import type { BuiltProbeGraphs } from '../graph/probeGraph';
 
 export interface BatchInput {
   batch: number;
@@ -22,18 +23,8 @@ export interface RawLayerOutputs {
   kl: Float32Array;
 }
 
-/** The two probe graphs (see src/core/graph/probeGraph.ts) and how to run them. */
-export interface GraphsToOpen {
-  encoder: Uint8Array;
-  head: Uint8Array;
-  states: number;
-  hiddenSize: number;
-  headPositions: number;
-  externalDataFolder: string;
-}
-
 export type ToWorker =
-  | { type: 'open'; id: number; graphs: GraphsToOpen; threads: number }
+  | { type: 'open'; id: number; graphs: BuiltProbeGraphs; threads: number }
   | { type: 'run'; id: number; input: BatchInput }
   | { type: 'close'; id: number };
 
