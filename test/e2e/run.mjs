@@ -34,6 +34,7 @@ function log(...args) {
   console.log(`[e2e +${((Date.now() - started) / 1000).toFixed(1)}s]`, ...args);
 }
 
+let currentPage;
 async function check(name, fn) {
   const t = Date.now();
   try {
@@ -43,6 +44,9 @@ async function check(name, fn) {
   } catch (e) {
     results.push({ name, ok: false, error: e });
     log(`✗ ${name}: ${e?.stack ?? e}`);
+    const shot = path.join(ARTIFACTS, `failed-${results.length}.png`);
+    await currentPage?.screenshot({ path: shot }).then(() => log(`  screenshot: ${shot}`), () => {});
+    await currentPage?.keyboard.press('Escape').catch(() => {});
   }
 }
 
@@ -209,13 +213,25 @@ async function quickInput(page) {
   return widget;
 }
 
+async function focusWorkbench(page) {
+  // Keys typed while a webview has focus go to its iframe; give the focus back to the workbench.
+  // Clicking the empty part of the explorer list focuses it without opening anything.
+  const list = page.locator('.explorer-folders-view .monaco-list').first();
+  const box = await list.boundingBox();
+  if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height - 10);
+  await page.locator('.explorer-folders-view .monaco-list:focus-within, .explorer-folders-view .monaco-list.focused').first().waitFor({ timeout: 3_000 }).catch(() => {});
+}
+
 async function runCommand(page, title) {
+  await focusWorkbench(page);
   await page.keyboard.press('Escape');
   await page.keyboard.press('F1');
   const w = await quickInput(page);
   await page.keyboard.type(title, { delay: 5 });
-  await w.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 15_000 });
-  await page.keyboard.press('Enter');
+  // Click the row whose label is exactly the title: Enter would run whichever row is active.
+  const row = w.locator(`.quick-input-list .monaco-list-row[aria-label^="${title.replace(/"/g, '\\"')}"]`).first();
+  await row.waitFor({ timeout: 15_000 });
+  await row.click();
 }
 
 async function pickItem(page, text) {
@@ -233,50 +249,45 @@ async function typeSentence(page, text) {
   await page.keyboard.press('Enter');
 }
 
+/** The visible webview's document: two frames deep (iframe.webview.ready → #active-frame). */
 function webview(page) {
-  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+  return page.locator('iframe.webview.ready').filter({ visible: true }).first().contentFrame().locator('#active-frame').contentFrame();
 }
 
-async function gridFrame(page) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      if (f.name() === 'active-frame' || f.url().includes('fake.html') || f.url().includes('index.html')) {
-        try {
-          if (await f.evaluate(() => !!document.querySelector('table.grid'))) return f;
-        } catch { /* detached */ }
-      }
-    }
-    await page.waitForTimeout(200);
-  }
-  throw new Error('no webview frame with the grid');
+async function switchTheme(page, label, cls) {
+  await runCommand(page, 'Preferences: Color Theme');
+  const w = await quickInput(page);
+  await w.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 15_000 });
+  await page.keyboard.type(label, { delay: 5 });
+  const row = w.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
+  await row.waitFor({ timeout: 15_000 });
+  await row.click();
+  await page.locator(`.monaco-workbench.${cls}`).waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(500);
 }
 
 async function gridOf(page, expectSentence) {
   const wv = webview(page);
-  await wv.locator('table.grid').first().waitFor({ timeout: 30_000 });
   if (expectSentence) await wv.locator('p.sentence', { hasText: expectSentence }).first().waitFor({ timeout: 30_000 });
-  const frame = await gridFrame(page);
-  return frame.evaluate(() => {
-    const grid = document.querySelector('table.grid');
-    return {
-      rows: grid.querySelectorAll('tbody tr').length,
-      rowHeaders: [...grid.querySelectorAll('tbody th')].map((th) => th.textContent),
-      tokens: [...grid.querySelectorAll('thead th.tok')].map((th) => th.textContent),
-      imgs: document.querySelectorAll('img').length,
-      scripts: document.querySelectorAll('script').length,
-      role: grid.getAttribute('role'),
-    };
-  });
+  const grid = wv.locator('table.grid').first();
+  await grid.waitFor({ timeout: 30_000 });
+  return grid.evaluate((grid) => ({
+    rows: grid.querySelectorAll('tbody tr').length,
+    rowHeaders: [...grid.querySelectorAll('tbody th')].map((th) => th.textContent),
+    tokens: [...grid.querySelectorAll('thead th.tok')].map((th) => th.textContent),
+    imgs: grid.ownerDocument.querySelectorAll('img').length,
+    role: grid.getAttribute('role'),
+  }));
 }
 
 async function uiPhase(context, port, fixtures, sampleDir) {
   const page = await newPage(context);
+  currentPage = page;
   await page.goto(workbenchUrl(port, false));
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'tiny-bert' }).first().waitFor({ timeout: 30_000 });
-  setTheme('Default Dark Modern');
-  await page.locator('.monaco-workbench.vs-dark').waitFor({ timeout: 15_000 }).catch(() => log('  (workbench is not in a dark theme)'));
+  log(`  workbench classes: ${await page.locator('.monaco-workbench').getAttribute('class')}`);
+  await check('ui: switch to a dark theme', () => switchTheme(page, 'Dark Modern', 'vs-dark'));
   await page.waitForTimeout(1500); // let the extension activate (workspaceContains) and scan model folders
 
   const sentence = 'the cat sat on the mat';
@@ -298,12 +309,11 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
-    const frame = await gridFrame(page);
-    const state = await frame.evaluate(() => ({
-      l: document.activeElement?.getAttribute('data-l'),
-      p: document.activeElement?.getAttribute('data-p'),
-      tip: document.getElementById('tooltip')?.hidden === false ? document.getElementById('tooltip').textContent : '',
-    }));
+    const state = await wv.locator('table.grid').first().evaluate((grid) => {
+      const doc = grid.ownerDocument;
+      const tip = doc.getElementById('tooltip');
+      return { l: doc.activeElement?.getAttribute('data-l'), p: doc.activeElement?.getAttribute('data-p'), tip: tip && !tip.hidden ? tip.textContent : '' };
+    });
     assert(state.l === '1' && state.p === '2', `focus at ${state.l},${state.p}`);
     assert(/input rank/.test(state.tip), `tooltip: ${state.tip}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'panel-dark.png') });
@@ -312,14 +322,15 @@ async function uiPhase(context, port, fixtures, sampleDir) {
   await check('ui: summary, chart and sentences views render', async () => {
     const wv = webview(page);
     await wv.locator('button[data-view="chart"]').click();
-    await wv.locator('figure.chart svg path').first().waitFor({ timeout: 10_000 });
+    await wv.locator('figure.chart svg').first().waitFor({ timeout: 10_000 });
+    const paths = await wv.locator('figure.chart svg path').count();
+    assert(paths === 2, `chart has ${paths} lines`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'chart-dark.png') });
     await wv.locator('button[data-view="layers"]').click();
     await wv.locator('table.grid').first().waitFor();
   });
 
   await check('ui: state survives hide and show of the panel', async () => {
-    await runCommand(page, 'View: Open Next Editor'); // nothing else open: stays; use a text editor instead
     await runCommand(page, 'Layer Lens: Open Sample Model');
     await page.locator('.monaco-editor .view-lines', { hasText: 'num_hidden_layers' }).first().waitFor({ timeout: 20_000 });
     // The panel is hidden now (same editor group). Bring it back.
@@ -388,25 +399,29 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(ms < 1500, `cancel took ${ms} ms`);
   });
 
-  await check('ui: light theme screenshots', async () => {
-    setTheme('Default Light Modern');
-    await page.locator('.monaco-workbench.vs').waitFor({ timeout: 15_000 });
-    await page.waitForTimeout(500);
-    await page.locator('.tabs-container .tab', { hasText: 'Layer Lens' }).first().click();
+  await check('ui: light theme; "Probe with Layer Plan…" compares the original with a deepened plan', async () => {
+    await switchTheme(page, 'Light Modern', 'vs');
+    await runCommand(page, 'Layer Lens: Probe with Layer Plan…');
+    await pickItem(page, 'embedded sample model');
+    const w = await quickInput(page);
+    await w.locator('.quick-input-title', { hasText: 'layer plan' }).waitFor({ timeout: 15_000 });
+    await page.keyboard.press('Enter'); // the suggested plan: the last layer twice
+    await typeSentence(page, sentence);
     const wv = webview(page);
+    await wv.locator('table[data-testid="compare"]').first().waitFor({ timeout: 60_000 });
+    const rows = await wv.locator('table[data-testid="compare"] tbody tr').count();
+    const want = fixtures.expected(sampleDir, sentence).rows;
+    assert(rows === want + 1, `compare table has ${rows} rows, want ${want + 1}`);
+    const isLight = await wv.locator('body').evaluate((b) => b.classList.contains('vscode-light'));
+    assert(isLight, 'the webview did not switch to the light theme');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'compare-light.png'), fullPage: true });
     await wv.locator('button[data-view="layers"]').click();
-    await wv.locator('select, vscode-single-select').first().waitFor();
-    const frame = await gridFrame(page);
-    // Show the first run (the sample) again for a like-for-like picture.
-    await frame.evaluate(() => document.body.classList.contains('vscode-light') || document.body.classList.contains('vscode-high-contrast-light'));
     await wv.locator('table.grid td[data-l="1"][data-p="2"]').first().hover();
     await page.waitForTimeout(300);
     await page.screenshot({ path: path.join(ARTIFACTS, 'panel-light.png') });
-    const isLight = await frame.evaluate(() => document.body.classList.contains('vscode-light'));
-    assert(isLight, 'the webview did not switch to the light theme');
-    await wv.locator('button[data-view="compare"]').click();
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'compare-light.png') });
+    await wv.locator('button[data-view="chart"]').click();
+    await wv.locator('figure.chart svg').first().waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'chart-light.png') });
   });
 
   await check('ui: no CSP violations in the webview', async () => {

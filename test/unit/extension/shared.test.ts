@@ -1,0 +1,199 @@
+import * as assert from 'node:assert/strict';
+import type { ProbeReport } from '../../../src/core/probe/report';
+import { buildChart, escapeXml, EXPORT_COLORS, SvgNode, svgToString } from '../../../src/shared/chart';
+import { csvField, reportToCsv, reportToJson, summaryToCsv, exportFileName, CELL_COLUMNS } from '../../../src/shared/export';
+import { diffSummaries, displayToken, fmtPct, matchingSentence, probStep } from '../../../src/shared/format';
+import { addRun, HostState, isWebviewMessage, MAX_RUNS, PanelRun } from '../../../src/shared/protocol';
+import { parseCorpus, parseInputLine } from '../../../src/extension/corpus';
+
+const XSS = '<img src=x onerror=alert(1)>';
+
+function report(overrides: Partial<ProbeReport> = {}): ProbeReport {
+  const lp = Math.log(0.5);
+  return {
+    model: { path: '/m', name: 'tiny', family: 'BERT', modelType: 'bert', numLayers: 1, hiddenSize: 8, vocabSize: 10, weightsFile: 'model.safetensors', dtype: 'F32' },
+    plan: [0],
+    planText: '0',
+    topK: 2,
+    includeSpecial: false,
+    sentences: [
+      {
+        text: 'a, "b"',
+        ids: [2, 7, 8, 3],
+        tokens: ['[CLS]', XSS, '</script>', '[SEP]'],
+        special: [true, false, false, true],
+        layers: [0, 1].map(() => ({
+          top1: [2, 7, 9, 3],
+          inputLogProb: [lp, lp, -Infinity, lp],
+          rank: [1, 1, 5, 1],
+          entropy: [1, 1, 1, 1],
+          kl: [0, 0, 0, 0],
+          topKIds: [[2, 3], [7, 9], [9, 7], [3, 2]],
+          topKLogProbs: [[lp, lp], [lp, lp], [lp, lp], [lp, lp]],
+        })),
+      },
+    ],
+    summary: [
+      { label: 'h0', sourceLayer: null, count: 2, accuracy: 0.5, meanLogProb: -1, medianRank: 3, meanEntropy: 1, meanKL: 0.1 },
+      { label: 'h1', sourceLayer: 0, count: 2, accuracy: 0.5, meanLogProb: -0.5, medianRank: 3, meanEntropy: 1, meanKL: 0 },
+    ],
+    vocab: { 2: '[CLS]', 3: '[SEP]', 7: XSS, 8: '</script>', 9: '=cmd|calc' },
+    warnings: [],
+    timing: { sessionMs: 1, runMs: 1, tokens: 4, peakRssMb: 100 },
+    ...overrides,
+  };
+}
+
+function walk(node: SvgNode, visit: (n: SvgNode) => void): void {
+  visit(node);
+  node.children?.forEach((c) => walk(c, visit));
+}
+
+describe('shared: CSV export', () => {
+  it('quotes fields with commas, quotes and newlines (RFC 4180)', () => {
+    assert.equal(csvField('plain'), 'plain');
+    assert.equal(csvField('a,b'), '"a,b"');
+    assert.equal(csvField('say "hi"'), '"say ""hi"""');
+    assert.equal(csvField('two\nlines'), '"two\nlines"');
+    assert.equal(csvField(-Infinity), '-inf');
+    assert.equal(csvField(null), '');
+  });
+
+  it('guards formula-like text but keeps single-character tokens', () => {
+    assert.equal(csvField('=cmd|calc'), "'=cmd|calc");
+    assert.equal(csvField('@x'), "'@x");
+    assert.equal(csvField('-'), '-');
+    assert.equal(csvField('='), '=');
+  });
+
+  it('writes one row per sentence, layer and position, tokens as text', () => {
+    const csv = reportToCsv(report());
+    const lines = csv.trim().split('\n');
+    assert.equal(lines[0], CELL_COLUMNS.join(','));
+    assert.equal(lines.length, 1 + 2 * 4);
+    assert.ok(csv.includes(XSS));
+    assert.ok(csv.includes("'=cmd|calc"));
+    assert.match(lines[3], /^1,2,<\/script>,8,false,h0,,'=cmd\|calc,9,false,0,-inf,5,/);
+  });
+
+  it('writes the per-layer summary', () => {
+    const lines = summaryToCsv(report()).trim().split('\n');
+    assert.equal(lines.length, 3);
+    assert.equal(lines[1], 'h0,,2,0.5,-1,3,1,0.1');
+  });
+
+  it('writes JSON that parses back, with non-finite numbers as strings', () => {
+    const back = JSON.parse(reportToJson(report()));
+    assert.equal(back.sentences[0].tokens[1], XSS);
+    assert.equal(back.sentences[0].layers[0].inputLogProb[2], '-Infinity');
+  });
+
+  it('makes safe file names', () => {
+    assert.equal(exportFileName(report({ planText: '0-3,3' }), '-cells', 'csv'), 'tiny-plan-0-3_3-cells.csv');
+  });
+});
+
+describe('shared: chart', () => {
+  it('draws one accuracy and one log-prob line per series, with a point per layer', () => {
+    const svg = buildChart([{ name: 'a', summary: report().summary }, { name: 'b', summary: report().summary }], EXPORT_COLORS);
+    let paths = 0;
+    let circles = 0;
+    walk(svg, (n) => {
+      if (n.tag === 'path') paths++;
+      if (n.tag === 'circle') circles++;
+    });
+    assert.equal(paths, 4);
+    assert.equal(circles, 4);
+  });
+
+  it('escapes every text and attribute when serialized', () => {
+    const s = svgToString(buildChart([{ name: `${XSS}</script>`, summary: report().summary }], EXPORT_COLORS));
+    assert.ok(s.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
+    assert.ok(!s.includes('<img'));
+    assert.ok(!s.includes('</script>'));
+    assert.equal(escapeXml(`<a href="x">&'`), '&lt;a href=&quot;x&quot;&gt;&amp;&apos;');
+  });
+
+  it('keeps points inside the plot for -Infinity log-probs', () => {
+    const summary = report().summary.map((s) => ({ ...s, meanLogProb: -Infinity }));
+    const s = svgToString(buildChart([{ name: 'x', summary }]));
+    assert.ok(!/NaN|Infinity/.test(s.replace(/mean log p -Infinity/g, '')));
+  });
+});
+
+describe('shared: formatting and colour scale', () => {
+  it('maps probabilities to 11 colour steps on a square-root scale', () => {
+    assert.equal(probStep(0), 0);
+    assert.equal(probStep(NaN), 0);
+    assert.equal(probStep(1), 10);
+    assert.equal(probStep(0.25), 5);
+    assert.equal(probStep(0.01), 1);
+    assert.equal(probStep(2), 10);
+  });
+
+  it('formats percentages', () => {
+    assert.equal(fmtPct(0.999), '100%');
+    assert.equal(fmtPct(0.5), '50%');
+    assert.equal(fmtPct(0.05), '5.0%');
+    assert.equal(fmtPct(0.00001), '<0.1%');
+    assert.equal(fmtPct(0), '0%');
+  });
+
+  it('shows blank tokens visibly and everything else unchanged', () => {
+    assert.equal(displayToken(''), '∅');
+    assert.equal(displayToken(' '), '␣');
+    assert.equal(displayToken(XSS), XSS);
+    assert.equal(displayToken(undefined), '?');
+  });
+
+  it('diffs summaries of different depths and flags differences', () => {
+    const a = report().summary;
+    const b = [...a.map((s) => ({ ...s })), { ...a[1], label: 'h2' }];
+    b[1].accuracy = 0.9;
+    const rows = diffSummaries(a, b);
+    assert.deepEqual(rows.map((r) => r.differs), [false, true, true]);
+    assert.equal(rows[2].a, undefined);
+    assert.ok(Math.abs(rows[1].dAccuracy! - 0.4) < 1e-12);
+  });
+
+  it('finds the same sentence in another report', () => {
+    const r = report();
+    assert.equal(matchingSentence(r, r.sentences[0]), 0);
+    assert.equal(matchingSentence(r, { ...r.sentences[0], text: 'other' }), -1);
+  });
+});
+
+describe('shared: protocol', () => {
+  it('accepts only well-formed webview messages', () => {
+    assert.ok(isWebviewMessage({ type: 'ready' }));
+    assert.ok(isWebviewMessage({ type: 'export', format: 'svg', runId: 'r1' }));
+    assert.ok(!isWebviewMessage({ type: 'export', format: 'exe', runId: 'r1' }));
+    assert.ok(!isWebviewMessage({ type: 'export', format: 'csv' }));
+    assert.ok(!isWebviewMessage({ type: 'nope' }));
+    assert.ok(!isWebviewMessage(null));
+    assert.ok(!isWebviewMessage('ready'));
+  });
+
+  it('keeps at most MAX_RUNS runs, newest focused, and a valid comparison', () => {
+    let state: HostState = { runs: [] };
+    const run = (i: number): PanelRun => ({ id: `r${i}`, label: `run ${i}`, source: 'api', createdAt: i, report: report() });
+    for (let i = 0; i < MAX_RUNS + 3; i++) state = addRun(state, run(i), i > 0 ? `r${i - 1}` : undefined);
+    assert.equal(state.runs.length, MAX_RUNS);
+    assert.equal(state.focusRunId, `r${MAX_RUNS + 2}`);
+    assert.equal(state.compareRunId, `r${MAX_RUNS + 1}`);
+    assert.equal(addRun(state, run(99), 'gone').compareRunId, undefined);
+  });
+});
+
+describe('extension: sentence input parsing', () => {
+  it('splits sentence pairs on |||', () => {
+    assert.deepEqual(parseInputLine(' a b ||| c d '), { text: 'a b', pair: 'c d' });
+    assert.deepEqual(parseInputLine('just one'), { text: 'just one' });
+  });
+
+  it('reads a corpus: one sentence per line, skipping blanks and # comments, with a limit', () => {
+    const { inputs, skipped } = parseCorpus('# header\none\n\n two \r\nthree\nfour\n', 3);
+    assert.deepEqual(inputs.map((i) => i.text), ['one', 'two', 'three']);
+    assert.equal(skipped, 1);
+  });
+});
