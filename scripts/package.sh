@@ -27,10 +27,10 @@ rm -f dist/*.map
 VERSION="$(node -p "require('./package.json').version")"
 OUT="layer-lens-$TARGET-$VERSION.vsix"
 rm -f "$OUT"
-# --no-dependencies: the allow-list alone decides which node_modules files ship.
-npx vsce package --target "$TARGET" --no-dependencies --allow-missing-repository --skip-license --out "$OUT"
+# vsce collects the production dependencies; the allow-list then decides which of their files ship.
+npx vsce package --target "$TARGET" --allow-missing-repository --skip-license --out "$OUT"
 
-npx vsce ls --no-dependencies --allow-missing-repository --skip-license 2>/dev/null | sed 's/^/  /' | head -40 || true
+npx vsce ls --allow-missing-repository --skip-license 2>/dev/null | sed 's/^/  /' | head -40 || true
 BYTES=$(stat -c %s "$OUT")
 MB=$(awk "BEGIN { printf \"%.1f\", $BYTES / 1048576 }")
 echo "package.sh: $OUT is $MB MB (limit $LIMIT_MB MB)"
