@@ -307,7 +307,7 @@ function compareView(run: PanelRun): HTMLElement {
     ));
   }
   table.appendChild(body);
-  const out = h('div', { class: 'compare' }, picker, table, chartView([{ name: `A: ${run.label}`, summary: a.summary }, { name: `B: ${other.label}`, summary: b.summary }]));
+  const out = h('div', { class: 'compare' }, picker, table, chartView([{ name: 'A', summary: a.summary }, { name: 'B', summary: b.summary }]));
   const s = a.sentences[Math.min(ui.sentence, a.sentences.length - 1)];
   const j = matchingSentence(b, s);
   out.appendChild(sentenceNav(a) ?? h('span'));

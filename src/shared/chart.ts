@@ -100,7 +100,7 @@ export function buildChart(series: ChartSeries[], colors: ChartColors = THEME_CO
     // Legend, one row per series under the title.
     const ly = 34 + si * 14;
     const lx = M.left;
-    const name = truncate(s.name, 48);
+    const name = truncate(s.name, 24);
     children.push({ tag: 'line', attrs: { x1: lx, x2: lx + 16, y1: ly - 4, y2: ly - 4, stroke: cAcc, 'stroke-width': 2, ...(dash ? { 'stroke-dasharray': dash } : {}) } });
     children.push(text(lx + 20, ly, `accuracy${series.length > 1 ? ` (${name})` : ''}`, colors.text, 'start'));
     children.push({ tag: 'line', attrs: { x1: lx + 300, x2: lx + 316, y1: ly - 4, y2: ly - 4, stroke: cLp, 'stroke-width': 2, ...(dash ? { 'stroke-dasharray': dash } : {}) } });
