@@ -19,6 +19,7 @@ const targets = [
   { ...node, entryPoints: { worker: 'src/worker/probeWorker.ts' } },
   { ...node, entryPoints: { cli: 'src/cli/main.ts' }, banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: { bench: 'scripts/bench.ts' } },
+  { ...node, entryPoints: { paper: 'scripts/paper-table.ts' } },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: { webview: 'webview/main.ts' } },
 ];
 
