@@ -386,7 +386,11 @@ async function uiPhase(context, port, fixtures, sampleDir) {
 
   await check('ui: cancel in the progress notification stops a long corpus run', async () => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^corpus\.txt$/ }).first().click({ button: 'right' });
-    await page.locator('.context-view .monaco-menu .action-label', { hasText: 'Probe Corpus File…' }).click();
+    const item = page.locator('.context-view .monaco-menu .action-label', { hasText: 'Probe Corpus File…' });
+    await item.waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(200); // the menu animates in; a click during that can be lost
+    await item.click();
+    if (await page.locator('.context-view .monaco-menu').isVisible().catch(() => false)) await page.keyboard.press('Enter');
     await pickItem(page, 'slow-bert');
     const toast = page.locator('.notification-toast', { hasText: 'probing slow-bert' });
     await toast.locator('.notification-list-item-message', { hasText: 'sentences' }).waitFor({ timeout: 30_000 });
