@@ -34,23 +34,17 @@ async function release(): Promise<void> {
 async function open(graphs: BuiltProbeGraphs, threads: number): Promise<void> {
   const { InferenceSession } = loadOrt();
   await release();
-  const options = (prepack: boolean) =>
-    ({
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      extra: {
-        session: {
-          model_external_initializers_file_folder_path: graphs.externalDataFolder,
-          // The head's one big product has many rows per run, so packing the decoder weights on
-          // the fly costs little, while pre-packing them would cost seconds at session start.
-          ...(prepack ? {} : { disable_prepacking: '1' }),
-        },
-      },
-    }) as Ort.InferenceSession.SessionOptions;
-  const encoder = await InferenceSession.create(graphs.encoder, options(true));
-  const head = await InferenceSession.create(graphs.head, options(false));
+  // Weight pre-packing stays on for both graphs: measured on 2 cores it costs ~0.5 s at session
+  // start and makes the head's big decoder product several times faster per run.
+  const options = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    extra: { session: { model_external_initializers_file_folder_path: graphs.externalDataFolder } },
+  } as Ort.InferenceSession.SessionOptions;
+  const encoder = await InferenceSession.create(graphs.encoder, options);
+  const head = await InferenceSession.create(graphs.head, options);
   opened = { encoder, head, graphs };
 }
 
