@@ -67,8 +67,10 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
   const real = [...input.attentionMask.keys()].filter((i) => input.attentionMask[i] > 0);
   let out: RawLayerOutputs | undefined;
 
-  for (let start = 0; start < real.length; start += graphs.headPositions) {
-    const positions = real.slice(start, start + graphs.headPositions);
+  // Equal chunks: a last chunk of a few positions would stream the whole decoder for nothing.
+  const chunk = Math.ceil(real.length / Math.ceil(real.length / graphs.headPositions));
+  for (let start = 0; start < real.length; start += chunk) {
+    const positions = real.slice(start, start + chunk);
     const P = positions.length;
     const rows = new Float32Array(S * P * H);
     for (let s = 0; s < S; s++) {
