@@ -20,6 +20,7 @@ const targets = [
   { ...node, entryPoints: { cli: 'src/cli/main.ts' }, banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: { bench: 'scripts/bench.ts' } },
   { ...node, entryPoints: { paper: 'scripts/paper-table.ts' } },
+  { ...node, entryPoints: { 'bench-deepen': 'scripts/bench-deepen.ts' } },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: { webview: 'webview/main.ts' } },
 ];
 

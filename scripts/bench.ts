@@ -8,10 +8,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TensorToWrite, writeSafetensors } from '../src/core/checkpoint/safetensors';
 import { ProbeEngine, ProbeInput } from '../src/core/probe/engine';
+import { BERT_BASE, writeSyntheticBert } from './syntheticBert';
 
-const BASE = { hidden: 768, layers: 12, heads: 12, intermediate: 3072, vocab: 30522, positions: 512 };
+const BASE = BERT_BASE;
 const CASES = [
   [1, 32],
   [8, 32],
@@ -29,52 +29,14 @@ function flopsPerToken(seq: number): number {
 }
 
 function writeBenchModel(dir: string): void {
-  if (fs.existsSync(path.join(dir, 'model.safetensors'))) return;
-  fs.mkdirSync(dir, { recursive: true });
-  const { hidden: H, layers: L, intermediate: I, vocab: V, positions: P } = BASE;
-  const shapes: [string, number[]][] = [
-    ['bert.embeddings.word_embeddings.weight', [V, H]],
-    ['bert.embeddings.position_embeddings.weight', [P, H]],
-    ['bert.embeddings.token_type_embeddings.weight', [2, H]],
-    ['bert.embeddings.LayerNorm.weight', [H]],
-    ['bert.embeddings.LayerNorm.bias', [H]],
-  ];
-  for (let l = 0; l < L; l++) {
-    const p = `bert.encoder.layer.${l}`;
-    for (const m of ['query', 'key', 'value']) shapes.push([`${p}.attention.self.${m}.weight`, [H, H]], [`${p}.attention.self.${m}.bias`, [H]]);
-    shapes.push(
-      [`${p}.attention.output.dense.weight`, [H, H]], [`${p}.attention.output.dense.bias`, [H]],
-      [`${p}.attention.output.LayerNorm.weight`, [H]], [`${p}.attention.output.LayerNorm.bias`, [H]],
-      [`${p}.intermediate.dense.weight`, [I, H]], [`${p}.intermediate.dense.bias`, [I]],
-      [`${p}.output.dense.weight`, [H, I]], [`${p}.output.dense.bias`, [H]],
-      [`${p}.output.LayerNorm.weight`, [H]], [`${p}.output.LayerNorm.bias`, [H]],
-    );
-  }
-  shapes.push(
-    ['cls.predictions.transform.dense.weight', [H, H]], ['cls.predictions.transform.dense.bias', [H]],
-    ['cls.predictions.transform.LayerNorm.weight', [H]], ['cls.predictions.transform.LayerNorm.bias', [H]],
-    ['cls.predictions.bias', [V]],
-  );
   let seed = 12345;
   const uniform = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.07; // std ≈ 0.02
-  const tensors: TensorToWrite[] = shapes.map(([name, shape]) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    return {
-      name, dtype: 'F32', shape, byteLength: n * 4,
-      read: () => {
-        const v = new Float32Array(n);
-        const isLnWeight = name.endsWith('LayerNorm.weight');
-        for (let i = 0; i < n; i++) v[i] = isLnWeight ? 1 : uniform();
-        return new Uint8Array(v.buffer);
-      },
-    };
+  writeSyntheticBert(dir, BASE, (name, n) => {
+    const v = new Float32Array(n);
+    const isLnWeight = name.endsWith('LayerNorm.weight');
+    for (let i = 0; i < n; i++) v[i] = isLnWeight ? 1 : uniform();
+    return new Uint8Array(v.buffer);
   });
-  writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
-    architectures: ['BertForMaskedLM'], model_type: 'bert', vocab_size: V, hidden_size: H, num_hidden_layers: L,
-    num_attention_heads: BASE.heads, intermediate_size: I, hidden_act: 'gelu', max_position_embeddings: P,
-    type_vocab_size: 2, layer_norm_eps: 1e-12, pad_token_id: 0, initializer_range: 0.02,
-  }, null, 2));
   for (const f of ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json']) {
     fs.copyFileSync(path.join(ROOT, 'models', 'reference-bert-mini', f), path.join(dir, f));
   }
@@ -167,6 +129,9 @@ async function main(): Promise<void> {
     );
   }
   if (typeof torch === 'string') console.log(`\n${torch}`);
+
+  console.log('\nDeepen writer (BERT-base, top layer duplicated, streamed tensor by tensor):');
+  execFileSync(process.execPath, [path.join(__dirname, 'bench-deepen.js')], { stdio: 'inherit' });
 }
 
 main().catch((e) => {
