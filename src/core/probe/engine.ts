@@ -94,6 +94,7 @@ export class ProbeEngine {
       let runMs = 0;
       let done = 0;
       for (const chunk of chunkByLength(encoded, this.options.maxTokensPerRun ?? 256)) {
+        throwIfAborted(options.signal);
         const batch = this.toBatch(chunk.map((i) => encoded[i]));
         const { output, ms } = await this.client.run(batch);
         throwIfAborted(options.signal);
@@ -150,8 +151,10 @@ export class ProbeEngine {
     await this.client.cancel();
   }
 
+  /** Frees the worker; resolves only once no ORT call is still running (safe to exit the process). */
   async dispose(): Promise<void> {
-    await this.cancel();
+    this.openSessionKey = undefined;
+    await this.client.dispose();
   }
 
   private async ensureSession(plan: LayerPlan, topK: number): Promise<void> {

@@ -24,6 +24,8 @@ export class WorkerClient {
   private worker: Worker | undefined;
   private pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Workers detached by cancel() that are finishing their current native call before exiting. */
+  private readonly stopping = new Set<Promise<void>>();
 
   constructor(private readonly workerPath = defaultWorkerPath()) {}
 
@@ -58,16 +60,21 @@ export class WorkerClient {
     // (onnxruntime-node throws a Napi::Error from the completion callback into a torn-down
     // environment: std::terminate). So the caller sees the cancel at once, and the detached
     // worker is terminated as soon as its current native call returns (one batch at most).
-    await new Promise<void>((resolve) => {
+    const stopped = new Promise<void>((resolve) => {
       const stop = () => void worker.terminate().then(() => resolve(), () => resolve());
       worker.removeAllListeners('message');
       worker.once('message', stop);
       worker.once('exit', () => resolve());
     });
+    this.stopping.add(stopped);
+    void stopped.then(() => this.stopping.delete(stopped));
+    await stopped;
   }
 
+  /** Cancels, and waits until every worker (also one detached by an earlier cancel) has exited. */
   async dispose(): Promise<void> {
     await this.cancel();
+    await Promise.all(this.stopping);
   }
 
   private spawn(): Worker {

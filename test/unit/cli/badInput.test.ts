@@ -192,3 +192,25 @@ describe('CLI: probe output', () => {
     assert.match(r.stdout, /warning: input 1 has 42 tokens; truncated to 16/);
   });
 });
+
+describe('CLI: interrupting a corpus run', () => {
+  it('Ctrl-C stops cleanly: exit 130, one line, no stack trace, no output file', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = writeTinyBert(makeTempDir(), { layers: 4, hidden: 64, seed: 24 });
+    const out = makeTempDir();
+    const corpus = path.join(out, 'corpus.txt');
+    fs.writeFileSync(corpus, Array.from({ length: 3000 }, (_, i) => `the cat sat on the mat ${i % 7} and the dog ran to the big red house`).join('\n'));
+    const child = spawn(process.execPath, [CLI, 'probe', dir, '--file', corpus, '--json', path.join(out, 'r.json'), '--threads', '1']);
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      // Interrupt once the progress bar shows the run is under way.
+      if (/probed [1-9]/.test(stderr) && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /layer-lens: interrupted; nothing was written\./);
+    assert.doesNotMatch(stderr, /\n\s+at .+:\d+:\d+/);
+    assert.ok(!fs.existsSync(path.join(out, 'r.json')));
+  });
+});

@@ -1,0 +1,79 @@
+/** HF-cache layouts (symlinks into blobs/), cancellation, and threads: the engine's plumbing, with real numbers. */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isCancelled } from '../../../src/core/errors';
+import { ProbeEngine } from '../../../src/core/probe/engine';
+import { makeTempDir, writeTinyBert } from '../helpers/tinyBert';
+
+/** Lays a model folder out as the HF hub cache does: snapshots/<rev>/<file> → ../../blobs/<hash>. */
+function asHfCache(modelDir: string): string {
+  const root = path.join(makeTempDir(), 'models--layer-lens--tiny');
+  const blobs = path.join(root, 'blobs');
+  const snapshot = path.join(root, 'snapshots', '0123456789abcdef');
+  fs.mkdirSync(blobs, { recursive: true });
+  fs.mkdirSync(snapshot, { recursive: true });
+  fs.readdirSync(modelDir).forEach((file, i) => {
+    const blob = `blob${i.toString(16).padStart(8, '0')}`;
+    fs.copyFileSync(path.join(modelDir, file), path.join(blobs, blob));
+    fs.symlinkSync(path.join('..', '..', 'blobs', blob), path.join(snapshot, file));
+  });
+  return snapshot;
+}
+
+describe('engine plumbing', () => {
+  it('probes an HF-cache snapshot (symlinks into blobs/) exactly like the plain folder', async () => {
+    const plain = writeTinyBert(makeTempDir(), { layers: 2, shards: 2, seed: 21 });
+    const cached = asHfCache(plain);
+    assert.ok(fs.lstatSync(path.join(cached, 'model.safetensors.index.json')).isSymbolicLink());
+    const a = ProbeEngine.load(plain, { threads: 1 });
+    const b = ProbeEngine.load(path.join(cached, 'config.json'), { threads: 1 });
+    try {
+      const ra = await a.probe([{ text: 'the cat sat on the mat' }]);
+      const rb = await b.probe([{ text: 'the cat sat on the mat' }]);
+      assert.deepEqual(rb.sentences[0].layers, ra.sentences[0].layers);
+      assert.ok(ra.summary.every((s) => Number.isFinite(s.meanLogProb)));
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+  });
+
+  it('gives the same numbers with 1 and 2 threads', async () => {
+    const dir = writeTinyBert(makeTempDir(), { layers: 2, seed: 22 });
+    const one = ProbeEngine.load(dir, { threads: 1 });
+    const two = ProbeEngine.load(dir, { threads: 2 });
+    try {
+      const r1 = await one.probe([{ text: 'a bird sang in the tree' }]);
+      const r2 = await two.probe([{ text: 'a bird sang in the tree' }]);
+      r1.sentences[0].layers.forEach((l, i) =>
+        l.inputLogProb.forEach((v, p) => assert.ok(Math.abs(v - r2.sentences[0].layers[i].inputLogProb[p]) < 1e-5)),
+      );
+    } finally {
+      await one.dispose();
+      await two.dispose();
+    }
+  });
+
+  it('cancels a corpus run promptly, then probes again with a fresh worker', async () => {
+    const engine = ProbeEngine.load(writeTinyBert(makeTempDir(), { layers: 4, hidden: 64, heads: 4, seed: 23 }), { threads: 1, maxTokensPerRun: 16 });
+    const inputs = Array.from({ length: 400 }, (_, i) => ({ text: `the cat sat on the mat number ${i % 10} and then the dog ran to the house` }));
+    const controller = new AbortController();
+    let progressed = 0;
+    const started = Date.now();
+    const run = engine.probe(inputs, {
+      signal: controller.signal,
+      onProgress: (done) => {
+        progressed = done;
+        if (done >= 10 && !controller.signal.aborted) controller.abort();
+      },
+    });
+    await assert.rejects(run, (e) => isCancelled(e));
+    const elapsed = Date.now() - started;
+    assert.ok(progressed < inputs.length, `stopped after ${progressed} of ${inputs.length} sentences`);
+    assert.ok(elapsed < 30_000, `took ${elapsed} ms`);
+    const after = await engine.probe([{ text: 'the cat' }]);
+    assert.equal(after.sentences[0].layers.length, 5);
+    await engine.dispose();
+  });
+});
