@@ -9,9 +9,10 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './style.css';
 import type { ProbeReport, ProbedSentence } from '../src/core/probe/report';
 import { buildChart, ChartSeries } from '../src/shared/chart';
+import { finetuneSummary, finetuneTableModel, type Cell } from '../src/shared/finetune';
 import { diffSummaries, fmtNum, matchingSentence } from '../src/shared/format';
 import {
-  assertNever, ExportFormat, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
+  assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
 } from '../src/shared/protocol';
 import { clear, h, svgToDom } from './dom';
 import { hideTip, renderGrid } from './grid';
@@ -28,6 +29,7 @@ const app = document.getElementById('app')!;
 const saved = vscode.getState();
 let host: HostState = saved?.host ?? { runs: [] };
 let ui: UiState = saved?.ui ?? { sentence: 0, view: 'layers' };
+let finetune: FinetuneResultsData | undefined = saved?.finetune;
 let status: { text: string; error?: boolean } | undefined;
 
 const VIEWS: { id: View; label: string }[] = [
@@ -36,14 +38,20 @@ const VIEWS: { id: View; label: string }[] = [
   { id: 'chart', label: 'Chart' },
   { id: 'sentences', label: 'Sentences' },
   { id: 'compare', label: 'Compare' },
+  { id: 'finetune', label: 'Fine-tune' },
 ];
+
+/** The tabs that have something to show: "Fine-tune" only once fine-tuning results arrived. */
+function views(): { id: View; label: string }[] {
+  return VIEWS.filter((v) => v.id !== 'finetune' || finetune);
+}
 
 function post(m: WebviewMessage): void {
   vscode.postMessage(m);
 }
 
 function save(): void {
-  vscode.setState({ host, ui });
+  vscode.setState({ host, ui, ...(finetune ? { finetune } : {}) });
   post({ type: 'uiChanged', ui });
 }
 
@@ -61,13 +69,19 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       const focus = host.focusRunId ?? host.runs[host.runs.length - 1]?.id;
       if (focus && focus !== ui.seenFocusRunId) {
         // A new run arrived: show it (or the comparison the host asked for) once.
-        ui = { ...ui, runId: focus, seenFocusRunId: focus, sentence: 0, compareRunId: host.compareRunId ?? ui.compareRunId, view: host.compareRunId ? 'compare' : ui.view === 'compare' ? 'layers' : ui.view };
+        ui = { ...ui, runId: focus, seenFocusRunId: focus, sentence: 0, compareRunId: host.compareRunId ?? ui.compareRunId, view: host.compareRunId ? 'compare' : ui.view === 'compare' || ui.view === 'finetune' ? 'layers' : ui.view };
       }
       if (!host.runs.some((r) => r.id === ui.runId)) ui.runId = focus;
       save();
       render();
       return;
     }
+    case 'finetuneResults':
+      finetune = m.results;
+      if (m.focus) ui = { ...ui, view: 'finetune' };
+      save();
+      render();
+      return;
     case 'exported':
       status = { text: `Saved ${m.format.toUpperCase()} to ${m.file}` };
       render();
@@ -96,10 +110,21 @@ function render(): void {
   const refocus = focusedCell ? { l: focusedCell.getAttribute('data-l'), p: focusedCell.getAttribute('data-p') } : undefined;
   clear(app);
   const run = currentRun();
+  if (finetune && (!run || ui.view === 'finetune')) {
+    // The fine-tuning comparison: its own header; the tabs lead back to the probe views when there are probes.
+    app.appendChild(finetuneHeader(finetune));
+    if (status) app.appendChild(h('p', { class: status.error ? 'status error' : 'status', role: 'status' }, status.text));
+    if (run) app.appendChild(tabs());
+    const panel = h('section', { role: run ? 'tabpanel' : 'region', id: 'panel-finetune', 'aria-labelledby': run ? 'tab-finetune' : 'finetune-title', class: 'tabpanel' });
+    panel.appendChild(finetuneView(finetune));
+    app.appendChild(panel);
+    return;
+  }
   if (!run) {
     app.appendChild(h('p', { class: 'empty' }, 'No probe yet. Run "Layer Lens: Probe Layers…" from the command palette or the explorer.'));
     return;
   }
+  if (ui.view === 'finetune') ui = { ...ui, view: 'layers' };
   const report = run.report;
   app.appendChild(header(run));
   if (report.warnings.length) app.appendChild(h('ul', { class: 'warnings' }, ...report.warnings.map((w) => h('li', {}, w))));
@@ -112,6 +137,8 @@ function render(): void {
     case 'chart': panel.appendChild(chartView([{ name: run.label, summary: report.summary }])); break;
     case 'sentences': panel.appendChild(sentencesView(report)); break;
     case 'compare': panel.appendChild(compareView(run)); break;
+    case 'finetune': break; // rendered above, with its own header
+
     default: assertNever(ui.view, 'view');
   }
   app.appendChild(panel);
@@ -167,6 +194,7 @@ function select(label: string, options: { value: string; label: string }[], valu
 
 function tabs(): HTMLElement {
   const list = h('div', { role: 'tablist', class: 'tabs', 'aria-label': 'Views' });
+  const VIEWS = views();
   VIEWS.forEach((v, i) => {
     const selected = v.id === ui.view;
     const n = v.id === 'sentences' ? currentRun()?.report.sentences.length : undefined;
@@ -333,6 +361,53 @@ function compareView(run: PanelRun): HTMLElement {
     h('div', { class: 'scroll' }, renderGrid(a, s, { caption: `A: ${run.label} (outlined cells: top-1 differs from B)`, differs: differsA, idPrefix: 'a' })),
     h('div', { class: 'scroll' }, renderGrid(b, t, { caption: `B: ${other.label} (outlined cells: top-1 differs from A)`, differs: differsB, idPrefix: 'b' })),
   ));
+  return out;
+}
+
+function finetuneHeader(data: FinetuneResultsData): HTMLElement {
+  const updated = new Date(data.updatedAt).toLocaleTimeString();
+  return h('header', { class: 'head' },
+    h('div', { class: 'title' },
+      h('h1', { id: 'finetune-title' }, 'Fine-tuning: baseline vs deepened'),
+      h('vscode-badge', { variant: 'counter' }, finetuneSummary(data)),
+      h('span', { class: 'meta' }, `${data.outDir} · updated ${updated} · refreshes as each evaluation is written`),
+    ),
+  );
+}
+
+function cellTd(c: Cell): HTMLElement {
+  const cls = [c.num ? 'num' : '', c.delta ?? ''].filter(Boolean).join(' ');
+  return h('td', { ...(cls ? { class: cls } : {}), ...(c.title ? { title: c.title } : {}) }, c.text);
+}
+
+function finetuneView(data: FinetuneResultsData): HTMLElement {
+  const model = finetuneTableModel(data);
+  const table = h('table', { class: 'summary finetune-table', 'data-testid': 'finetune' });
+  table.appendChild(h('caption', {}, model.caption));
+  table.appendChild(h('thead', {}, h('tr', {}, ...model.columns.map((c) => h('th', { scope: 'col' }, c)))));
+  const body = h('tbody');
+  for (const r of model.rows) {
+    const [role, layers, plan, statusCell, ...rest] = r.cells;
+    body.appendChild(h('tr', { class: `role-${r.role} status-${r.status}`, 'data-role': r.role, 'data-status': r.status },
+      h('th', { scope: 'row' }, r.name),
+      cellTd(role), cellTd(layers), cellTd(plan),
+      h('td', { class: `state ${r.status}`, ...(statusCell.title ? { title: statusCell.title } : {}) }, statusCell.text),
+      ...rest.map(cellTd),
+    ));
+  }
+  table.appendChild(body);
+  const out = h('div', { class: 'finetune' }, h('div', { class: 'scroll' }, table));
+  if (model.notes.length) out.appendChild(h('ul', { class: 'warnings' }, ...model.notes.map((n) => h('li', {}, n))));
+  if (model.history.some((x) => x.rows.length > 0)) {
+    out.appendChild(h('h2', {}, 'Per evaluation'));
+    out.appendChild(h('div', { class: 'side-by-side' }, ...model.history.map((x) => {
+      const t = h('table', { class: 'summary history', 'data-testid': 'finetune-history' });
+      t.appendChild(h('caption', {}, x.name));
+      t.appendChild(h('thead', {}, h('tr', {}, ...x.columns.map((c) => h('th', { scope: 'col' }, c)))));
+      t.appendChild(h('tbody', {}, ...(x.rows.length ? x.rows.map((cells) => h('tr', {}, ...cells.map(cellTd))) : [h('tr', {}, h('td', { colspan: x.columns.length, class: 'note' }, 'no evaluation yet'))])));
+      return t;
+    })));
+  }
   return out;
 }
 

@@ -236,7 +236,12 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     vscode.commands.registerCommand('layer-lens.compare', compareRuns),
     vscode.commands.registerCommand('layer-lens.showLog', () => log.show()),
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel, state) => void ProbePanel.revive(panelHost, panel, state),
+      deserializeWebviewPanel: async (panel, state) => {
+        const revived = ProbePanel.revive(panelHost, panel, state);
+        // Keep following the fine-tuning runs the panel showed before the reload.
+        const out = revived.finetuneResults?.outDir;
+        if (out) finetuneResults.watch(out);
+      },
     }),
     vscode.languages.registerHoverProvider(CONFIG_SELECTOR, new ConfigHoverProvider({ latestSummary: (dir) => latest.get(dir) })),
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, codeLens),
@@ -244,7 +249,11 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     { dispose: () => ProbePanel.current?.dispose() },
   );
   registerDeepenCommands(context, { log, resolveModel, previewSentences: () => readSettings().defaultSentences });
-  registerFinetune(context, { log, findModels: findWorkspaceModels });
+  const finetuneResults = registerFinetune(context, {
+    log,
+    findModels: findWorkspaceModels,
+    showResults: (data, reveal) => void ProbePanel.showFinetune(panelHost, data, reveal),
+  });
   scheduleRefresh();
 
   const activationMs = performance.now() - t0;

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { buildChart, EXPORT_COLORS, svgToString } from '../shared/chart';
 import { exportFileName, reportToCsv, reportToJson, summaryToCsv } from '../shared/export';
 import {
-  addRun, assertNever, ExportFormat, HostMessage, HostState, isWebviewMessage, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, WebviewState,
+  addRun, assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, isWebviewMessage, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, WebviewState,
 } from '../shared/protocol';
 
 export interface PanelHost {
@@ -24,13 +24,18 @@ export class ProbePanel implements vscode.Disposable {
   private ready = false;
   /** Resolved each time the webview (re)loads and says it is ready. Tests wait on it. */
   private readyWaiters: (() => void)[] = [];
+  /** The fine-tuning comparison shown in the panel's "Fine-tune" view, and whether the next post should switch to it. */
+  private finetune: FinetuneResultsData | undefined;
+  private focusFinetune = false;
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
     private readonly host: PanelHost,
     private state: HostState,
     public ui: UiState | undefined,
+    finetune?: FinetuneResultsData,
   ) {
+    this.finetune = finetune;
     panel.webview.options = webviewOptions(host.extensionUri);
     panel.webview.html = html(panel.webview, host.extensionUri);
     this.disposables.push(
@@ -59,17 +64,48 @@ export class ProbePanel implements vscode.Disposable {
     return ProbePanel.current;
   }
 
+  /**
+   * Shows (or updates) the fine-tuning comparison. `reveal` opens the panel if it is closed and
+   * switches to the comparison; without it an update only reaches a panel that is already open.
+   */
+  static showFinetune(host: PanelHost, data: FinetuneResultsData, reveal: boolean): ProbePanel | undefined {
+    let current = ProbePanel.current;
+    if (!current) {
+      if (!reveal) return undefined;
+      const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Layer Lens', vscode.ViewColumn.Active, {
+        ...webviewOptions(host.extensionUri),
+        retainContextWhenHidden: false,
+      });
+      current = ProbePanel.current = new ProbePanel(panel, host, { runs: [] }, undefined);
+    } else if (reveal) {
+      current.panel.reveal(undefined, false);
+    } else if (current.finetune && current.finetune.outDir !== data.outDir) {
+      // Another run folder's watcher: do not replace what the user is looking at.
+      return current;
+    }
+    current.finetune = data;
+    current.focusFinetune ||= reveal;
+    current.pushFinetune();
+    return current;
+  }
+
   static revive(host: PanelHost, panel: vscode.WebviewPanel, saved: unknown): ProbePanel {
     const s = saved as Partial<WebviewState> | undefined;
     const state: HostState = s?.host && Array.isArray(s.host.runs) ? s.host : { runs: [] };
+    const finetune = s?.finetune && typeof s.finetune.outDir === 'string' && Array.isArray(s.finetune.runs) ? s.finetune : undefined;
     ProbePanel.current?.dispose();
-    ProbePanel.current = new ProbePanel(panel, host, state, s?.ui);
+    ProbePanel.current = new ProbePanel(panel, host, state, s?.ui, finetune);
     host.log.info(`restored the probe panel with ${state.runs.length} run(s)`);
     return ProbePanel.current;
   }
 
   get hostState(): HostState {
     return this.state;
+  }
+
+  /** The fine-tuning comparison the panel holds, if any. */
+  get finetuneResults(): FinetuneResultsData | undefined {
+    return this.finetune;
   }
 
   get isReady(): boolean {
@@ -83,6 +119,12 @@ export class ProbePanel implements vscode.Disposable {
 
   private push(): void {
     if (this.ready) this.post({ type: 'state', state: this.state });
+  }
+
+  private pushFinetune(): void {
+    if (!this.ready || !this.finetune) return;
+    this.post({ type: 'finetuneResults', results: this.finetune, focus: this.focusFinetune });
+    this.focusFinetune = false;
   }
 
   private post(message: HostMessage): void {
@@ -99,6 +141,7 @@ export class ProbePanel implements vscode.Disposable {
       case 'ready':
         this.ready = true;
         this.post({ type: 'state', state: this.state });
+        this.pushFinetune();
         this.readyWaiters.splice(0).forEach((r) => r());
         return;
       case 'export':

@@ -6,8 +6,9 @@
  * `state`. The host never pushes into a page that is not listening.
  */
 import type { ProbeReport } from '../core/probe/report';
+import type { FinetuneResultsData } from './finetune';
 
-export type { ProbeReport };
+export type { FinetuneResultsData, ProbeReport };
 
 /** One probe run as the panel keeps it. */
 export interface PanelRun {
@@ -29,12 +30,14 @@ export interface HostState {
   compareRunId?: string;
 }
 
-export type View = 'layers' | 'summary' | 'chart' | 'sentences' | 'compare';
+export type View = 'layers' | 'summary' | 'chart' | 'sentences' | 'compare' | 'finetune';
 
 /** What the webview persists with setState (and the serializer hands back after a reload). */
 export interface WebviewState {
   host: HostState;
   ui: UiState;
+  /** The fine-tuning comparison last shown, so it survives hide/show and a reload. */
+  finetune?: FinetuneResultsData;
 }
 
 export interface UiState {
@@ -52,6 +55,8 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'summary-csv', 'j
 // ── host → webview ────────────────────────────────────────────────────────────────────────
 export type HostMessage =
   | { type: 'state'; state: HostState }
+  /** The comparison of a fine-tuning run folder, re-sent whenever one of its results.json files changes. `focus` switches the view to it. */
+  | { type: 'finetuneResults'; results: FinetuneResultsData; focus: boolean }
   | { type: 'exported'; format: ExportFormat; file: string }
   | { type: 'error'; message: string };
 

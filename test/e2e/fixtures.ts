@@ -26,7 +26,29 @@ export function writeXssBert(dir: string): void {
   fs.writeFileSync(file, JSON.stringify(json));
 }
 
-export function buildWorkspace(ws: string): void {
+/** Where the e2e workspace keeps a fine-tuning run folder with two results.json files. */
+export const FINETUNE_RUN = '.layer-lens/runs/e2e-run';
+
+/**
+ * Copies the real results of fine-tuning reference-bert-mini and its deepened copy (see
+ * test/fixtures/finetune/README.md) into a run folder, with the model paths pointed into the
+ * workspace so that the deepened run names the baseline as its source.
+ */
+export function writeFinetuneRun(ws: string, fixtures: string): string {
+  const out = path.join(ws, FINETUNE_RUN);
+  const base = path.join(ws, 'reference-bert-mini');
+  for (const name of ['reference-bert-mini', 'reference-bert-mini-deep']) {
+    const doc = JSON.parse(fs.readFileSync(path.join(fixtures, name, 'results.json'), 'utf8'));
+    doc.model = path.join(ws, name);
+    if (doc.layer_lens) doc.layer_lens.source = base;
+    fs.mkdirSync(path.join(out, name), { recursive: true });
+    fs.writeFileSync(path.join(out, name, 'results.json'), JSON.stringify(doc, null, 2));
+  }
+  return out;
+}
+
+/** `root`: the repository (for test/fixtures). */
+export function buildWorkspace(ws: string, root = process.cwd()): void {
   fs.rmSync(ws, { recursive: true, force: true });
   fs.mkdirSync(ws, { recursive: true });
   writeTinyBert(path.join(ws, 'tiny-bert'), { layers: 3, hidden: 32, heads: 4, seed: 3, std: 0.6 });
@@ -43,6 +65,7 @@ export function buildWorkspace(ws: string): void {
   fs.mkdirSync(path.join(ws, 'other'), { recursive: true });
   fs.writeFileSync(path.join(ws, 'other', 'config.json'), JSON.stringify({ num_hidden_layers: 3, name: 'not a model' }, null, 2));
   fs.writeFileSync(path.join(ws, 'notes.txt'), 'The cat sat on the mat.\n');
+  writeFinetuneRun(ws, path.join(root, 'test/fixtures/finetune'));
 }
 
 if (require.main === module) {

@@ -428,6 +428,36 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     await page.screenshot({ path: path.join(ARTIFACTS, 'chart-light.png') });
   });
 
+  await check('ui: "Show Fine-tune Results…" renders the comparison table, baseline against deepened', async () => {
+    await runCommand(page, 'Layer Lens: Show Fine-tune Results…');
+    await pickItem(page, 'e2e-run');
+    const wv = webview(page);
+    const table = wv.locator('table[data-testid="finetune"]');
+    await table.first().waitFor({ timeout: 30_000 });
+    const t = await table.first().evaluate((el) => ({
+      headers: [...el.querySelectorAll('thead th')].map((th) => th.textContent),
+      rows: [...el.querySelectorAll('tbody tr')].map((tr) => ({
+        name: tr.querySelector('th[scope="row"]')?.textContent,
+        role: tr.getAttribute('data-role'),
+        cells: [...tr.querySelectorAll('td')].map((td) => td.textContent),
+        up: [...tr.querySelectorAll('td.up')].length,
+      })),
+      caption: el.querySelector('caption')?.textContent,
+      tab: el.ownerDocument.querySelector('button[data-view="finetune"]')?.getAttribute('aria-selected'),
+    }));
+    assert(t.rows.length === 2, `finetune table has ${t.rows.length} rows`);
+    assert(t.rows[0].name === 'reference-bert-mini' && t.rows[0].role === 'baseline', `row 1: ${JSON.stringify(t.rows[0])}`);
+    assert(t.rows[1].name === 'reference-bert-mini-deep' && t.rows[1].role === 'deepened', `row 2: ${JSON.stringify(t.rows[1])}`);
+    assert(t.rows[1].cells.includes('0-3,3') && t.rows[1].cells.includes('45.0%') && t.rows[1].cells.includes('+8.8 pt'), `deepened cells: ${t.rows[1].cells}`);
+    assert(t.rows[0].cells.includes('36.3%') && t.rows[0].cells.includes('done'), `baseline cells: ${t.rows[0].cells}`);
+    assert(t.rows[1].up === 3, `${t.rows[1].up} highlighted improvements (want acc, F1 and loss)`);
+    assert(t.headers.includes('macro F1') && t.headers.includes('eval loss'), `headers: ${t.headers}`);
+    assert(t.tab === 'true', 'the Fine-tune tab is not selected');
+    const history = await wv.locator('table[data-testid="finetune-history"]').count();
+    assert(history === 2, `${history} per-evaluation tables`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'finetune-light.png') });
+  });
+
   await check('ui: no CSP violations in the webview', async () => {
     assert(cspViolations.length === 0, cspViolations.join('\n'));
   });
@@ -443,7 +473,7 @@ async function main() {
   }
   await build();
   const fixtures = require(path.join(RUN, 'out/fixtures.js'));
-  fixtures.buildWorkspace(WS);
+  fixtures.buildWorkspace(WS, ROOT);
   // The embedded sample, once its weights exist; until then a generated tiny checkpoint stands in.
   const realSample = path.join(ROOT, 'models/reference-bert-mini');
   const hasWeights = fs.existsSync(path.join(realSample, 'model.safetensors')) && fs.existsSync(path.join(realSample, 'config.json'));

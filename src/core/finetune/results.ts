@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import type { FinetuneEval, FinetuneResultsData } from '../../shared/finetune';
 
 export const RESULTS_SCHEMA = 'layer-lens-finetune/1';
 export const RESULTS_FILE = 'results.json';
@@ -143,6 +144,59 @@ export function compareResults(results: FinetuneResults[]): ComparisonTable {
   const hps = new Set(results.map((r) => JSON.stringify(r.hyperparameters)));
   if (hps.size > 1) warnings.push('runs used different hyper-parameters');
   return { task: results[0] ? results[0].task.name : null, rows, warnings };
+}
+
+const toEval = (e: EvalEntry): FinetuneEval => ({
+  epoch: e.epoch,
+  step: e.step,
+  accuracy: e.accuracy ?? null,
+  f1Macro: e.f1_macro ?? null,
+  evalLoss: e.eval_loss ?? null,
+  trainLoss: e.train_loss ?? null,
+});
+
+/** What the panel shows for a run folder: the comparison rows (roles from compareResults) plus each run's history. */
+export function toPanelData(outDir: string, results: FinetuneResults[], unreadable: string[] = [], now = Date.now()): FinetuneResultsData {
+  const table = compareResults(results);
+  return {
+    outDir,
+    task: table.task,
+    runs: results.map((r, i) => {
+      const row = table.rows[i];
+      const e = latest(r);
+      return {
+        name: row.name,
+        model: row.model,
+        role: row.role,
+        layers: row.layers,
+        plan: row.plan,
+        status: row.status,
+        backend: row.backend,
+        latest: e ? toEval(e) : null,
+        isFinal: r.final !== null && r.final !== undefined,
+        epochs: r.epochs.map(toEval),
+        ...(row.error ? { error: row.error } : {}),
+      };
+    }),
+    warnings: table.warnings,
+    unreadable,
+    updatedAt: now,
+  };
+}
+
+/** Reads every results file of a run folder; the files that fail to parse are listed, not thrown. */
+export function readRunFolder(outDir: string, onError: (file: string, e: unknown) => void = () => undefined): FinetuneResultsData {
+  const unreadable: string[] = [];
+  const results = findResultFiles(outDir).flatMap((f) => {
+    try {
+      return [readResults(f)];
+    } catch (e) {
+      onError(f, e);
+      unreadable.push(path.relative(outDir, f));
+      return [];
+    }
+  });
+  return toPanelData(outDir, results, unreadable);
 }
 
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)}%`);

@@ -8,12 +8,15 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FINETUNE_DEFAULTS } from '../../core/finetune/args';
 import { createFinetuneTask, FINETUNE_TASK_TYPE, FinetuneTaskDefinition, FinetuneTaskProvider } from './tasks';
-import { FinetuneResultsView, RESULTS_SCHEME } from './resultsView';
+import type { FinetuneResultsData } from '../../shared/finetune';
+import { FinetuneResultsWatcher } from './resultsView';
 
 export interface FinetuneDeps {
   log: vscode.LogOutputChannel;
   /** Model folders in the workspace (for the picker). */
   findModels(): Promise<string[]>;
+  /** Puts a run folder's comparison into the panel (`reveal`: open / focus it). */
+  showResults(data: FinetuneResultsData, reveal: boolean): void;
 }
 
 /** Programmatic form (tests, the deepen command's "Fine-tune Both…"). */
@@ -30,11 +33,21 @@ export interface FinetuneCommandArgs {
 export const UNTRUSTED_FINETUNE =
   'Layer Lens: fine-tuning runs Python code and is disabled in an untrusted workspace. Trust this workspace (Manage Workspace Trust) to use it.';
 
-export function registerFinetune(context: vscode.ExtensionContext, deps: FinetuneDeps): FinetuneResultsView {
-  const view = new FinetuneResultsView(deps.log);
+export function registerFinetune(context: vscode.ExtensionContext, deps: FinetuneDeps): FinetuneResultsWatcher {
+  const view = new FinetuneResultsWatcher(deps.log, { show: (data, reveal) => deps.showResults(data, reveal) });
   context.subscriptions.push(
     view,
-    vscode.workspace.registerTextDocumentContentProvider(RESULTS_SCHEME, view),
+    vscode.commands.registerCommand('layer-lens.showFinetuneResults', async (arg?: unknown) => {
+      try {
+        const out = arg instanceof vscode.Uri ? arg.fsPath : typeof arg === 'string' ? arg : await pickRunFolder();
+        return out ? view.show(out) : undefined;
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        deps.log.error(`showFinetuneResults: ${err.stack ?? err.message}`);
+        void vscode.window.showErrorMessage(`Layer Lens: ${err.message}`);
+        return undefined;
+      }
+    }),
     vscode.tasks.registerTaskProvider(FINETUNE_TASK_TYPE, new FinetuneTaskProvider(context.extensionPath)),
     vscode.commands.registerCommand('layer-lens.finetune', async (arg?: unknown) => {
       try {
@@ -52,14 +65,14 @@ export function registerFinetune(context: vscode.ExtensionContext, deps: Finetun
       if (def.type === FINETUNE_TASK_TYPE && typeof def.out === 'string') {
         const scope = e.execution.task.scope;
         const base = typeof scope === 'object' ? scope.uri.fsPath : undefined;
-        view.watch(path.isAbsolute(def.out) || !base ? def.out : path.join(base, def.out));
+        view.show(path.isAbsolute(def.out) || !base ? def.out : path.join(base, def.out));
       }
     }),
   );
   return view;
 }
 
-async function finetune(context: vscode.ExtensionContext, deps: FinetuneDeps, view: FinetuneResultsView, arg: unknown): Promise<vscode.TaskExecution | undefined> {
+async function finetune(context: vscode.ExtensionContext, deps: FinetuneDeps, view: FinetuneResultsWatcher, arg: unknown): Promise<vscode.TaskExecution | undefined> {
   if (!vscode.workspace.isTrusted) {
     void vscode.window.showErrorMessage(UNTRUSTED_FINETUNE);
     return undefined;
@@ -94,8 +107,29 @@ async function finetune(context: vscode.ExtensionContext, deps: FinetuneDeps, vi
   const exec = t.execution as vscode.ProcessExecution;
   deps.log.info(`fine-tune: ${[exec.process, ...exec.args].map((a) => JSON.stringify(a)).join(' ')}`);
   const execution = await vscode.tasks.executeTask(t);
-  await view.show(out);
+  view.show(out);
   return execution;
+}
+
+/** Run folders in the workspace: the parents of <model>/results.json files. */
+async function pickRunFolder(): Promise<string | undefined> {
+  const files = await vscode.workspace.findFiles('**/results.json', '**/node_modules/**', 500);
+  const dirs = [...new Set(files.map((f) => path.dirname(path.dirname(f.fsPath))))].filter((d) => {
+    try {
+      return files.some((f) => path.dirname(path.dirname(f.fsPath)) === d && fs.readFileSync(f.fsPath, 'utf8').includes('"layer-lens-finetune/'));
+    } catch {
+      return false;
+    }
+  });
+  dirs.sort((a, b) => b.localeCompare(a)); // run folders are time-stamped: newest first
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const items = dirs.map((d) => ({ label: path.basename(d), description: root ? path.relative(root, d) : d, dir: d }));
+  const browse = { label: '$(folder) Browse…', description: 'Choose a run folder (--out) on disk', dir: '' };
+  const picked = await vscode.window.showQuickPick([...items, browse], { title: 'Layer Lens: fine-tuning run folder to compare', matchOnDescription: true });
+  if (!picked) return undefined;
+  if (picked.dir) return picked.dir;
+  const uris = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'Run folder (holds <model>/results.json)' });
+  return uris?.[0]?.fsPath;
 }
 
 async function pickModels(deps: FinetuneDeps, arg: unknown): Promise<string[] | undefined> {
