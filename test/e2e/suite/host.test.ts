@@ -30,7 +30,10 @@ describe('Layer Lens in VS Code', () => {
     console.log(`activation: activate() ${a.activationMs.toFixed(1)} ms, bundle evaluation ${a.bundleMs.toFixed(1)} ms`);
     assert.ok(a.activationMs < 50, `activate() took ${a.activationMs} ms`);
     const commands = await vscode.commands.getCommands(true);
-    for (const c of ['layer-lens.probe', 'layer-lens.probeSelection', 'layer-lens.probeCorpus', 'layer-lens.openSample', 'layer-lens.probeWithPlan', 'layer-lens.compare']) {
+    for (const c of [
+      'layer-lens.probe', 'layer-lens.probeSelection', 'layer-lens.probeCorpus', 'layer-lens.openSample', 'layer-lens.probeWithPlan', 'layer-lens.compare',
+      'layer-lens.deepen', 'layer-lens.finetune', 'layer-lens.showFinetuneResults',
+    ]) {
       assert.ok(commands.includes(c), `${c} is not registered`);
     }
   });
@@ -74,6 +77,9 @@ describe('Layer Lens in VS Code', () => {
     const a = await api();
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', vscode.Uri.file(path.join(a.sampleModelDir, 'config.json')));
     assert.deepEqual(lenses.map((l) => l.command?.command), ['layer-lens.probe', 'layer-lens.deepen']);
+    // Every lens points at a registered command ("Deepen…" is registered in src/extension/deepen/).
+    const registered = await vscode.commands.getCommands(true);
+    for (const l of lenses) assert.ok(registered.includes(l.command!.command), `the "${l.command?.title}" lens points at ${l.command?.command}, which is not registered`);
     const other = await vscode.workspace.openTextDocument(path.join(WS, 'other', 'config.json'));
     const none = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', other.uri);
     assert.equal(none.length, 0);
@@ -123,6 +129,34 @@ describe('Layer Lens in VS Code', () => {
     const state = a.panel()!.hostState;
     assert.equal(state.runs.length, Math.min(8, before + 2));
     assert.ok(state.compareRunId, 'no comparison set');
+  });
+
+  it('shows the fine-tuning comparison of a run folder in the panel, baseline against deepened', async () => {
+    const a = await api();
+    const out = path.join(WS, '.layer-lens', 'runs', 'e2e-run');
+    const data = await vscode.commands.executeCommand<{ runs: { name: string; role: string; status: string }[] }>('layer-lens.showFinetuneResults', out);
+    // Runs come in folder-listing order; the roles come from the deepened run's provenance.
+    assert.deepEqual(data?.runs.map((r) => [r.name, r.role, r.status]).sort(), [
+      ['reference-bert-mini', 'baseline', 'done'],
+      ['reference-bert-mini-deep', 'deepened', 'done'],
+    ]);
+    const panel = a.panel();
+    assert.ok(panel, 'the panel did not open');
+    await panel.whenReady();
+    assert.equal(panel.finetuneResults?.outDir, out);
+    // The watcher follows the files: a third run appears without another command.
+    const extra = path.join(out, 'zz-extra');
+    const doc = JSON.parse(fs.readFileSync(path.join(out, 'reference-bert-mini', 'results.json'), 'utf8'));
+    fs.mkdirSync(extra, { recursive: true });
+    fs.writeFileSync(path.join(extra, 'results.json'), JSON.stringify({ ...doc, model_name: 'zz-extra', model: extra, status: 'running', final: null }));
+    try {
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && (a.panel()?.finetuneResults?.runs.length ?? 0) < 3) await new Promise((r) => setTimeout(r, 200));
+      assert.equal(a.panel()?.finetuneResults?.runs.length, 3, 'the watcher did not post the new results file');
+    } finally {
+      fs.rmSync(extra, { recursive: true, force: true });
+      await vscode.commands.executeCommand('layer-lens.showFinetuneResults', out);
+    }
   });
 
   it('rejects a folder that is not a model with a clear message', async () => {
