@@ -5,26 +5,14 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { Backend, buildFinetuneCommand, FinetuneSpec, Launcher } from '../../core/finetune/args';
+import { buildFinetuneCommand, FinetuneSpec, Launcher } from '../../core/finetune/args';
 import { resolvePython } from './python';
 
 export const FINETUNE_TASK_TYPE = 'layer-lens-finetune';
 
-/** The taskDefinitions schema contributed in package.json, as TypeScript. */
-export interface FinetuneTaskDefinition extends vscode.TaskDefinition {
+/** The taskDefinitions schema contributed in package.json, as TypeScript: a run's spec plus how to launch it. */
+export interface FinetuneTaskDefinition extends vscode.TaskDefinition, Omit<FinetuneSpec, 'threads'> {
   type: typeof FINETUNE_TASK_TYPE;
-  models: string[];
-  task?: string;
-  data?: string;
-  evalData?: string;
-  out: string;
-  lr?: number;
-  batchSize?: number;
-  epochs?: number;
-  maxLength?: number;
-  seed?: number;
-  maxSteps?: number;
-  backend?: Backend;
   launcher?: Launcher;
   nprocPerNode?: number;
   /** Overrides the interpreter choice for this task. */
