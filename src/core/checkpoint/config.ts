@@ -1,6 +1,6 @@
 /** Reads config.json into one normalized shape, whatever the family calls its fields. */
-import * as fs from 'node:fs';
 import { UserError } from '../errors';
+import { readJsonObject } from '../files';
 import { familyForModelType, supportedModelTypes } from '../families';
 import { Activation, Dims, FamilyDescriptor, NormalizedConfig } from '../families/types';
 
@@ -13,22 +13,7 @@ const ACTIVATIONS: Record<string, Activation> = {
 };
 
 export function readConfigFile(file: string): NormalizedConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read config.json: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`config.json is not valid JSON (${(e as Error).message})`, file);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new UserError('config.json must hold a JSON object', file);
-  }
-  return normalizeConfig(raw as Record<string, unknown>, file);
+  return normalizeConfig(readJsonObject(file, 'config.json'), file);
 }
 
 export function normalizeConfig(raw: Record<string, unknown>, file = 'config.json'): NormalizedConfig {

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { UserError } from '../errors';
+import { openFileForReading } from '../files';
 import { DType, DTYPE_BYTES, isDType, toFloat32 } from './dtype';
 
 export interface TensorEntry {
@@ -33,10 +34,8 @@ export interface SafetensorsHeader {
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
-  const real = fs.realpathSync(file);
-  const fd = openForRead(file, real);
+  const { fd, real, size: fileSize } = openFileForReading(file, 'safetensors file');
   try {
-    const fileSize = fs.fstatSync(fd).size;
     if (fileSize < 8) throw new UserError(`not a safetensors file: it is only ${fileSize} bytes long`, file);
     const lenBuf = Buffer.alloc(8);
     fs.readSync(fd, lenBuf, 0, 8, 0);
@@ -53,14 +52,6 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     return parseHeader(headerBuf.toString('utf8'), file, real, dataStart, fileSize - dataStart);
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-function openForRead(file: string, real: string): number {
-  try {
-    return fs.openSync(real, 'r');
-  } catch (e) {
-    throw new UserError(`cannot open: ${(e as Error).message}`, file);
   }
 }
 

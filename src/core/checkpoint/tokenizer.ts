@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { UserError } from '../errors';
+import { readJsonObject, readUserText } from '../files';
 
 export interface EncodedText {
   ids: number[];
@@ -31,9 +32,9 @@ export function loadTokenizer(dir: string, maxTokens: number, typeVocabSize = In
   const jsonFile = path.join(dir, 'tokenizer.json');
   const configFile = path.join(dir, 'tokenizer_config.json');
   const vocabFile = path.join(dir, 'vocab.txt');
-  const config = fs.existsSync(configFile) ? readJson(configFile) : {};
+  const config = fs.existsSync(configFile) ? readJsonObject(configFile, 'tokenizer_config.json') : {};
   if (fs.existsSync(jsonFile)) {
-    const json = readJson(jsonFile);
+    const json = readJsonObject(jsonFile, 'tokenizer.json');
     return wrap(construct(json, config, jsonFile), jsonFile, maxTokens, typeVocabSize, lowercases(json.normalizer));
   }
   if (fs.existsSync(vocabFile)) {
@@ -51,18 +52,10 @@ function construct(json: Record<string, unknown>, config: Record<string, unknown
   }
 }
 
-function readJson(file: string): Record<string, unknown> {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UserError(`not valid JSON (${(e as Error).message})`, file);
-  }
-}
-
 /** vocab.txt: one token per line, id = line number. Where a token repeats, the last line wins (as in HF). */
 function readVocab(file: string): Map<string, number> {
   const vocab = new Map<string, number>();
-  const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
+  const lines = readUserText(file, 'vocab.txt').split(/\r?\n/);
   if (lines[lines.length - 1] === '') lines.pop();
   lines.forEach((token, id) => vocab.set(token, id));
   if (vocab.size === 0) throw new UserError('vocab.txt is empty', file);

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { readWeightMap } from '../files';
 import { readSafetensorsHeader, TensorEntry } from './safetensors';
 
 export interface WeightIndex {
@@ -55,26 +56,18 @@ function openSingle(file: string): WeightIndex {
 }
 
 function openSharded(indexFile: string): WeightIndex {
-  let index: { weight_map?: Record<string, string> };
-  try {
-    index = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
-  } catch (e) {
-    throw new UserError(`not a valid safetensors index (${(e as Error).message})`, indexFile);
-  }
-  if (!index.weight_map || typeof index.weight_map !== 'object') {
-    throw new UserError('safetensors index has no "weight_map"', indexFile);
-  }
+  const weightMap = readWeightMap(indexFile);
   const dir = path.dirname(indexFile);
   const tensors = new Map<string, TensorEntry>();
   const files: string[] = [];
-  for (const shard of new Set(Object.values(index.weight_map))) {
+  for (const shard of new Set(Object.values(weightMap))) {
     const shardFile = path.join(dir, shard);
     if (!fs.existsSync(shardFile)) throw new UserError(`shard "${shard}" listed in the index is missing`, indexFile);
     const header = readSafetensorsHeader(shardFile);
     files.push(header.file);
     for (const [name, entry] of header.tensors) tensors.set(name, entry);
   }
-  for (const [name, shard] of Object.entries(index.weight_map)) {
+  for (const [name, shard] of Object.entries(weightMap)) {
     if (!tensors.has(name)) throw new UserError(`tensor "${name}" is listed for shard "${shard}" but is not in it`, indexFile);
   }
   return { tensors, files, displayFile: indexFile, format: 'safetensors' };

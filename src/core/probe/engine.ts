@@ -66,8 +66,25 @@ export class ProbeEngine {
       if (input.text.trim() === '' || (input.pair !== undefined && input.pair.trim() === '')) {
         throw new UserError(`input ${i + 1} is empty: give some text to probe`);
       }
-      return this.checkpoint.tokenizer.encode(input.text, input.pair);
+      return this.checkIds(this.checkpoint.tokenizer.encode(input.text, input.pair), i);
     });
+  }
+
+  /** Token ids past the embedding table would make ORT's Gather fail deep inside the run. */
+  private checkIds(encoded: EncodedText, i: number): EncodedText {
+    const { vocabSize } = this.checkpoint.config;
+    const bad = encoded.ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+    if (bad >= 0) {
+      const id = encoded.ids[bad];
+      const token = encoded.tokens[bad] ?? '?';
+      throw new UserError(
+        Number.isInteger(id)
+          ? `input ${i + 1}: the tokenizer gives "${token}" id ${id}, but the model has vocab_size ${vocabSize} (config.json): tokenizer and weights disagree`
+          : `input ${i + 1}: the tokenizer has no id for "${token}" (does its vocabulary have an unknown token?)`,
+        this.checkpoint.tokenizer.file,
+      );
+    }
+    return encoded;
   }
 
   async probe(inputs: ProbeInput[], options: ProbeOptions = {}): Promise<ProbeReport> {

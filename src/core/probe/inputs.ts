@@ -1,16 +1,10 @@
 /** Reading probe inputs from a corpus file: one sentence per line, `text<TAB>pair` for pairs. */
-import * as fs from 'node:fs';
 import { UserError } from '../errors';
+import { readUserFile } from '../files';
 import { ProbeInput } from './engine';
 
 export function readSentenceFile(file: string): ProbeInput[] {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new UserError(`cannot read the input file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
-  }
-  return parseSentences(decodeUtf8(bytes, file), file);
+  return parseSentences(decodeUtf8(readUserFile(file, 'input file'), file), file);
 }
 
 export function decodeUtf8(bytes: Uint8Array, file: string): string {

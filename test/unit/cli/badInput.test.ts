@@ -161,6 +161,55 @@ describe('CLI: bad input', () => {
   it('an unknown flag', () => {
     expectError(cli('probe', model, '--txt', 'the cat'), "'--txt'");
   });
+
+  it('a folder where a file belongs is named as such (weights, vocab.txt, tokenizer_config.json, --file)', () => {
+    const weights = fresh();
+    fs.rmSync(path.join(weights, 'model.safetensors'));
+    fs.mkdirSync(path.join(weights, 'model.safetensors'));
+    expectError(cli('probe', weights, '--text', 'hi'), path.join(weights, 'model.safetensors'), 'it is a folder, not a file');
+    const vocab = fresh();
+    fs.rmSync(path.join(vocab, 'vocab.txt'));
+    fs.mkdirSync(path.join(vocab, 'vocab.txt'));
+    expectError(cli('probe', vocab, '--text', 'hi'), path.join(vocab, 'vocab.txt'), 'it is a folder, not a file');
+    const tokConfig = fresh();
+    fs.rmSync(path.join(tokConfig, 'tokenizer_config.json'));
+    fs.mkdirSync(path.join(tokConfig, 'tokenizer_config.json'));
+    expectError(cli('probe', tokConfig, '--text', 'hi'), 'tokenizer_config.json: cannot read', 'it is a folder, not a file');
+    const dir = makeTempDir();
+    expectError(cli('probe', model, '--file', dir), dir, 'it is a folder, not a file');
+  });
+
+  it('a tokenizer_config.json that is null names the file', () => {
+    const dir = fresh();
+    fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), 'null');
+    expectError(cli('probe', dir, '--text', 'hi'), path.join(dir, 'tokenizer_config.json'), 'must hold a JSON object');
+  });
+
+  it('a sharded index that is null, or maps a tensor to a non-string, names the index', () => {
+    const dir = fresh();
+    fs.renameSync(path.join(dir, 'model.safetensors'), path.join(dir, 'model-00001-of-00001.safetensors'));
+    const index = path.join(dir, 'model.safetensors.index.json');
+    fs.writeFileSync(index, 'null');
+    expectError(cli('probe', dir, '--text', 'hi'), index, 'must hold a JSON object');
+    fs.writeFileSync(index, JSON.stringify({ weight_map: { 'cls.predictions.bias': 5 } }));
+    expectError(cli('probe', dir, '--text', 'hi'), index, 'maps tensor "cls.predictions.bias" to 5');
+  });
+
+  it('a token id at or past config.json vocab_size is refused before ORT sees it', () => {
+    const dir = fresh();
+    const vocab = path.join(dir, 'vocab.txt');
+    const size = fs.readFileSync(vocab, 'utf8').trim().split('\n').length;
+    fs.appendFileSync(vocab, 'zebra\n');
+    const r = cli('probe', dir, '--text', 'the zebra');
+    expectError(r, vocab, `"zebra" id ${size}`, `vocab_size ${size}`);
+    assert.doesNotMatch(r.stderr, /onnxruntime|Gather/);
+  });
+
+  it('a vocabulary the tokenizer cannot map words with (no [UNK]) is a clear error', () => {
+    const dir = fresh();
+    fs.writeFileSync(path.join(dir, 'vocab.txt'), '\n\n');
+    expectError(cli('probe', dir, '--text', 'the cat'), path.join(dir, 'vocab.txt'), 'has no id for');
+  });
 });
 
 describe('CLI: probe output', () => {

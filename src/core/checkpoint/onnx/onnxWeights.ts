@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../errors';
+import { openFileForReading } from '../../files';
 import { DType, DTYPE_BYTES } from '../dtype';
 import { TensorEntry } from '../safetensors';
 import { WeightIndex } from '../weights';
@@ -43,10 +44,9 @@ const ONNX_DTYPES: Record<number, DType> = { 1: 'F32', 2: 'U8', 3: 'I8', 5: 'I16
 
 /** Reads nodes and initializers of an .onnx file without loading the tensor bytes. */
 export function readOnnxGraph(file: string): OnnxGraphInfo {
-  const real = fs.realpathSync(file);
-  const fd = fs.openSync(real, 'r');
+  const { fd, real, size } = openFileForReading(file, 'ONNX model');
   try {
-    const r = new ProtoFileReader(fd, fs.fstatSync(fd).size);
+    const r = new ProtoFileReader(fd, size);
     const nodes: OnnxNodeInfo[] = [];
     const initializers = new Map<string, OnnxTensorInfo>();
     let sawGraph = false;

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../errors';
+import { openFileForReading, readWeightMap } from '../../files';
 import { DTYPE_BYTES } from '../dtype';
 import { TensorEntry } from '../safetensors';
 import { WeightIndex } from '../weights';
@@ -21,16 +22,10 @@ export function readPytorchBin(file: string): WeightIndex {
 }
 
 export function readPytorchBinIndex(indexFile: string): WeightIndex {
-  let index: { weight_map?: Record<string, string> };
-  try {
-    index = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
-  } catch (e) {
-    throw new UserError(`not a valid pytorch_model.bin index (${(e as Error).message})`, indexFile);
-  }
-  if (!index.weight_map || typeof index.weight_map !== 'object') throw new UserError('the index has no "weight_map"', indexFile);
+  const weightMap = readWeightMap(indexFile);
   const tensors = new Map<string, TensorEntry>();
   const files: string[] = [];
-  for (const shard of new Set(Object.values(index.weight_map))) {
+  for (const shard of new Set(Object.values(weightMap))) {
     const shardFile = path.join(path.dirname(indexFile), shard);
     if (!fs.existsSync(shardFile)) throw new UserError(`shard "${shard}" listed in the index is missing`, indexFile);
     files.push(fs.realpathSync(shardFile));
@@ -40,15 +35,8 @@ export function readPytorchBinIndex(indexFile: string): WeightIndex {
 }
 
 export function readPytorchBinTensors(file: string): Map<string, TensorEntry> {
-  const real = fs.realpathSync(file);
-  let fd: number;
+  const { fd, real, size } = openFileForReading(file, 'PyTorch checkpoint');
   try {
-    fd = fs.openSync(real, 'r');
-  } catch (e) {
-    throw new UserError(`cannot open: ${(e as Error).message}`, file);
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
     const magic = readAt(fd, 0, 4);
     if (magic.length < 4 || magic.readUInt32LE(0) !== 0x04034b50) {
       throw new UserError(
