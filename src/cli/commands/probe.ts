@@ -1,8 +1,10 @@
 /** `layer-lens probe`: per-layer reconstruction of the input through the model's own MLM head. */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parsePlan } from '../../core/deepen/plan';
 import { UserError } from '../../core/errors';
+import { describeFsError } from '../../core/files';
 import { ProbeEngine, ProbeInput } from '../../core/probe/engine';
 import { reportToCsv, reportToJson } from '../../core/probe/export';
 import { readSentenceFile } from '../../core/probe/inputs';
@@ -59,6 +61,7 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
   const engine = ProbeEngine.load(positionals[0] ?? referenceModelDir(), {
     threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
   });
+  checkOutputs([values.json, values.csv], engine.checkpoint.location.dir, values.file);
   const plan = values.layers ? parsePlan(values.layers, engine.checkpoint.config.numLayers) : undefined;
   const topK = values['top-k'] ? positiveInt(values['top-k'], '--top-k') : undefined;
 
@@ -87,6 +90,35 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** --json/--csv must not replace the model's own files, the corpus being read, or each other. */
+function checkOutputs(outputs: (string | undefined)[], modelDir: string, inputFile: string | undefined): void {
+  const real = (p: string) => {
+    const abs = path.resolve(p);
+    try {
+      return fs.realpathSync(abs);
+    } catch {
+      try {
+        return path.join(fs.realpathSync(path.dirname(abs)), path.basename(abs));
+      } catch {
+        return abs;
+      }
+    }
+  };
+  const model = real(modelDir);
+  const seen = new Set<string>();
+  for (const out of outputs) {
+    if (out === undefined) continue;
+    const target = real(out);
+    if (!fs.existsSync(path.dirname(target))) throw new UserError('cannot write the report: its folder does not exist', out);
+    if (path.dirname(target) === model || target === model) {
+      throw new UserError('refusing to write the report into the model folder; choose a path outside it', out);
+    }
+    if (inputFile !== undefined && target === real(inputFile)) throw new UserError('refusing to overwrite the --file input with the report', out);
+    if (seen.has(target)) throw new UserError('--json and --csv name the same file', out);
+    seen.add(target);
+  }
+}
+
 function printReport(report: ProbeReport): void {
   const m = report.model;
   console.log(`${m.name} · ${m.family} · ${m.numLayers} layers · hidden ${m.hiddenSize} · vocab ${m.vocabSize} · ${m.dtype}`);
@@ -105,11 +137,15 @@ function printReport(report: ProbeReport): void {
   console.log(`session ${t.sessionMs.toFixed(0)} ms · run ${t.runMs.toFixed(0)} ms · peak RSS ${t.peakRssMb.toFixed(0)} MB`);
 }
 
+/** Writes next to the target and renames, so a failed write never leaves a half-written or emptied file. */
 function writeOutput(file: string, text: string): void {
+  const temp = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    fs.writeFileSync(file, text);
+    fs.writeFileSync(temp, text, { flag: 'wx' });
+    fs.renameSync(temp, file);
   } catch (e) {
-    throw new UserError(`cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+    fs.rmSync(temp, { force: true });
+    throw new UserError(`cannot write the report: ${describeFsError(e)}`, file);
   }
   console.log(`wrote ${file}`);
 }

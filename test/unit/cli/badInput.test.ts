@@ -205,6 +205,24 @@ describe('CLI: bad input', () => {
     assert.doesNotMatch(r.stderr, /onnxruntime|Gather/);
   });
 
+  it('--json/--csv never replace the model\'s files or the corpus, and a missing folder fails before the run', () => {
+    const dir = fresh();
+    const config = path.join(dir, 'config.json');
+    const before = fs.readFileSync(config, 'utf8');
+    expectError(cli('probe', dir, '--text', 'the cat', '--csv', config), config, 'model folder');
+    assert.equal(fs.readFileSync(config, 'utf8'), before);
+    const corpus = path.join(makeTempDir(), 'corpus.txt');
+    fs.writeFileSync(corpus, 'the cat\n');
+    expectError(cli('probe', dir, '--file', corpus, '--json', corpus), corpus, '--file input');
+    assert.equal(fs.readFileSync(corpus, 'utf8'), 'the cat\n');
+    const out = path.join(makeTempDir(), 'r.json');
+    expectError(cli('probe', dir, '--text', 'the cat', '--json', out, '--csv', out), out, 'same file');
+    const missing = path.join(makeTempDir(), 'no', 'r.json');
+    const r = cli('probe', dir, '--text', 'the cat', '--json', missing);
+    expectError(r, missing, 'folder does not exist');
+    assert.equal(r.stdout, '', 'fails before probing');
+  });
+
   it('a vocabulary the tokenizer cannot map words with (no [UNK]) is a clear error', () => {
     const dir = fresh();
     fs.writeFileSync(path.join(dir, 'vocab.txt'), '\n\n');
