@@ -163,31 +163,40 @@ export class ProbePanel implements vscode.Disposable {
     }
   }
 
-  private async export(format: ExportFormat, runId: string, compareRunId?: string): Promise<void> {
+  /**
+   * The export buttons' code path. Without `target` it asks with a save dialog; with one (the
+   * end-to-end tests, which cannot drive every dialog) it writes there directly. Returns the file
+   * written, or undefined when nothing was written (cancelled, unknown run, untrusted, error).
+   */
+  async export(format: ExportFormat, runId: string, compareRunId?: string, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
     const run = this.state.runs.find((r) => r.id === runId);
-    if (!run) return;
+    if (!run) return undefined;
     if (!vscode.workspace.isTrusted) {
       this.post({ type: 'error', message: 'Exporting writes files, which is disabled in an untrusted workspace.' });
-      return;
+      return undefined;
     }
     const other = compareRunId ? this.state.runs.find((r) => r.id === compareRunId) : undefined;
     const { content, ext, suffix, filter } = exportContent(format, run, other);
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const name = exportFileName(run.report, suffix, ext);
-    const target = await vscode.window.showSaveDialog({
-      defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
-      filters: { [filter]: [ext] },
-      title: `Export ${filter}`,
-    });
-    if (!target) return;
+    if (!target) {
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const name = exportFileName(run.report, suffix, ext);
+      target = await vscode.window.showSaveDialog({
+        defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
+        filters: { [filter]: [ext] },
+        title: `Export ${filter}`,
+      });
+    }
+    if (!target) return undefined;
     try {
       await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
       this.host.log.info(`exported ${format} to ${target.fsPath}`);
       this.post({ type: 'exported', format, file: target.fsPath });
+      return target;
     } catch (e) {
       const message = `Could not write ${target.fsPath}: ${(e as Error).message}`;
       this.host.log.error(message);
       this.post({ type: 'error', message });
+      return undefined;
     }
   }
 

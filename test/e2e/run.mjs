@@ -275,6 +275,7 @@ async function gridOf(page, expectSentence) {
     rows: grid.querySelectorAll('tbody tr').length,
     rowHeaders: [...grid.querySelectorAll('tbody th')].map((th) => th.textContent),
     tokens: [...grid.querySelectorAll('thead th.tok')].map((th) => th.textContent),
+    cells: [...grid.querySelectorAll('tbody td')].map((td) => td.textContent),
     imgs: grid.ownerDocument.querySelectorAll('img').length,
     role: grid.getAttribute('role'),
   }));
@@ -339,8 +340,50 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(g.rows > 1, 'grid not restored');
   });
 
+  await check('ui: the panel comes back with the same table after a window reload (WebviewPanelSerializer)', async () => {
+    const before = await gridOf(page, sentence);
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    const tab = page.locator('.tabs-container .tab', { hasText: 'Layer Lens' }).first();
+    await tab.waitFor({ timeout: 30_000 });
+    await tab.click();
+    const after = await gridOf(page, sentence);
+    assert(after.rows === before.rows, `rows ${before.rows} → ${after.rows}`);
+    assert(JSON.stringify(after.tokens) === JSON.stringify(before.tokens), `tokens ${JSON.stringify(before.tokens)} → ${JSON.stringify(after.tokens)}`);
+    assert(JSON.stringify(after.rowHeaders) === JSON.stringify(before.rowHeaders), `row headers ${before.rowHeaders} → ${after.rowHeaders}`);
+    assert(JSON.stringify(after.cells) === JSON.stringify(before.cells), 'cell contents differ after the reload');
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'tiny-bert' }).first().waitFor({ timeout: 30_000 });
+    // code-server restores a different dark theme after a reload; go back to Dark Modern so the later "-dark" screenshots match.
+    await switchTheme(page, 'Dark Modern', 'vs-dark');
+  });
+
+  await check('ui: "Layer Lens: Probe Selected Text" probes the sentence selected in an editor', async () => {
+    const text = 'The cat sat on the mat.'; // notes.txt
+    const want = fixtures.expected(sampleDir, text);
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^notes\.txt$/ }).first().dblclick();
+    const lines = page.locator('.monaco-editor .view-lines', { hasText: 'The cat sat' }).first();
+    await lines.waitFor({ timeout: 15_000 });
+    await lines.click();
+    await page.keyboard.press('Control+A');
+    await page.locator('.monaco-editor .selected-text').first().waitFor({ timeout: 5_000 });
+    await page.keyboard.press('F1');
+    const w = await quickInput(page);
+    await page.keyboard.type('Layer Lens: Probe Selected Text', { delay: 5 });
+    const row = w.locator('.quick-input-list .monaco-list-row[aria-label^="Layer Lens: Probe Selected Text"]').first();
+    await row.waitFor({ timeout: 15_000 });
+    await row.click();
+    await pickItem(page, 'embedded sample model');
+    const g = await gridOf(page, text);
+    assert(g.rows === want.rows, `expected ${want.rows} rows, got ${g.rows}`);
+    assert(JSON.stringify(g.tokens) === JSON.stringify(want.tokens), `tokens ${JSON.stringify(g.tokens)} != ${JSON.stringify(want.tokens)}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'selection-dark.png') });
+  });
+
   await check('ui: hover on num_hidden_layers in config.json explains it, with derived facts', async () => {
-    await page.locator('.tabs-container .tab', { hasText: 'config.json' }).first().click();
+    // The reload does not always restore the config.json tab; open it again then.
+    const configTab = page.locator('.tabs-container .tab', { hasText: 'config.json' }).first();
+    if (!(await configTab.count())) await runCommand(page, 'Layer Lens: Open Sample Model');
+    await configTab.click();
     const key = page.locator('.monaco-editor .view-lines span', { hasText: 'num_hidden_layers' }).last();
     await key.waitFor({ timeout: 15_000 });
     const lens = page.locator('.monaco-editor .codelens-decoration', { hasText: 'Probe layers' });
@@ -355,19 +398,37 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     await page.keyboard.press('Escape');
   });
 
-  await check('ui: explorer menu offers "Probe Layers…" on model folders only', async () => {
-    const row = (name) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${name}$`) }).first();
-    await row('tiny-bert').click({ button: 'right' });
+  await check('ui: explorer menu offers "Probe Layers…" on a model folder, its config.json and model.safetensors, not elsewhere', async () => {
+    const row = (name) => page.locator('.explorer-folders-view .monaco-list-row', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) }).first();
     const menu = page.locator('.context-view .monaco-menu');
-    await menu.waitFor({ timeout: 10_000 });
-    const on = await menu.locator('.action-label', { hasText: 'Probe Layers…' }).count();
-    await page.keyboard.press('Escape');
-    await row('other').click({ button: 'right' });
-    await menu.waitFor({ timeout: 10_000 });
-    const off = await menu.locator('.action-label', { hasText: 'Probe Layers…' }).count();
-    await page.keyboard.press('Escape');
-    assert(on === 1, `"Probe Layers…" missing on tiny-bert (${on})`);
-    assert(off === 0, `"Probe Layers…" shown on a non-model folder`);
+    const offers = async (name) => {
+      await row(name).click({ button: 'right' });
+      await menu.waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(150);
+      const n = await menu.locator('.action-label', { hasText: 'Probe Layers…' }).count();
+      await page.keyboard.press('Escape');
+      await menu.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => {});
+      return n;
+    };
+    const toggle = async (folder, child) => {
+      await row(folder).click();
+      await row(child).waitFor({ timeout: 10_000 }).catch(() => {});
+    };
+    const seen = {};
+    seen['tiny-bert/'] = await offers('tiny-bert');
+    seen['other/'] = await offers('other');
+    await toggle('tiny-bert', 'model.safetensors');
+    seen['tiny-bert/config.json'] = await offers('config.json');
+    seen['tiny-bert/model.safetensors'] = await offers('model.safetensors');
+    seen['tiny-bert/vocab.txt'] = await offers('vocab.txt');
+    await row('tiny-bert').click(); // collapse, so that the only config.json left is other's
+    await row('model.safetensors').waitFor({ state: 'detached', timeout: 5_000 });
+    await toggle('other', 'config.json');
+    seen['other/config.json'] = await offers('config.json');
+    await row('other').click();
+    log(`  "Probe Layers…" offered: ${JSON.stringify(seen)}`);
+    const want = { 'tiny-bert/': 1, 'other/': 0, 'tiny-bert/config.json': 1, 'tiny-bert/model.safetensors': 1, 'tiny-bert/vocab.txt': 0, 'other/config.json': 0 };
+    assert(JSON.stringify(seen) === JSON.stringify(want), `offered ${JSON.stringify(seen)}, want ${JSON.stringify(want)}`);
   });
 
   await check('ui: XSS tokens render as text (no img element, no alert)', async () => {
@@ -456,6 +517,84 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     const history = await wv.locator('table[data-testid="finetune-history"]').count();
     assert(history === 2, `${history} per-evaluation tables`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'finetune-light.png') });
+  });
+
+  await check('ui: high-contrast theme: borders, mismatch marks, colour scale and focus outline are visible', async () => {
+    await switchTheme(page, 'Dark High Contrast', 'hc-black');
+    const wv = webview(page);
+    await wv.locator('button[data-view="layers"]').click();
+    await wv.locator('table.grid td[data-l="0"][data-p="1"]').first().click();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowRight');
+    const hc = await wv.locator('table.grid').first().evaluate((grid) => {
+      const doc = grid.ownerDocument;
+      const win = doc.defaultView;
+      const css = (el) => win.getComputedStyle(el);
+      const probe = doc.createElement('span'); // resolves a theme variable to rgb()
+      doc.body.appendChild(probe);
+      const rgb = (v) => { probe.style.color = ''; probe.style.color = v; return css(probe).color; };
+      const contrastBorder = rgb(css(doc.body).getPropertyValue('--vscode-contrastBorder').trim());
+      const activeBorder = rgb(css(doc.body).getPropertyValue('--vscode-contrastActiveBorder').trim());
+      const bg = css(doc.body).backgroundColor;
+      probe.remove();
+      const td = grid.querySelector('tbody td');
+      const focused = doc.activeElement;
+      const mark = grid.querySelector('td.miss .mark');
+      const swatches = [...doc.querySelectorAll('.scale .swatch')].map((s) => css(s).backgroundColor);
+      const cellBgs = [...new Set([...grid.querySelectorAll('td.cell')].map((c) => css(c).backgroundColor))];
+      return {
+        bodyHc: doc.body.classList.contains('vscode-high-contrast'),
+        contrastBorder, activeBorder, bg,
+        tdBorder: css(td).borderTopColor, tdBorderWidth: css(td).borderTopWidth,
+        thBorder: css(grid.querySelector('thead th')).borderTopColor,
+        focusedIsCell: focused?.matches?.('td.cell') ?? false,
+        outline: focused ? `${css(focused).outlineStyle} ${css(focused).outlineWidth} ${css(focused).outlineColor}` : '',
+        outlineColor: focused ? css(focused).outlineColor : '',
+        mark: mark ? { color: css(mark).color, weight: css(mark).fontWeight, text: mark.textContent } : null,
+        missDecoration: grid.querySelector('td.miss') ? css(grid.querySelector('td.miss')).textDecorationLine : '',
+        swatches, cellBgs,
+        tip: !doc.getElementById('tooltip')?.hidden,
+      };
+    });
+    log(`  high contrast: ${JSON.stringify(hc)}`);
+    assert(hc.bodyHc, 'the webview body has no vscode-high-contrast class');
+    assert(hc.tdBorder === hc.contrastBorder && hc.thBorder === hc.contrastBorder, `cell borders ${hc.tdBorder}/${hc.thBorder}, want contrastBorder ${hc.contrastBorder}`);
+    assert(hc.tdBorderWidth !== '0px', 'cells have no border');
+    assert(hc.focusedIsCell && /^solid 2px /.test(hc.outline) && hc.outlineColor === hc.activeBorder && hc.outlineColor !== hc.bg, `focus outline: ${hc.outline} (want 2px ${hc.activeBorder})`);
+    assert(hc.mark && hc.mark.text === '≠' && hc.mark.color !== hc.bg && Number(hc.mark.weight) >= 700, `mismatch mark: ${JSON.stringify(hc.mark)}`);
+    assert(/underline/.test(hc.missDecoration), `mismatched cells are not underlined (${hc.missDecoration})`);
+    assert(new Set(hc.swatches).size === hc.swatches.length && hc.swatches.length === 6, `colour scale swatches not distinct: ${hc.swatches}`);
+    assert(hc.tip, 'the focused cell shows no tooltip');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'panel-hc.png') });
+  });
+
+  await check('ui: "Export CSV" writes the cells CSV through the save dialog (L+1 rows per token)', async () => {
+    const wv = webview(page);
+    const g = await gridOf(page);
+    const target = path.join(WS, 'ui-export-cells.csv');
+    fs.rmSync(target, { force: true });
+    await wv.locator('vscode-button[data-export="csv"]').click();
+    const w = await quickInput(page); // code-server's web UI uses the simple file dialog: a quick input with the path
+    const input = w.locator('.quick-input-box input').first();
+    await input.waitFor({ timeout: 10_000 });
+    // The dialog fills in the folder first, then the proposed file name.
+    let proposed = await input.inputValue();
+    for (let i = 0; i < 30 && !/\.csv$/.test(proposed); i++) {
+      await page.waitForTimeout(100);
+      proposed = await input.inputValue();
+    }
+    log(`  save dialog proposed: ${proposed}`);
+    await input.fill(target);
+    await page.waitForTimeout(400);
+    await page.keyboard.press('Enter');
+    const deadline = Date.now() + 10_000;
+    while (!fs.existsSync(target) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert(fs.existsSync(target), `nothing written to ${target}`);
+    const lines = fs.readFileSync(target, 'utf8').trimEnd().split('\n');
+    assert(lines[0].startsWith('sentence,position,token,'), `CSV header: ${lines[0]}`);
+    assert(lines.length - 1 === g.rows * g.tokens.length, `CSV has ${lines.length - 1} rows, want ${g.rows} × ${g.tokens.length}`);
+    await wv.locator('p.status', { hasText: 'Saved CSV to' }).waitFor({ timeout: 10_000 });
+    fs.rmSync(target, { force: true });
   });
 
   await check('ui: no CSP violations in the webview', async () => {

@@ -159,8 +159,116 @@ describe('Layer Lens in VS Code', () => {
     }
   });
 
+  it('exports CSV, summary CSV, JSON and chart SVG through the export buttons\' code path', async () => {
+    const a = await api();
+    const sentence = 'the cat sat on the mat';
+    const report = await a.probe({ model: a.sampleModelDir, sentences: [sentence] });
+    assert.ok(report);
+    const panel = a.panel()!;
+    await panel.whenReady();
+    const run = panel.hostState.runs.at(-1)!;
+    assert.equal(run.report, report);
+    const dir = path.join(WS, '.exports');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const write = async (format: 'csv' | 'summary-csv' | 'json' | 'svg', name: string) => {
+      const target = vscode.Uri.file(path.join(dir, name));
+      const written = await panel.export(format, run.id, undefined, target);
+      assert.equal(written?.fsPath, target.fsPath, `${format} export wrote nothing`);
+      return fs.readFileSync(target.fsPath, 'utf8');
+    };
+    const L1 = report.summary.length; // L+1 rows: h0..hL
+    const tokens = report.sentences[0].tokens;
+    const labels = report.summary.map((s) => s.label);
+
+    // Cells CSV: a header, then L+1 rows per token, each (layer, position) exactly once.
+    const csv = parseCsv(await write('csv', 'cells.csv'));
+    const header = csv[0];
+    assert.equal(header[0], 'sentence');
+    assert.equal(csv.length - 1, L1 * tokens.length, `cells CSV has ${csv.length - 1} rows; want ${L1} × ${tokens.length}`);
+    const col = (name: string) => header.indexOf(name);
+    const rows = csv.slice(1);
+    tokens.forEach((tok, p) => {
+      const mine = rows.filter((r) => r[col('position')] === String(p));
+      assert.equal(mine.length, L1, `token ${p} (${tok}) has ${mine.length} rows`);
+      assert.deepEqual(mine.map((r) => r[col('layer')]), labels, `layers of token ${p}`);
+      assert.ok(mine.every((r) => r[col('token')] === tok), `token column of position ${p}`);
+    });
+    const last = report.sentences[0].layers.at(-1)!;
+    const top1Last = rows.filter((r) => r[col('layer')] === labels.at(-1)).map((r) => r[col('top1_id')]);
+    assert.deepEqual(top1Last, [...last.top1].map(String), 'top-1 ids of the last layer');
+
+    // Summary CSV: a header and one row per layer.
+    const summary = parseCsv(await write('summary-csv', 'summary.csv'));
+    assert.equal(summary[0][0], 'layer');
+    assert.deepEqual(summary.slice(1).map((r) => r[0]), labels);
+
+    // JSON: the report itself.
+    const json = JSON.parse(await write('json', 'report.json'));
+    assert.equal(json.sentences.length, 1);
+    assert.deepEqual(json.sentences[0].tokens, tokens);
+    assert.equal(json.sentences[0].layers.length, L1);
+    assert.deepEqual(json.summary.map((s: { label: string }) => s.label), labels);
+
+    // SVG: well-formed XML with the layer labels.
+    const svg = await write('svg', 'chart.svg');
+    assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assertWellFormedXml(svg);
+    for (const label of labels) assert.ok(new RegExp(`>${label}<|${label}:`).test(svg), `layer label ${label} missing from the SVG`);
+    assert.ok(!svg.includes('var(--'), 'the exported SVG uses theme variables, which mean nothing outside VS Code');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('rejects a folder that is not a model with a clear message', async () => {
     const a = await api();
     await assert.rejects(a.probe({ model: path.join(WS, 'other') }), /not a model folder.*model_type/);
   });
 });
+
+/** Throws unless `xml` is one well-formed element tree (balanced, properly nested tags, escaped text). */
+function assertWellFormedXml(xml: string): void {
+  const stack: string[] = [];
+  let roots = 0;
+  const text = xml.trim();
+  const tag = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>|([^<]+)|(<)/g;
+  let m: RegExpExecArray | null;
+  while ((m = tag.exec(text))) {
+    const [, close, name, , selfClose, chars, stray] = m;
+    if (stray) throw new Error(`SVG is not well-formed: stray "<" at ${m.index}: ${text.slice(m.index, m.index + 40)}`);
+    if (chars !== undefined) {
+      if (stack.length === 0 && chars.trim()) throw new Error(`SVG has text outside the root: ${chars.slice(0, 40)}`);
+      if (/&(?!(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/.test(chars)) throw new Error(`unescaped & in SVG text: ${chars.slice(0, 40)}`);
+      continue;
+    }
+    if (close) {
+      const open = stack.pop();
+      if (open !== name) throw new Error(`SVG is not well-formed: </${name}> closes <${open}>`);
+    } else {
+      if (stack.length === 0) roots++;
+      if (!selfClose) stack.push(name);
+    }
+  }
+  if (stack.length) throw new Error(`SVG is not well-formed: unclosed <${stack.join('> <')}>`);
+  if (roots !== 1) throw new Error(`SVG has ${roots} root elements`);
+}
+
+/** RFC 4180 rows (quoted fields may hold commas, quotes and newlines). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\n') { row.push(field); rows.push(row); row = []; field = ''; }
+    else if (c !== '\r') field += c;
+  }
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
