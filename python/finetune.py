@@ -84,9 +84,12 @@ def read_table(path):
                 for i, line in enumerate(f, 1):
                     if line.strip():
                         try:
-                            rows.append(json.loads(line))
+                            row = json.loads(line)
                         except json.JSONDecodeError as e:
                             raise UsageError(f"{path}: line {i} is not valid JSON ({e.msg})")
+                        if not isinstance(row, dict):
+                            raise UsageError(f"{path}: line {i} is not a JSON object with text and label fields")
+                        rows.append(row)
                 return rows
             if ext in (".csv", ".tsv"):
                 if ext == ".tsv":  # TSV is not quoted (GLUE, our data): a '"' is just a character
@@ -94,6 +97,10 @@ def read_table(path):
                 return list(csv.DictReader(f))
     except OSError as e:
         raise UsageError(f"{path}: cannot read ({e.strerror})")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not valid UTF-8; save it as UTF-8")
+    except csv.Error as e:
+        raise UsageError(f"{path}: not a readable {ext[1:].upper()} file ({e})")
     raise UsageError(f"{path}: unsupported data file type '{ext}'; use .csv, .tsv or .jsonl")
 
 
