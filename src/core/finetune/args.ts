@@ -50,7 +50,8 @@ export interface ProcessSpec {
 function checkNumber(name: string, v: number | undefined, integer: boolean, min: number): void {
   if (v === undefined) return;
   if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min) {
-    throw new UserError(`${name} must be ${integer ? 'an integer' : 'a number'} ≥ ${min}, got ${v}`);
+    const bound = min === Number.MIN_VALUE ? '> 0' : `≥ ${min}`;
+    throw new UserError(`${name} must be ${integer ? 'an integer' : 'a number'} ${bound}, got ${v}`);
   }
 }
 

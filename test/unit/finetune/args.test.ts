@@ -27,6 +27,13 @@ function printArgs(args: string[]): Record<string, unknown> {
 }
 
 describe('fine-tune argv', () => {
+  it('a non-positive learning rate or epoch count says "> 0", not the smallest double', () => {
+    const base: FinetuneSpec = { models: ['/m'], data: '/d.tsv', out: '/o' };
+    assert.throws(() => finetuneScriptArgs({ ...base, epochs: -1 }), { message: '--epochs must be a number > 0, got -1' });
+    assert.throws(() => finetuneScriptArgs({ ...base, lr: 0 }), { message: '--lr must be a number > 0, got 0' });
+    assert.throws(() => finetuneScriptArgs({ ...base, batchSize: 0.5 }), { message: '--batch-size must be an integer ≥ 1, got 0.5' });
+  });
+
   it('hostile paths round-trip through python argparse unchanged, with no shell', () => {
     const canary = '/tmp/layer-lens-pwned';
     fs.rmSync(canary, { force: true });
