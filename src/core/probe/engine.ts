@@ -130,6 +130,10 @@ export class ProbeEngine {
         done += chunk.length;
         options.onProgress?.(done, inputs.length);
       }
+      const summary = summarizeLayers(sentences, plan, includeSpecial);
+      if (summary[0].count === 0) {
+        warnings.push('every token is a special token, so the per-layer figures count nothing (NaN); include special tokens to count them');
+      }
       return {
         model: {
           path: this.checkpoint.location.dir,
@@ -147,7 +151,7 @@ export class ProbeEngine {
         topK,
         includeSpecial,
         sentences,
-        summary: summarizeLayers(sentences, plan, includeSpecial),
+        summary,
         vocab: this.vocabFor(sentences),
         warnings,
         timing: {

@@ -252,6 +252,14 @@ describe('CLI: probe output', () => {
     assert.equal(csv.length, 1 + 4 * s.ids.length);
   });
 
+  it('warns when only special tokens were probed (the figures would be NaN)', () => {
+    const dir = writeTinyBert(makeTempDir(), { layers: 1 });
+    const r = cli('probe', dir, '--text', '[SEP]');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /warning: every token is a special token/);
+    assert.doesNotMatch(cli('probe', dir, '--text', '[SEP]', '--include-special').stdout, /warning: every token/);
+  });
+
   it('warns when a text is longer than max_position_embeddings and truncates it', () => {
     const dir = writeTinyBert(makeTempDir(), { layers: 1, maxPositions: 16 });
     const r = cli('probe', dir, '--text', Array(40).fill('cat').join(' '));
