@@ -41,6 +41,8 @@ async function open(graphs: BuiltProbeGraphs, threads: number): Promise<void> {
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    // ORT's own log lines would duplicate (in colour) the errors we report as one clear line.
+    logSeverityLevel: 4,
     extra: { session: { model_external_initializers_file_folder_path: graphs.externalDataFolder } },
   } as Ort.InferenceSession.SessionOptions;
   const encoder = await InferenceSession.create(graphs.encoder, options);
