@@ -11,6 +11,7 @@
  * Prints "N passed, M failed" last and exits non-zero on any failure. Kills every process of the
  * code-server session at the end.
  */
+import util from 'node:util';
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -183,7 +184,8 @@ async function hostPhase(context, port) {
   let resolveExit;
   const exited = new Promise((r) => (resolveExit = r));
   await page.exposeFunction('codeAutomationLog', (type, args) => {
-    const text = Array.isArray(args) ? args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ') : String(args ?? type);
+    // The host forwards console calls as (format, ...values): apply %s/%d like console.log does.
+    const text = Array.isArray(args) ? util.format(...args.map((a) => (typeof a === 'string' || typeof a === 'number' ? a : JSON.stringify(a)))) : String(args ?? type);
     for (const line of text.split('\n')) if (line.trim()) console.log(`  [host] ${line}`);
   });
   await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
@@ -345,8 +347,10 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     await page.reload();
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     const tab = page.locator('.tabs-container .tab', { hasText: 'Layer Lens' }).first();
-    await tab.waitFor({ timeout: 30_000 });
+    await tab.waitFor({ timeout: 60_000 });
     await tab.click();
+    // The restored panel keeps its last view; this check is about the table, so open that view.
+    await webview(page).locator('[role="tab"]', { hasText: 'Layers' }).first().click({ timeout: 30_000 });
     const after = await gridOf(page, sentence);
     assert(after.rows === before.rows, `rows ${before.rows} → ${after.rows}`);
     assert(JSON.stringify(after.tokens) === JSON.stringify(before.tokens), `tokens ${JSON.stringify(before.tokens)} → ${JSON.stringify(after.tokens)}`);
