@@ -173,8 +173,11 @@ function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: number): On
   g.nodes.push({ op: 'TopK', inputs: [logp, g.int64Const([topK])], outputs: ['topk_logp', 'topk_ids'], attrs: { axis: 2, largest: 1, sorted: 1 } });
   g.named('Reshape', [inputLogp, g.int64Const([stateCount, -1])], 'input_logp');
   g.named('ReduceSum', [g.op('Cast', [g.op('Greater', [logp, inputLogp])], { to: TensorType.FLOAT }), vocabAxis], 'rank_above', { keepdims: 0 });
-  g.named('Neg', [sumOverVocab(g.op('Mul', [g.op('Exp', [logp]), logp]))], 'entropy');
-  g.named('ReduceSum', [g.op('Mul', [g.op('Exp', [final]), g.op('Sub', [final, logp])]), vocabAxis], 'kl', { keepdims: 0 });
+  const entropy = g.named('Neg', [sumOverVocab(g.op('Mul', [g.op('Exp', [logp]), logp]))], 'entropy');
+  // KL(final ‖ layer) = Σ p_F·log p_F − Σ p_F·log p = −entropy_F − Σ p_F·log p: one [rows × vocab]
+  // temporary and one pass fewer than Σ p_F·(log p_F − log p).
+  const finalEntropy = g.op('Slice', [entropy, g.int64Const([stateCount - 1]), g.int64Const([stateCount]), g.int64Const([0])]);
+  g.named('Sub', [g.op('Neg', [finalEntropy]), sumOverVocab(g.op('Mul', [g.op('Exp', [final]), logp]))], 'kl');
 
   return {
     opset: 17,
