@@ -6,7 +6,7 @@ import { parsePlan } from '../../core/deepen/plan';
 import { UserError } from '../../core/errors';
 import { describeFsError } from '../../core/files';
 import { ProbeEngine, ProbeInput } from '../../core/probe/engine';
-import { reportToCsv, reportToJson } from '../../core/probe/export';
+import { reportToCsv, reportToJson } from '../../shared/export';
 import { readSentenceFile } from '../../core/probe/inputs';
 import { ProbeReport } from '../../core/probe/report';
 import { formatSummaryTable, formatTokenGrid } from '../format';
