@@ -2,17 +2,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isModelFolder } from '../core/checkpoint/locate';
+import { isModelFolder, REFERENCE_MODEL_RELATIVE } from '../core/checkpoint/locate';
 
 /**
- * The embedded sample checkpoint, relative to the extension root. The single place to change it.
+ * The embedded sample checkpoint (REFERENCE_MODEL_RELATIVE under the extension root).
  * `LAYER_LENS_SAMPLE_MODEL` (an absolute folder) overrides it, which the end-to-end tests use.
  */
-export const SAMPLE_MODEL_RELATIVE = 'models/reference-bert-mini';
-
 export function sampleModelDir(extensionPath: string): string {
   const override = process.env.LAYER_LENS_SAMPLE_MODEL;
-  return override && path.isAbsolute(override) ? override : path.join(extensionPath, SAMPLE_MODEL_RELATIVE);
+  return override && path.isAbsolute(override) ? override : path.join(extensionPath, REFERENCE_MODEL_RELATIVE);
 }
 
 /** The model folder a URI points at: the folder itself, or the folder holding the file. */

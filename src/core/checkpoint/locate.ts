@@ -11,6 +11,9 @@ export interface ModelLocation {
   weightsHint?: string;
 }
 
+/** The embedded reference checkpoint, relative to the package root (CLI) or extension root. */
+export const REFERENCE_MODEL_RELATIVE = 'models/reference-bert-mini';
+
 const WEIGHT_FILE = /(\.safetensors|\.safetensors\.index\.json|\.bin|\.onnx)$/;
 
 export function locateModel(target: string): ModelLocation {
