@@ -52,11 +52,11 @@ export class ProbeService implements vscode.Disposable {
       const { parsePlan } = await import('../core/deepen/plan');
       const plan =
         options.plan === undefined ? undefined : typeof options.plan === 'string' ? parsePlan(options.plan, engine.checkpoint.config.numLayers) : options.plan;
-      const { inputs: fitted, cut } = fitToMaxTokens(engine, inputs, options.settings.maxTokens);
       let last = 0;
       options.progress?.report({ message: `${inputs.length} sentence${inputs.length === 1 ? '' : 's'}…` });
-      const report = await engine.probe(fitted, {
+      const report = await engine.probe(inputs, {
         plan,
+        maxTokens: options.settings.maxTokens,
         topK: options.settings.topK,
         includeSpecial: options.settings.includeSpecialTokens,
         signal: controller.signal,
@@ -66,7 +66,6 @@ export class ProbeService implements vscode.Disposable {
           last = pct;
         },
       });
-      if (cut > 0) report.warnings.push(`${cut} input${cut === 1 ? ' was' : 's were'} cut to ${options.settings.maxTokens} tokens (setting layer-lens.maxTokens)`);
       const mem = process.memoryUsage();
       this.log.info(
         `probe ${report.model.name}: plan ${report.planText} (${report.plan.length} layers), ${report.sentences.length} sentence(s), ` +
@@ -112,22 +111,3 @@ function cancelled(): Error {
   return e;
 }
 
-/** Cuts inputs longer than `maxTokens` (special tokens included) word by word from the end. */
-export function fitToMaxTokens(engine: Pick<ProbeEngine, 'encode'>, inputs: ProbeInput[], maxTokens: number): { inputs: ProbeInput[]; cut: number } {
-  let cut = 0;
-  const out = inputs.map((input) => {
-    const count = (i: ProbeInput) => engine.encode([i])[0].ids.length;
-    if (count(input) <= maxTokens) return input;
-    cut++;
-    const words = input.text.split(/\s+/);
-    let lo = 1;
-    let hi = words.length;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (count({ ...input, text: words.slice(0, mid).join(' ') }) <= maxTokens) lo = mid;
-      else hi = mid - 1;
-    }
-    return { ...input, text: words.slice(0, lo).join(' ') };
-  });
-  return { inputs: out, cut };
-}

@@ -82,6 +82,6 @@ export function expected(dir: string, text: string): { tokens: string[]; rows: n
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { loadTokenizer } = require('../../src/core/checkpoint/tokenizer') as typeof import('../../src/core/checkpoint/tokenizer');
   const config = readConfigFile(path.join(dir, 'config.json'));
-  const tok = loadTokenizer(dir, config.maxPositions - config.positionOffset);
+  const tok = loadTokenizer(dir, config.typeVocabSize);
   return { tokens: tok.encode(text).tokens, rows: config.numLayers + 1 };
 }

@@ -25,7 +25,7 @@ export function loadCheckpoint(target: string): Checkpoint {
   const family = familyForModelType(config.modelType)!;
   const weights = openWeights(location.dir, location.weightsHint);
   const resolved = resolveWeights(family, config, weights);
-  const tokenizer = loadTokenizer(location.dir, config.maxPositions - config.positionOffset, config.typeVocabSize);
+  const tokenizer = loadTokenizer(location.dir, config.typeVocabSize);
   return { location, name: path.basename(location.dir), config, family, weights, resolved, tokenizer };
 }
 

@@ -14,8 +14,19 @@ export interface EncodedText {
   typeIds: number[];
   /** True where the token is a special token ([CLS], [SEP], <s>, …). */
   special: boolean[];
-  /** Set when the text had to be cut to fit the model. */
+  /** Set when the text had to be cut to fit (see truncate). */
   truncatedFrom?: number;
+}
+
+/**
+ * Cuts an encoded text to `limit` tokens, keeping a closing special token ([SEP], </s>) so the
+ * sequence still ends the way the model saw in training.
+ */
+export function truncate(e: EncodedText, limit: number): EncodedText {
+  if (e.ids.length <= limit) return e;
+  const keepLast = e.special[e.special.length - 1];
+  const cut = <T>(a: T[]) => (keepLast ? [...a.slice(0, limit - 1), a[a.length - 1]] : a.slice(0, limit));
+  return { ids: cut(e.ids), typeIds: cut(e.typeIds), tokens: cut(e.tokens), special: cut(e.special), truncatedFrom: e.ids.length };
 }
 
 export interface ModelTokenizer {
@@ -28,18 +39,18 @@ export interface ModelTokenizer {
  * `typeVocabSize`: models with fewer token types than the tokenizer hands out (RoBERTa-style: 1) never
  * see a nonzero type id in HF (their tokenizers do not return token_type_ids), so ids past it become 0.
  */
-export function loadTokenizer(dir: string, maxTokens: number, typeVocabSize = Infinity): ModelTokenizer {
+export function loadTokenizer(dir: string, typeVocabSize = Infinity): ModelTokenizer {
   const jsonFile = path.join(dir, 'tokenizer.json');
   const configFile = path.join(dir, 'tokenizer_config.json');
   const vocabFile = path.join(dir, 'vocab.txt');
   const config = fs.existsSync(configFile) ? readJsonObject(configFile, 'tokenizer_config.json') : {};
   if (fs.existsSync(jsonFile)) {
     const json = readJsonObject(jsonFile, 'tokenizer.json');
-    return wrap(construct(json, config, jsonFile), jsonFile, maxTokens, typeVocabSize, lowercases(json.normalizer));
+    return wrap(construct(json, config, jsonFile), jsonFile, typeVocabSize, lowercases(json.normalizer));
   }
   if (fs.existsSync(vocabFile)) {
     const lower = config.do_lower_case !== false;
-    return wrap(construct(wordPieceTokenizerJson(readVocab(vocabFile), lower), config, vocabFile), vocabFile, maxTokens, typeVocabSize, lower);
+    return wrap(construct(wordPieceTokenizerJson(readVocab(vocabFile), lower), config, vocabFile), vocabFile, typeVocabSize, lower);
   }
   throw new UserError('no tokenizer found: expected tokenizer.json, or vocab.txt with tokenizer_config.json', dir);
 }
@@ -111,7 +122,7 @@ function rustLowercaseQuirks(text: string): string {
   return text.replace(/Σ/g, 'σ');
 }
 
-function wrap(tokenizer: Tokenizer, file: string, maxTokens: number, typeVocabSize = Infinity, lowercase = false): ModelTokenizer {
+function wrap(tokenizer: Tokenizer, file: string, typeVocabSize = Infinity, lowercase = false): ModelTokenizer {
   const specialIds = new Set<number>();
   for (const [id, token] of tokenizer.get_added_tokens_decoder()) {
     if ((token as unknown as { special?: boolean }).special !== false) specialIds.add(id);
@@ -126,23 +137,13 @@ function wrap(tokenizer: Tokenizer, file: string, maxTokens: number, typeVocabSi
         add_special_tokens: true,
         return_token_type_ids: true,
       });
-      let ids = enc.ids;
-      let typeIds = (enc.token_type_ids ?? ids.map(() => 0)).map((t) => (t < typeVocabSize ? t : 0));
-      let truncatedFrom: number | undefined;
-      if (ids.length > maxTokens) {
-        truncatedFrom = ids.length;
-        // Keep the closing special token so the sequence still ends the way the model saw in training.
-        const lastIsSpecial = specialIds.has(ids[ids.length - 1]);
-        const keep = lastIsSpecial ? maxTokens - 1 : maxTokens;
-        ids = [...ids.slice(0, keep), ...(lastIsSpecial ? [ids[ids.length - 1]] : [])];
-        typeIds = [...typeIds.slice(0, keep), ...(lastIsSpecial ? [typeIds[typeIds.length - 1]] : [])];
-      }
+      const ids = enc.ids;
+      const typeIds = (enc.token_type_ids ?? ids.map(() => 0)).map((t) => (t < typeVocabSize ? t : 0));
       return {
         ids,
         typeIds,
         tokens: ids.map((id) => tokenizer.id_to_token(id) ?? `[${id}]`),
         special: ids.map((id) => specialIds.has(id)),
-        truncatedFrom,
       };
     },
   };

@@ -4,7 +4,7 @@
  */
 import * as os from 'node:os';
 import { Checkpoint, loadCheckpoint, weightsDtype } from '../checkpoint/checkpoint';
-import { EncodedText } from '../checkpoint/tokenizer';
+import { EncodedText, truncate } from '../checkpoint/tokenizer';
 import { identityPlan, LayerPlan, printPlan } from '../deepen/plan';
 import { CancelledError, UserError } from '../errors';
 import { buildProbeGraphs } from '../graph/probeGraph';
@@ -23,6 +23,8 @@ export interface ProbeOptions {
   plan?: LayerPlan;
   topK?: number;
   includeSpecial?: boolean;
+  /** Cut longer inputs to this many tokens (special tokens included); never more than the model takes. */
+  maxTokens?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -61,12 +63,20 @@ export class ProbeEngine {
     return this.options.threads ?? os.availableParallelism();
   }
 
-  encode(inputs: ProbeInput[]): EncodedText[] {
+  /** The most tokens one input may have: the model's positions, or a smaller limit asked for. */
+  maxTokens(limit?: number): number {
+    const { maxPositions, positionOffset } = this.checkpoint.config;
+    return Math.min(maxPositions - positionOffset, limit ?? Infinity);
+  }
+
+  /** Tokenizes, checks the ids fit the model, and truncates each input to `maxTokens(limit)`. */
+  encode(inputs: ProbeInput[], limit?: number): EncodedText[] {
+    const max = this.maxTokens(limit);
     return inputs.map((input, i) => {
       if (input.text.trim() === '' || (input.pair !== undefined && input.pair.trim() === '')) {
         throw new UserError(`input ${i + 1} is empty: give some text to probe`);
       }
-      return this.checkIds(this.checkpoint.tokenizer.encode(input.text, input.pair), i);
+      return truncate(this.checkIds(this.checkpoint.tokenizer.encode(input.text, input.pair), i), max);
     });
   }
 
@@ -94,10 +104,11 @@ export class ProbeEngine {
     const topK = Math.min(options.topK ?? DEFAULT_TOP_K, config.vocabSize);
     if (!Number.isInteger(topK) || topK < 1) throw new UserError(`top-k must be a positive integer, got ${options.topK}`);
     const includeSpecial = options.includeSpecial ?? false;
-    const encoded = this.encode(inputs);
+    const encoded = this.encode(inputs, options.maxTokens);
+    const limitedBy = this.maxTokens(options.maxTokens) < this.maxTokens() ? `the ${options.maxTokens}-token limit asked for` : `max_position_embeddings ${config.maxPositions}`;
     const warnings = encoded.flatMap((e, i) =>
       e.truncatedFrom
-        ? [`input ${i + 1} has ${e.truncatedFrom} tokens; truncated to ${e.ids.length} (max_position_embeddings ${config.maxPositions})`]
+        ? [`input ${i + 1} has ${e.truncatedFrom} tokens; truncated to ${e.ids.length} (${limitedBy})`]
         : [],
     );
 

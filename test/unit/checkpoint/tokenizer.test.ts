@@ -6,7 +6,7 @@ import { loadTokenizer } from '../../../src/core/checkpoint/tokenizer';
 const MODEL = path.resolve(__dirname, '../../../../models/reference-bert-mini');
 
 describe('tokenizer: agreement with HF tokenizers (reference vocabulary)', () => {
-  const tok = loadTokenizer(MODEL, 512);
+  const tok = loadTokenizer(MODEL);
   // Expected ids recorded from HF BertTokenizerFast on the device machine (python/hf_parity.py).
   it('lowercases a word-final capital sigma the way HF (Rust) does, not as JavaScript does', () => {
     assert.deepEqual(

@@ -77,3 +77,23 @@ describe('engine plumbing', () => {
     await engine.dispose();
   });
 });
+
+describe('engine: input length limits', () => {
+  it('cuts to the smaller of the model limit and a limit asked for, keeps [SEP], and says which limit applied', async () => {
+    const engine = ProbeEngine.load(writeTinyBert(makeTempDir(), { layers: 1, maxPositions: 16, seed: 25 }), { threads: 1 });
+    try {
+      const text = Array(40).fill('cat').join(' ');
+      const asked = await engine.probe([{ text }], { maxTokens: 8 });
+      assert.deepEqual(asked.sentences[0].tokens, ['[CLS]', 'cat', 'cat', 'cat', 'cat', 'cat', 'cat', '[SEP]']);
+      assert.equal(asked.sentences[0].truncatedFrom, 42);
+      assert.deepEqual(asked.warnings, ['input 1 has 42 tokens; truncated to 8 (the 8-token limit asked for)']);
+      const model = await engine.probe([{ text }], { maxTokens: 100 });
+      assert.equal(model.sentences[0].ids.length, 16);
+      assert.deepEqual(model.warnings, ['input 1 has 42 tokens; truncated to 16 (max_position_embeddings 16)']);
+      const short = await engine.probe([{ text: 'the cat' }], { maxTokens: 8 });
+      assert.deepEqual(short.warnings, []);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
