@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readConfigFile } from '../src/core/checkpoint/config';
-import { TensorToWrite, writeSafetensors } from '../src/core/checkpoint/safetensors';
+import { readSafetensorsHeader, TensorToWrite, writeSafetensors } from '../src/core/checkpoint/safetensors';
 import { printPlan } from '../src/core/deepen/plan';
 import { ProbeEngine } from '../src/core/probe/engine';
 import { parseSentences } from '../src/core/probe/inputs';
@@ -22,27 +22,24 @@ function writeRandomControl(dir: string, seed: number): void {
   fs.mkdirSync(dir, { recursive: true });
   for (const f of ['config.json', 'vocab.txt', 'tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(MODEL, f), path.join(dir, f));
   const cfg = readConfigFile(path.join(MODEL, 'config.json'));
-  const trained = JSON.parse(fs.readFileSync(path.join(MODEL, 'model.safetensors')).subarray(8, 8 + Number(fs.readFileSync(path.join(MODEL, 'model.safetensors')).readBigUInt64LE(0))).toString('utf8'));
+  const trained = readSafetensorsHeader(path.join(MODEL, 'model.safetensors')).tensors;
   let state = seed >>> 0;
   const uniform = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
   const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
   const std = Number(cfg.raw.initializer_range ?? 0.02);
-  const tensors: TensorToWrite[] = Object.entries(trained)
-    .filter(([name]) => name !== '__metadata__')
-    .map(([name, info]) => {
-      const shape = (info as { shape: number[] }).shape;
-      const n = shape.reduce((a, b) => a * b, 1);
-      return {
-        name, dtype: 'F32', shape, byteLength: 4 * n,
-        read: () => {
-          const v = new Float32Array(n);
-          const isLn = /LayerNorm|layer_norm/.test(name);
-          const isBias = name.endsWith('.bias');
-          for (let i = 0; i < n; i++) v[i] = isLn ? (isBias ? 0 : 1) : isBias ? 0 : normal() * std;
-          return new Uint8Array(v.buffer);
-        },
-      };
-    });
+  const tensors: TensorToWrite[] = [...trained.values()].map(({ name, shape }) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return {
+      name, dtype: 'F32', shape, byteLength: 4 * n,
+      read: () => {
+        const v = new Float32Array(n);
+        const isLn = /LayerNorm|layer_norm/.test(name);
+        const isBias = name.endsWith('.bias');
+        for (let i = 0; i < n; i++) v[i] = isLn ? (isBias ? 0 : 1) : isBias ? 0 : normal() * std;
+        return new Uint8Array(v.buffer);
+      },
+    };
+  });
   writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
 }
 
