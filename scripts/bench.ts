@@ -90,7 +90,8 @@ function runChild(model: string, kind: string): Record<string, number> {
 }
 
 function torchBench(model: string): Record<string, { tokens_per_s: number }> | string {
-  const py = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const venv = path.join(ROOT, '.cache', 'venv', 'bin', 'python');
+  const py = process.env.LAYER_LENS_TEST_PYTHON ?? (fs.existsSync(venv) ? venv : 'python3');
   const r = spawnSync(py, [path.join(ROOT, 'python', 'bench_torch.py'), '--model', model, '--threads', String(THREADS)], {
     encoding: 'utf8',
     env: { ...process.env, OMP_NUM_THREADS: String(THREADS), OPENBLAS_NUM_THREADS: String(THREADS) },

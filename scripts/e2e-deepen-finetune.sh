@@ -3,11 +3,11 @@
 # written checkpoint probes exactly like the in-memory plan, fine-tune baseline and deepened for a
 # short run with the built-in torch backend on data/source-clf, and print the comparison table.
 #
-# Env: PYTHON (default /usr/bin/python3, which has Debian's torch), STEPS (60), LR (1e-4),
+# Env: PYTHON (default .cache/venv/bin/python, from scripts/install-python.sh), STEPS (60), LR (1e-4),
 #      MAX_LENGTH (64), BATCH (32), WORK (a temp folder), MODEL (default models/reference-bert-mini).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-/usr/bin/python3}
+PYTHON=${PYTHON:-.cache/venv/bin/python}
 STEPS=${STEPS:-60}
 LR=${LR:-1e-4}
 MAX_LENGTH=${MAX_LENGTH:-64}

@@ -2,12 +2,13 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { TEST_PYTHON } from '../helpers/python';
 import { buildFinetuneCommand, finetuneScriptArgs, FinetuneSpec, runFolderNames } from '../../../src/core/finetune/args';
 import { makeTempDir } from '../helpers/tinyBert';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const SCRIPT = path.join(ROOT, 'python', 'finetune.py');
-const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+const PYTHON = TEST_PYTHON;
 
 const HOSTILE = [
   '/tmp/my models/bert base',

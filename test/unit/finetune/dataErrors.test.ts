@@ -6,10 +6,11 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { TEST_PYTHON } from '../helpers/python';
 import { makeTempDir } from '../helpers/tinyBert';
 
 const ROOT = path.resolve(__dirname, '../../../..');
-const PYTHON = '/usr/bin/python3';
+const PYTHON = TEST_PYTHON;
 
 /** Runs the script's own data loading on `file`, as its main() does, without needing torch. */
 function readData(file: string) {

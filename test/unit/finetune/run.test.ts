@@ -6,13 +6,14 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { TEST_PYTHON } from '../helpers/python';
 import { runDeepenCommand } from '../../../src/cli/commands/deepen';
 import { runFinetuneCommand } from '../../../src/cli/commands/finetune';
 import { compareResults, findResultFiles, formatComparison, parseResults, readResults } from '../../../src/core/finetune/results';
 import { makeTempDir, writeTinyBert } from '../helpers/tinyBert';
 
 const ROOT = path.resolve(__dirname, '../../../..');
-const PYTHON = '/usr/bin/python3';
+const PYTHON = TEST_PYTHON;
 const hasTorch = fs.existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
 
 describe('fine-tune run (torch backend)', () => {

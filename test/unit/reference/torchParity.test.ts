@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { TEST_PYTHON } from '../helpers/python';
 import { ProbeEngine, ProbeInput } from '../../../src/core/probe/engine';
 import { parseSentences } from '../../../src/core/probe/inputs';
 import { ProbeReport } from '../../../src/core/probe/report';
@@ -15,7 +16,7 @@ import { makeTempDir } from '../helpers/tinyBert';
 const ROOT = path.resolve(__dirname, '../../../..');
 const MODEL = path.join(ROOT, 'models', 'reference-bert-mini');
 const GOLDEN = path.join(ROOT, 'test', 'fixtures', 'reference-parity', 'expected.json');
-const PYTHON = '/usr/bin/python3';
+const PYTHON = TEST_PYTHON;
 const SENTENCES = 60;
 
 interface Expected {
@@ -66,7 +67,7 @@ describe('reference checkpoint: engine vs independent PyTorch forward pass', fun
       if (hasTorch()) {
         expected = torchExpected(report, engine);
       } else {
-        assert.ok(!process.env.CI, 'CI must have torch (scripts/install-python.sh installs Debian python3-torch)');
+        assert.ok(!process.env.CI, 'CI must have torch (scripts/install-python.sh builds .cache/venv)');
         console.warn('\n    !!! torch is NOT installed: comparing against COMMITTED golden outputs (test/fixtures/reference-parity), not a live PyTorch run !!!\n');
         expected = JSON.parse(fs.readFileSync(GOLDEN, 'utf8'));
       }
