@@ -1,23 +1,37 @@
 #!/usr/bin/env bash
-# Builds the linux-x64 VSIX: production bundles, then `vsce package --target linux-x64`.
-# .vscodeignore is an allow-list, so only the linux/x64 onnxruntime binaries ship (the npm
-# tarball holds six platforms, 291 MB); nothing in node_modules is deleted. The tokenizer,
-# jsonc-parser, yaml and the webview elements are bundled by esbuild, so only onnxruntime-node
-# (a native addon) and onnxruntime-common ship as node_modules. Other targets: docs/packaging.md.
+# Builds one per-platform VSIX: production bundles, then `vsce package --target TARGET`.
+#   scripts/package.sh [linux-x64|linux-arm64|darwin-arm64|win32-x64|win32-arm64] [--out FILE]
+# .vscodeignore is an allow-list for everything but the native binaries; this script appends the
+# one target's onnxruntime files (see binaries_for) into a temporary ignore file, so each VSIX
+# carries only its own platform. Nothing in node_modules is deleted. Other notes: docs/packaging.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET="${1:-linux-x64}"
+OUT=""
+[ "${2:-}" = "--out" ] && OUT="${3:-}"
 LIMIT_MB=40
+BIN=node_modules/onnxruntime-node/bin/napi-v6
 
-case "$TARGET" in
-  linux-x64) ;;
-  *) echo "package.sh: only linux-x64 is wired up here; see docs/packaging.md for $TARGET" >&2; exit 2 ;;
-esac
-
-[ -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node ] || {
-  echo "package.sh: onnxruntime-node's linux/x64 binary is missing; run npm ci (ONNXRUNTIME_NODE_INSTALL=skip)" >&2; exit 1; }
+# The files each platform's binding loads. darwin-arm64's folder holds two identical 45 MB dylibs;
+# the binding links only libonnxruntime.1.dylib. win32 needs DirectML and its shader compilers.
+binaries_for() {
+  case "$1" in
+    linux-x64) echo "linux/x64/onnxruntime_binding.node linux/x64/libonnxruntime.so.1" ;;
+    linux-arm64) echo "linux/arm64/onnxruntime_binding.node linux/arm64/libonnxruntime.so.1" ;;
+    darwin-arm64) echo "darwin/arm64/onnxruntime_binding.node darwin/arm64/libonnxruntime.1.dylib" ;;
+    win32-x64 | win32-arm64)
+      local d="win32/${1#win32-}"
+      echo "$d/onnxruntime_binding.node $d/onnxruntime.dll $d/DirectML.dll $d/dxcompiler.dll $d/dxil.dll" ;;
+    *) return 1 ;;
+  esac
+}
+files=$(binaries_for "$TARGET") || {
+  echo "package.sh: unknown target '$TARGET' (linux-x64, linux-arm64, darwin-arm64, win32-x64, win32-arm64; onnxruntime-node 1.30 has no darwin-x64 build)" >&2; exit 2; }
+for f in $files; do
+  [ -f "$BIN/$f" ] || { echo "package.sh: $BIN/$f is missing; run ONNXRUNTIME_NODE_INSTALL=skip npm ci" >&2; exit 1; }
+done
 for f in config.json model.safetensors; do
-  [ -f "models/reference-bert-mini/$f" ] || echo "package.sh: warning: models/reference-bert-mini/$f is missing; the sample model will not work" >&2
+  [ -f "models/reference-bert-mini/$f" ] || { echo "package.sh: models/reference-bert-mini/$f is missing; the sample model would not work" >&2; exit 1; }
 done
 
 rm -rf dist
@@ -25,12 +39,15 @@ node esbuild.mjs --production
 rm -f dist/*.map
 
 VERSION="$(node -p "require('./package.json').version")"
-OUT="layer-lens-$TARGET-$VERSION.vsix"
+OUT="${OUT:-layer-lens-$TARGET-$VERSION.vsix}"
+IGNORE=$(mktemp -t layer-lens-vscodeignore.XXXXXX)
+trap 'rm -f "$IGNORE"' EXIT
+{ cat .vscodeignore; for f in $files; do echo "!$BIN/$f"; done; } > "$IGNORE"
 rm -f "$OUT"
-# vsce collects the production dependencies; the allow-list then decides which of their files ship.
-npx vsce package --target "$TARGET" --allow-missing-repository --skip-license --out "$OUT"
+# The README links docs/ relatively; there is no public repository to rewrite them against.
+npx vsce package --target "$TARGET" --ignoreFile "$IGNORE" --no-rewrite-relative-links \
+  --allow-missing-repository --skip-license --out "$OUT"
 
-npx vsce ls --allow-missing-repository --skip-license 2>/dev/null | sed 's/^/  /' | head -40 || true
 BYTES=$(stat -c %s "$OUT")
 MB=$(awk "BEGIN { printf \"%.1f\", $BYTES / 1048576 }")
 echo "package.sh: $OUT is $MB MB (limit $LIMIT_MB MB)"

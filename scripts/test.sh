@@ -43,6 +43,9 @@ if [ -f scripts/e2e-deepen-finetune.sh ]; then
   if bash scripts/e2e-deepen-finetune.sh; then count deepen-finetune 1 0; else count deepen-finetune 0 1; fi
 fi
 
+step "VSIX packaging (linux-x64, darwin-arm64: size and contents)"
+if bash scripts/check-vsix.sh; then count vsix 1 0; else count vsix 0 1; fi
+
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]}"
 echo "$passed passed, $failed failed"

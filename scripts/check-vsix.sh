@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the linux-x64 and darwin-arm64 VSIXs into a temp folder and checks what they carry:
+# the bundles, the sample model, their own platform's onnxruntime files and nothing else native,
+# no source maps, no sources or tests, and a size ≤ 40 MB (scripts/package.sh enforces it).
+# Restores the development build afterwards (package.sh builds dist/ for production).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=$(mktemp -d -t layer-lens-vsix-XXXXXX)
+trap 'rm -rf "$WORK"; node esbuild.mjs >/dev/null' EXIT
+fail=0
+check() { # check TARGET FILE... : the VSIX must hold exactly these native files
+  local target=$1; shift
+  local vsix="$WORK/$target.vsix"
+  bash scripts/package.sh "$target" --out "$vsix" >"$WORK/$target.log" 2>&1 || { cat "$WORK/$target.log"; echo "check-vsix: $target: package.sh failed"; fail=1; return; }
+  unzip -Z1 "$vsix" > "$WORK/$target.files"
+  local native; native=$(grep -E '/bin/napi-v6/' "$WORK/$target.files" | sed 's#.*/bin/napi-v6/##' | sort | tr '\n' ' ')
+  local want; want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
+  [ "$native" = "$want" ] || { echo "check-vsix: $target native files are [$native], expected [$want]"; fail=1; }
+  for f in extension/package.json extension/readme.md extension/dist/extension.js extension/dist/worker.js extension/dist/webview.js \
+           extension/dist/webview.css extension/models/reference-bert-mini/model.safetensors extension/models/reference-bert-mini/tokenizer.json; do
+    grep -qix "$f" "$WORK/$target.files" || { echo "check-vsix: $target lacks $f"; fail=1; }
+  done
+  local extra; extra=$(grep -E '\.(map|ts)$|^extension/(src|test|webview|scripts|python|docs)/' "$WORK/$target.files" | head -3 | tr '\n' ' ')
+  [ -z "$extra" ] || { echo "check-vsix: $target ships sources, tests or source maps: $extra"; fail=1; }
+  echo "check-vsix: $target $(grep -o '[0-9.]* MB (limit' "$WORK/$target.log" | cut -d' ' -f1-2), $(wc -l < "$WORK/$target.files") files, native: $native"
+}
+check linux-x64 linux/x64/libonnxruntime.so.1 linux/x64/onnxruntime_binding.node
+check darwin-arm64 darwin/arm64/libonnxruntime.1.dylib darwin/arm64/onnxruntime_binding.node
+[ $fail -eq 0 ] && echo "check-vsix: ok"
+exit $fail
