@@ -20,8 +20,16 @@ check() { # check TARGET FILE... : the VSIX must hold exactly these native files
            extension/dist/webview.css extension/models/reference-bert-mini/model.safetensors extension/models/reference-bert-mini/tokenizer.json; do
     grep -qix "$f" "$WORK/$target.files" || { echo "check-vsix: $target lacks $f"; fail=1; }
   done
-  local extra; extra=$(grep -E '\.(map|ts)$|^extension/(src|test|webview|scripts|python|docs)/' "$WORK/$target.files" | head -3 | tr '\n' ' ')
+  local extra; extra=$(grep -E '\.(map|ts)$|^extension/(src|test|webview|scripts|python|docs)/' "$WORK/$target.files" | head -3 | tr '\n' ' ' || true)
   [ -z "$extra" ] || { echo "check-vsix: $target ships sources, tests or source maps: $extra"; fail=1; }
+  if [ "$target" = linux-x64 ]; then # this machine's platform: the shipped addon must load and run from the VSIX alone
+    mkdir -p "$WORK/x" && unzip -q "$vsix" -d "$WORK/x"
+    node -e "
+      const ort = require('$WORK/x/extension/node_modules/onnxruntime-node');
+      if (typeof ort.InferenceSession?.create !== 'function') throw new Error('no InferenceSession');
+      console.log('check-vsix: linux-x64 onnxruntime-node loads from the VSIX; backends:', ort.listSupportedBackends().map((b) => b.name).join(', '));
+    " || { echo "check-vsix: linux-x64: the packaged onnxruntime-node does not load"; fail=1; }
+  fi
   echo "check-vsix: $target $(grep -o '[0-9.]* MB (limit' "$WORK/$target.log" | cut -d' ' -f1-2), $(wc -l < "$WORK/$target.files") files, native: $native"
 }
 check linux-x64 linux/x64/libonnxruntime.so.1 linux/x64/onnxruntime_binding.node
