@@ -9,7 +9,8 @@ log-softmax.  Output JSON:
   {"model": DIR, "dtype": "float64", "num_layers": L,
    "layers": [ per example: [ per layer h0..hL: [ per position: log p(input token) ] ] ],
    "top1":   [ per example: [ per layer h0..hL: [ per position: argmax token id ] ] ],
-   "top1_logprob": same shape as top1 (log-probability of the argmax token)}
+   "top1_logprob": same shape as top1 (log-probability of the argmax token),
+   "top1_gap": same shape (best minus second-best log-prob: the argmax may swap below a near-tie)}
 
 Input --ids is a JSON list of
   {"input_ids": [...], "token_type_ids": [...], "attention_mask": [...]}
@@ -59,7 +60,7 @@ def main():
     plan = [int(x) for x in a.layer_plan.split(",")] if a.layer_plan else None
 
     out = {"model": a.model, "dtype": "float64", "num_layers": len(plan) if plan else model.config.num_hidden_layers,
-           "layer_plan": plan, "layers": [], "top1": [], "top1_logprob": []}
+           "layer_plan": plan, "layers": [], "top1": [], "top1_logprob": [], "top1_gap": []}
     if a.sentences:
         out["examples"] = examples
     with torch.no_grad():
@@ -68,16 +69,18 @@ def main():
             tt = torch.tensor([ex.get("token_type_ids") or [0] * ids.shape[1]], dtype=torch.long)
             am = torch.tensor([ex.get("attention_mask") or [1] * ids.shape[1]], dtype=torch.long)
             hs = model(ids, tt, am, plan)
-            L_in, L_top, L_topv = [], [], []
+            L_in, L_top, L_topv, L_gap = [], [], [], []
             for h in hs:
                 lp = torch.log_softmax(model.mlm_head(h)[0], dim=-1)
                 L_in.append(lp.gather(1, ids[0][:, None])[:, 0].tolist())
-                v, i = lp.max(-1)
-                L_top.append(i.tolist())
-                L_topv.append(v.tolist())
+                top = torch.topk(lp, k=2, dim=-1)
+                L_top.append(top.indices[:, 0].tolist())
+                L_topv.append(top.values[:, 0].tolist())
+                L_gap.append((top.values[:, 0] - top.values[:, 1]).tolist())
             out["layers"].append(L_in)
             out["top1"].append(L_top)
             out["top1_logprob"].append(L_topv)
+            out["top1_gap"].append(L_gap)
     s = json.dumps(out)
     if a.out == "-":
         print(s)

@@ -8,6 +8,7 @@ import { EncodedText, truncate } from '../checkpoint/tokenizer';
 import { identityPlan, LayerPlan, printPlan } from '../deepen/plan';
 import { CancelledError, UserError } from '../errors';
 import { buildProbeGraphs } from '../graph/probeGraph';
+import { positionId } from './inputs';
 import { summarizeLayers } from './metrics';
 import { LayerCells, ProbedSentence, ProbeReport } from './report';
 import { WorkerClient } from './workerClient';
@@ -220,8 +221,7 @@ export class ProbeEngine {
           batch.typeIds[at] = BigInt(e.typeIds[p]);
           batch.attentionMask[at] = 1;
         }
-        // RoBERTa-style models number real tokens from padding_idx + 1 and give padding padding_idx.
-        batch.positionIds[at] = BigInt(real ? positionOffset + p : positionOffset > 0 ? padTokenId : p);
+        batch.positionIds[at] = BigInt(positionId(p, e.ids.length, positionOffset, padTokenId));
       }
     });
     return batch;

@@ -3,6 +3,17 @@ import { UserError } from '../errors';
 import { readUserFile } from '../files';
 import { ProbeInput } from './engine';
 
+/**
+ * The position id of slot `p` in a batch row whose first `length` slots are real tokens.
+ * BERT-style (positionOffset 0): p, padding included. RoBERTa-style (positionOffset =
+ * padding_idx + 1): real tokens count from padding_idx + 1 and padding gets padding_idx, as HF's
+ * create_position_ids_from_input_ids computes from the ids.
+ */
+export function positionId(p: number, length: number, positionOffset: number, padTokenId: number): number {
+  if (p < length) return positionOffset + p;
+  return positionOffset > 0 ? padTokenId : p;
+}
+
 export function readSentenceFile(file: string): ProbeInput[] {
   return parseSentences(decodeUtf8(readUserFile(file, 'input file'), file), file);
 }

@@ -19,32 +19,22 @@ import { readConfigFile } from '../../../src/core/checkpoint/config';
 import { openWeights, WeightIndex } from '../../../src/core/checkpoint/weights';
 import { familyForModelType } from '../../../src/core/families';
 import { ProbeEngine } from '../../../src/core/probe/engine';
+import { positionId } from '../../../src/core/probe/inputs';
 import { ProbedSentence } from '../../../src/core/probe/report';
+import { LOGP_TOLERANCE, NEAR_TIE, ParityStats } from '../helpers/parity';
 import { GoldenExample, GoldenFile, goldenCheckpoint, goldenFolders, readGolden } from '../helpers/hfGolden';
 
-/** The issue's requirement, in log-probability. */
-const TOLERANCE = 1e-4;
-/** Top-1 or rank may differ only where HF's own numbers are closer than this. */
-const TIE = 1e-5;
+/** Ranks may differ only where a neighbour's log-prob is this close (the same threshold as top-1). */
+const TIE = NEAR_TIE;
 /** Entropy and KL sum over the vocabulary; they are secondary here. */
 const SUM_TOLERANCE = 1e-3;
 
 const REPO = path.resolve(__dirname, '../../../..');
 const ROOT = process.env.LAYER_LENS_HF_GOLDEN_DIR ?? path.join(REPO, 'test', 'fixtures', 'hf-golden');
 
-interface Comparison {
-  maxDelta: number;
-  cells: number;
-  nearTies: number;
-  failures: string[];
-}
-
-/** Compares one probed sentence with its golden example; appends readable failures. */
-export function compareExample(got: ProbedSentence, want: GoldenExample, c: Comparison): void {
-  const fail = (msg: string) => {
-    if (c.failures.length < 12) c.failures.push(`example ${want.name} ${msg}`);
-    else if (c.failures.length === 12) c.failures.push('… (more)');
-  };
+/** Compares one probed sentence with its golden example (tie-aware, test/unit/helpers/parity.ts). */
+export function compareExample(got: ProbedSentence, want: GoldenExample, c: ParityStats): void {
+  const fail = (msg: string) => c.fail(`example ${want.name} ${msg}`);
   assert.deepEqual(got.ids, want.input_ids, `example ${want.name}: ids`);
   if (got.layers.length !== want.layers.length) {
     fail(`has ${got.layers.length} layers, HF ${want.layers.length}`);
@@ -53,18 +43,10 @@ export function compareExample(got: ProbedSentence, want: GoldenExample, c: Comp
   want.layers.forEach((w, l) => {
     const g = got.layers[l];
     for (let p = 0; p < want.input_ids.length; p++) {
-      const at = `h${l} position ${p} (id ${want.input_ids[p]})`;
-      c.cells++;
-      const d = Math.abs(g.inputLogProb[p] - w.input_logp[p]);
-      c.maxDelta = Math.max(c.maxDelta, d);
-      if (!(d <= TOLERANCE)) fail(`${at}: input log-prob ${g.inputLogProb[p]} vs HF ${w.input_logp[p]}`);
-      w.top_logp[p].forEach((v, j) => {
-        const dj = Math.abs(g.topKLogProbs[p][j] - v);
-        c.maxDelta = Math.max(c.maxDelta, dj);
-        if (!(dj <= TOLERANCE)) fail(`${at}: top-${j + 1} log-prob ${g.topKLogProbs[p][j]} vs HF ${v}`);
-      });
-      if (w.top1_gap[p] < TIE) c.nearTies++;
-      else if (g.top1[p] !== w.argmax[p]) fail(`${at}: top-1 ${g.top1[p]} vs HF ${w.argmax[p]} (HF top-2 gap ${w.top1_gap[p]})`);
+      const at = `example ${want.name} h${l} position ${p} (id ${want.input_ids[p]})`;
+      c.logp(at, g.inputLogProb[p], w.input_logp[p], 'input log-prob');
+      w.top_logp[p].forEach((v, j) => c.logp(at, g.topKLogProbs[p][j], v, `top-${j + 1} log-prob`));
+      c.top1(at, g.top1[p], w.argmax[p], w.top1_gap[p]);
       if (w.rank_gap[p] >= TIE && g.rank[p] !== w.rank[p]) fail(`${at}: rank ${g.rank[p]} vs HF ${w.rank[p]}`);
       if (!(Math.abs(g.entropy[p] - w.entropy[p]) <= SUM_TOLERANCE)) fail(`${at}: entropy ${g.entropy[p]} vs HF ${w.entropy[p]}`);
       if (!(Math.abs(g.kl[p] - w.kl[p]) <= SUM_TOLERANCE)) fail(`${at}: KL ${g.kl[p]} vs HF ${w.kl[p]}`);
@@ -73,8 +55,8 @@ export function compareExample(got: ProbedSentence, want: GoldenExample, c: Comp
 }
 
 /** Runs HF's batches through the engine (same grouping, so the same padding) and compares. */
-export async function probeAgainstGolden(checkpoint: Checkpoint, golden: GoldenFile): Promise<Comparison> {
-  const c: Comparison = { maxDelta: 0, cells: 0, nearTies: 0, failures: [] };
+export async function probeAgainstGolden(checkpoint: Checkpoint, golden: GoldenFile): Promise<ParityStats> {
+  const c = new ParityStats();
   const engine = ProbeEngine.fromCheckpoint(checkpoint, { threads: 1 });
   try {
     for (const batch of golden.batches) {
@@ -111,8 +93,8 @@ function pending(ctx: Mocha.Context, reason: string): never {
   ctx.skip();
 }
 
-function summarize(label: string, c: Comparison): string {
-  return `${label}: max |Δ log-prob| ${c.maxDelta.toExponential(2)} over ${c.cells} layer×position cells` + (c.nearTies ? `, ${c.nearTies} near-ties` : '');
+function summarize(label: string, c: ParityStats): string {
+  return `${label}: ${c.summary()}`;
 }
 
 describe('engine vs HF transformers golden fixtures', function () {
@@ -157,7 +139,7 @@ describe('engine vs HF transformers golden fixtures', function () {
         // Near-uniform outputs would prove little: the layers must disagree somewhere.
         assert.ok(golden.examples.some((e) => e.layers[0].kl.some((v) => v > 0.05)), 'h0 differs from the final layer');
         // HF's own float32 run is well within the tolerance of its float64 golden numbers.
-        assert.ok(golden.float32_vs_float64.max_abs_input_logp <= TOLERANCE, JSON.stringify(golden.float32_vs_float64));
+        assert.ok(golden.float32_vs_float64.max_abs_input_logp <= LOGP_TOLERANCE, JSON.stringify(golden.float32_vs_float64));
       });
 
       it('model.safetensors (HF save_pretrained): engine matches HF per layer', async function () {
@@ -165,7 +147,7 @@ describe('engine vs HF transformers golden fixtures', function () {
         const c = await probeAgainstGolden(goldenCheckpoint(dir, golden), golden);
         lines.push(summarize(`${name} safetensors`, c));
         assert.deepEqual(c.failures, [], `${name}: engine vs HF\n${c.failures.join('\n')}`);
-        assert.ok(c.maxDelta <= TOLERANCE);
+        assert.ok(c.maxDelta <= LOGP_TOLERANCE);
       });
 
       it('pytorch_model.bin (torch.save state_dict): engine matches HF per layer', async function () {
@@ -183,7 +165,7 @@ describe('engine vs HF transformers golden fixtures', function () {
           const { positionOffset, padTokenId } = readConfigFile(path.join(dir, 'config.json'));
           for (const e of golden.examples) {
             const seq = golden.batches[e.batch].seq;
-            const ours = Array.from({ length: seq }, (_, p) => (p < e.input_ids.length ? positionOffset + p : positionOffset > 0 ? padTokenId : p));
+            const ours = Array.from({ length: seq }, (_, p) => positionId(p, e.input_ids.length, positionOffset, padTokenId));
             assert.deepEqual(ours, e.position_ids_hf, `example ${e.name}`);
           }
         });

@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { LOGP_TOLERANCE, ParityStats } from '../helpers/parity';
 import { TEST_PYTHON } from '../helpers/python';
 import { ProbeEngine, ProbeInput } from '../../../src/core/probe/engine';
 import { parseSentences } from '../../../src/core/probe/inputs';
@@ -23,6 +24,8 @@ interface Expected {
   layers: number[][][];
   top1: number[][][];
   top1_logprob: number[][][];
+  /** Best minus second-best log-prob (absent from the committed golden outputs: no near-tie allowed there). */
+  top1_gap?: number[][][];
 }
 
 function hasTorch(): boolean {
@@ -58,7 +61,7 @@ function torchExpected(report: ProbeReport, engine: ProbeEngine): Expected {
 describe('reference checkpoint: engine vs independent PyTorch forward pass', function () {
   this.timeout(300_000);
 
-  it(`agrees on ${SENTENCES} held-out sentences: max |Δ log-prob| ≤ 1e-3, top-1 identical on ≥ 99.9% of positions`, async function () {
+  it(`agrees on ${SENTENCES} held-out sentences: max |Δ log-prob| ≤ 1e-4, the same top-1 outside near-ties`, async function () {
     assert.ok(fs.existsSync(path.join(MODEL, 'model.safetensors')), `${MODEL}/model.safetensors is missing: train it (python/README.md)`);
     const engine = ProbeEngine.load(MODEL, { threads: 2 });
     try {
@@ -71,22 +74,21 @@ describe('reference checkpoint: engine vs independent PyTorch forward pass', fun
         console.warn('\n    !!! torch is NOT installed: comparing against COMMITTED golden outputs (test/fixtures/reference-parity), not a live PyTorch run !!!\n');
         expected = JSON.parse(fs.readFileSync(GOLDEN, 'utf8'));
       }
-      let maxDelta = 0;
-      let positions = 0;
-      let sameTop1 = 0;
+      const stats = new ParityStats();
       report.sentences.forEach((s, i) => {
         s.layers.forEach((cells, l) => {
           cells.inputLogProb.forEach((v, p) => {
-            maxDelta = Math.max(maxDelta, Math.abs(v - expected.layers[i][l][p]));
-            positions++;
-            if (cells.top1[p] === expected.top1[i][l][p]) sameTop1++;
+            const at = `sentence ${i + 1} h${l} position ${p}`;
+            stats.logp(at, v, expected.layers[i][l][p], 'input log-prob');
+            stats.logp(at, cells.topKLogProbs[p][0], expected.top1_logprob[i][l][p], 'top-1 log-prob');
+            stats.top1(at, cells.top1[p], expected.top1[i][l][p], expected.top1_gap?.[i][l][p]);
           });
         });
       });
-      console.log(`      ${positions} positions × layers: max |Δ log-prob| = ${maxDelta.toExponential(2)}, top-1 identical on ${((100 * sameTop1) / positions).toFixed(2)}%`);
-      assert.ok(positions > 500, `compared ${positions}`);
-      assert.ok(maxDelta <= 1e-3, `max |Δ log-prob| = ${maxDelta}`);
-      assert.ok(sameTop1 / positions >= 0.999, `top-1 identical on ${sameTop1}/${positions}`);
+      console.log(`      ${stats.summary()}`);
+      assert.ok(stats.cells > 500, `compared ${stats.cells}`);
+      assert.deepEqual(stats.failures, [], `engine vs PyTorch:\n${stats.failures.join('\n')}`);
+      assert.ok(stats.maxDelta <= LOGP_TOLERANCE, `max |Δ log-prob| = ${stats.maxDelta}`);
     } finally {
       await engine.dispose();
     }
