@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import { readWeightMap } from '../files';
+import { resolveInsideFolder } from './insideFolder';
 import { readSafetensorsHeader, TensorEntry } from './safetensors';
 
 export interface WeightIndex {
@@ -61,7 +62,7 @@ function openSharded(indexFile: string): WeightIndex {
   const tensors = new Map<string, TensorEntry>();
   const files: string[] = [];
   for (const shard of new Set(Object.values(weightMap))) {
-    const shardFile = path.join(dir, shard);
+    const shardFile = resolveInsideFolder(dir, shard, 'shard', indexFile);
     if (!fs.existsSync(shardFile)) throw new UserError(`shard "${shard}" listed in the index is missing`, indexFile);
     const header = readSafetensorsHeader(shardFile);
     files.push(header.file);

@@ -16,6 +16,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readConfigFile } from '../checkpoint/config';
+import { resolveInsideFolder } from '../checkpoint/insideFolder';
+import { readUserFile } from '../files';
 import { DType } from '../checkpoint/dtype';
 import { locateModel } from '../checkpoint/locate';
 import { readSafetensorsHeader, TensorEntry } from '../checkpoint/safetensors';
@@ -210,8 +212,9 @@ export async function writeDeepenedCheckpoint(options: DeepenOptions): Promise<D
     writeSynced(path.join(temp, 'config.json'), JSON.stringify(deepenedConfig(layout, source, options), null, 2) + '\n');
     const sourceDir = path.dirname(locateModel(source).configFile);
     for (const f of TOKENIZER_FILES) {
-      const from = path.join(sourceDir, f);
-      if (fs.existsSync(from)) writeSynced(path.join(temp, f), fs.readFileSync(from));
+      // Only files of the model itself are copied: a vocab.txt linking to /etc/shadow is refused.
+      const from = resolveInsideFolder(sourceDir, f, 'tokenizer file', sourceDir);
+      if (fs.existsSync(from)) writeSynced(path.join(temp, f), readUserFile(from, f));
     }
     writeSynced(path.join(temp, 'README.md'), modelCard(layout, source, options));
     fsyncDir(temp);
