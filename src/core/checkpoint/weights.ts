@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import { readWeightMap } from '../files';
+import { WEIGHT_FORMATS } from './formats';
 import { resolveInsideFolder } from './insideFolder';
 import { readSafetensorsHeader, TensorEntry } from './safetensors';
 
@@ -21,16 +22,6 @@ export interface WeightIndex {
   missingHint?: string;
 }
 
-/** Other weight formats register a reader here (issue: .bin and ONNX), keyed by file name. */
-export interface WeightReader {
-  matches(fileName: string): boolean;
-  read(file: string): WeightIndex;
-}
-const extraReaders: WeightReader[] = [];
-export function registerWeightReader(reader: WeightReader): void {
-  extraReaders.push(reader);
-}
-
 const SINGLE = 'model.safetensors';
 const INDEX = 'model.safetensors.index.json';
 
@@ -39,12 +30,12 @@ export function openWeights(dir: string, hint?: string): WeightIndex {
     const base = path.basename(hint);
     if (base.endsWith('.safetensors.index.json')) return openSharded(hint);
     if (base.endsWith('.safetensors')) return openSingle(hint);
-    const reader = extraReaders.find((r) => r.matches(base));
+    const reader = WEIGHT_FORMATS.find((r) => r.matches(base));
     if (reader) return reader.read(hint);
   }
   if (fs.existsSync(path.join(dir, SINGLE))) return openSingle(path.join(dir, SINGLE));
   if (fs.existsSync(path.join(dir, INDEX))) return openSharded(path.join(dir, INDEX));
-  for (const reader of extraReaders) {
+  for (const reader of WEIGHT_FORMATS) {
     const match = fs.readdirSync(dir).find((f) => reader.matches(f));
     if (match) return reader.read(path.join(dir, match));
   }

@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readConfigFile } from '../checkpoint/config';
 import { resolveInsideFolder } from '../checkpoint/insideFolder';
+import { checkPlanLength } from '../checkpoint/limits';
 import { readUserFile } from '../files';
 import { DType } from '../checkpoint/dtype';
 import { locateModel } from '../checkpoint/locate';
@@ -83,6 +84,7 @@ export function planDeepenedLayout(sourceDir: string, plan: LayerPlan): DeepenLa
   const config = readConfigFile(location.configFile);
   const family = familyForModelType(config.modelType)!;
   if (plan.length === 0) throw new UserError('layer plan is empty; give layer indices like "0-3,3"');
+  checkPlanLength(plan.length);
   plan.forEach((l, i) => {
     if (!Number.isInteger(l) || l < 0 || l >= config.numLayers) {
       throw new UserError(`layer plan entry ${i + 1} (${l}) is out of range: the model has layers 0-${config.numLayers - 1}`);
