@@ -200,6 +200,7 @@ export async function writeDeepenedCheckpoint(options: DeepenOptions): Promise<D
   }
   checkReplaceable(target);
   if (!fs.existsSync(parent)) throw new UserError('the parent folder does not exist', parent);
+  const tokenizerFiles = readTokenizerFiles(path.dirname(locateModel(source).configFile));
 
   const cleanup = cleanStaleTempFolders(parent);
   if (cleanup.removed.length > 0 || cleanup.restored.length > 0) options.onStaleCleanup?.(cleanup);
@@ -212,12 +213,7 @@ export async function writeDeepenedCheckpoint(options: DeepenOptions): Promise<D
   try {
     const bytes = await writeTensorsAsync(path.join(temp, 'model.safetensors'), layout, options);
     writeSynced(path.join(temp, 'config.json'), JSON.stringify(deepenedConfig(layout, source, options), null, 2) + '\n');
-    const sourceDir = path.dirname(locateModel(source).configFile);
-    for (const f of TOKENIZER_FILES) {
-      // Only files of the model itself are copied: a vocab.txt linking to /etc/shadow is refused.
-      const from = resolveInsideFolder(sourceDir, f, 'tokenizer file', sourceDir);
-      if (fs.existsSync(from)) writeSynced(path.join(temp, f), readUserFile(from, f));
-    }
+    for (const [f, bytes] of tokenizerFiles) writeSynced(path.join(temp, f), bytes);
     writeSynced(path.join(temp, 'README.md'), modelCard(layout, source, options));
     fsyncDir(temp);
     throwIfAborted(options.signal);
@@ -239,6 +235,19 @@ export async function writeDeepenedCheckpoint(options: DeepenOptions): Promise<D
     if (code === 'EACCES' || code === 'EPERM') throw new UserError(`permission denied (${code}); nothing was written`, parent);
     throw e;
   }
+}
+
+/**
+ * The tokenizer files to copy, read (and so checked) before anything is written. Only files of the
+ * model itself are copied: a vocab.txt linking to /etc/shadow or /dev/zero is refused.
+ */
+function readTokenizerFiles(sourceDir: string): [string, Buffer][] {
+  const out: [string, Buffer][] = [];
+  for (const f of TOKENIZER_FILES) {
+    const from = resolveInsideFolder(sourceDir, f, 'tokenizer file', sourceDir);
+    if (fs.existsSync(from)) out.push([f, readUserFile(from, f)]);
+  }
+  return out;
 }
 
 function lexists(p: string): boolean {

@@ -95,6 +95,14 @@ export class ProbeEngine {
         this.checkpoint.tokenizer.file,
       );
     }
+    const { typeVocabSize } = this.checkpoint.config;
+    const badType = encoded.typeIds.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= typeVocabSize);
+    if (badType >= 0) {
+      throw new UserError(
+        `input ${i + 1}: the tokenizer gives "${encoded.tokens[badType] ?? '?'}" token type ${encoded.typeIds[badType]}, but the model has type ids 0-${typeVocabSize - 1} (type_vocab_size in config.json)`,
+        this.checkpoint.tokenizer.file,
+      );
+    }
     return encoded;
   }
 
