@@ -60,30 +60,30 @@ function describeKind(st: fs.Stats): string {
  * The target is checked before it is opened, so a FIFO (which would block open()) or a device
  * (/dev/zero, /dev/urandom: endless bytes) is refused at once, and checked again on the descriptor.
  */
-export function openFileForReading(file: string, what = 'file'): { fd: number; real: string; size: number } {
+export function openFileForReading(file: string, what = 'file', verb = 'open'): { fd: number; real: string; size: number } {
   let real: string;
   let fd: number;
   try {
     real = fs.realpathSync(file);
     const before = fs.statSync(real);
-    if (!before.isFile()) throw new UserError(`cannot open the ${what}: ${describeKind(before)}`, file);
+    if (!before.isFile()) throw new UserError(`cannot ${verb} the ${what}: ${describeKind(before)}`, file);
     // O_NONBLOCK: should a FIFO be swapped in after the check, open() still returns at once.
     fd = fs.openSync(real, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`cannot open the ${what}: ${describeFsError(e)}`, file);
+    throw new UserError(`cannot ${verb} the ${what}: ${describeFsError(e)}`, file);
   }
   const stat = fs.fstatSync(fd);
   if (!stat.isFile()) {
     fs.closeSync(fd);
-    throw new UserError(`cannot open the ${what}: ${describeKind(stat)}`, file);
+    throw new UserError(`cannot ${verb} the ${what}: ${describeKind(stat)}`, file);
   }
   return { fd, real, size: stat.size };
 }
 
 /** A whole file, refused when it is not a regular file or larger than the cap for its kind. */
 export function readUserFile(file: string, what = 'file', cap = FILE_CAPS[kindOf(what)] ?? DEFAULT_CAP): Buffer {
-  const { fd, size } = openFileForReading(file, what);
+  const { fd, size } = openFileForReading(file, what, 'read');
   try {
     if (size > cap) {
       throw new UserError(`the ${kindOf(what)} is ${(size / MB).toFixed(1)} MB, over the ${(cap / MB).toFixed(0)} MB limit for this kind of file`, file);
