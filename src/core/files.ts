@@ -22,34 +22,97 @@ export function describeFsError(e: unknown): string {
   }
 }
 
-/** Opens a regular file for reading, through symlinks (HF cache): its descriptor, real path and size. */
-export function openFileForReading(file: string, what = 'file'): { fd: number; real: string; size: number } {
+const MB = 1024 * 1024;
+
+/**
+ * The most bytes read whole from each kind of file (keyed by the `what` callers pass). Real files
+ * are far smaller: the largest tokenizer.json on the Hub is about 35 MB (multilingual BPEs), the
+ * largest config.json a few hundred kB (id2label tables). Anything else read whole gets DEFAULT_CAP.
+ */
+export const FILE_CAPS: Record<string, number> = {
+  'config.json': 16 * MB,
+  'tokenizer_config.json': 16 * MB,
+  'special_tokens_map.json': 4 * MB,
+  'added_tokens.json': 16 * MB,
+  'tokenizer.json': 256 * MB,
+  'vocab.txt': 64 * MB,
+  'vocab.json': 64 * MB,
+  'merges.txt': 64 * MB,
+  'weight index': 64 * MB,
+  'input file': 1024 * MB,
+};
+export const DEFAULT_CAP = 256 * MB;
+
+function kindOf(what: string): string {
+  return what.replace(/^the /, '');
+}
+
+function describeKind(st: fs.Stats): string {
+  if (st.isDirectory()) return 'it is a folder, not a file';
+  if (st.isFIFO()) return 'it is a FIFO (named pipe), not a regular file';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'it is a device, not a regular file';
+  if (st.isSocket()) return 'it is a socket, not a regular file';
+  return 'not a regular file';
+}
+
+/**
+ * Opens a regular file for reading, through symlinks (HF cache): its descriptor, real path and size.
+ * The target is checked before it is opened, so a FIFO (which would block open()) or a device
+ * (/dev/zero, /dev/urandom: endless bytes) is refused at once, and checked again on the descriptor.
+ */
+export function openFileForReading(file: string, what = 'file', verb = 'open'): { fd: number; real: string; size: number } {
   let real: string;
   let fd: number;
   try {
     real = fs.realpathSync(file);
-    fd = fs.openSync(real, 'r');
+    const before = fs.statSync(real);
+    if (!before.isFile()) throw new UserError(`cannot ${verb} the ${what}: ${describeKind(before)}`, file);
+    // O_NONBLOCK: should a FIFO be swapped in after the check, open() still returns at once.
+    fd = fs.openSync(real, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (e) {
-    throw new UserError(`cannot open the ${what}: ${describeFsError(e)}`, file);
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot ${verb} the ${what}: ${describeFsError(e)}`, file);
   }
   const stat = fs.fstatSync(fd);
   if (!stat.isFile()) {
     fs.closeSync(fd);
-    throw new UserError(`cannot open the ${what}: ${stat.isDirectory() ? 'it is a folder, not a file' : 'not a regular file'}`, file);
+    throw new UserError(`cannot ${verb} the ${what}: ${describeKind(stat)}`, file);
   }
   return { fd, real, size: stat.size };
 }
 
-export function readUserFile(file: string, what = 'file'): Buffer {
+/** A whole file, refused when it is not a regular file or larger than the cap for its kind. */
+export function readUserFile(file: string, what = 'file', cap = FILE_CAPS[kindOf(what)] ?? DEFAULT_CAP): Buffer {
+  const { fd, size } = openFileForReading(file, what, 'read');
   try {
-    return fs.readFileSync(file);
+    if (size > cap) {
+      throw new UserError(`the ${kindOf(what)} is ${(size / MB).toFixed(1)} MB, over the ${(cap / MB).toFixed(0)} MB limit for this kind of file`, file);
+    }
+    const buf = Buffer.alloc(size);
+    let done = 0;
+    while (done < size) {
+      const n = fs.readSync(fd, buf, done, size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done === size ? buf : buf.subarray(0, done);
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`cannot read the ${what}: ${describeFsError(e)}`, file);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
+/** A whole file as UTF-8 text; a binary file (NUL bytes, invalid UTF-8) is refused with one line. */
 export function readUserText(file: string, what = 'file'): string {
-  return readUserFile(file, what).toString('utf8');
+  const bytes = readUserFile(file, what);
+  if (bytes.includes(0)) throw new UserError(`the ${kindOf(what)} is not text: it holds NUL bytes (a binary file?)`, file);
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new UserError(`the ${kindOf(what)} is not valid UTF-8 text`, file);
+  }
 }
 
 /** A file that must hold one JSON object (config.json, tokenizer.json, an index, …). */

@@ -8,7 +8,7 @@ import { looksLikeMergekit, parseMergekitYaml, printMergekitYaml } from '../../c
 import { printPlan } from '../../core/deepen/plan';
 import { parsePresetOrPlan, PRESETS } from '../../core/deepen/presets';
 import { writeDeepenedCheckpoint } from '../../core/deepen/writer';
-import { UserError } from '../../core/errors';
+import { isCancelled, UserError } from '../../core/errors';
 
 export const DEEPEN_USAGE = `Usage: layer-lens deepen MODEL --plan PLAN [--out DIR] [--overwrite]
        layer-lens deepen MODEL --plan mergekit.yaml [--out DIR]
@@ -53,20 +53,54 @@ export async function runDeepenCommand(argv: string[]): Promise<number> {
     return 0;
   }
   let lastPct = -1;
-  const result = await writeDeepenedCheckpoint({
-    source,
-    plan,
-    planText,
-    target: values.out,
-    overwrite: values.overwrite,
-    onProgress: (done, total) => {
-      const pct = Math.floor((100 * done) / Math.max(1, total) / 10) * 10;
-      if (pct > lastPct) {
-        lastPct = pct;
-        process.stderr.write(`written ${pct}% (${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB)\n`);
-      }
-    },
-  });
+  // SIGINT / SIGTERM: stop at the next tensor, let the writer remove its temp folder, then exit
+  // 128 + signal number. A second signal exits at once (the next run removes what is left).
+  const ac = new AbortController();
+  let caught: NodeJS.Signals | undefined;
+  const SIGNALS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (caught) process.exit(128 + SIGNALS[caught]);
+    caught = sig;
+    process.stderr.write(`${sig}: stopping; removing the partial output…\n`);
+    ac.abort();
+  };
+  for (const sig of Object.keys(SIGNALS)) process.on(sig, onSignal);
+  let result;
+  try {
+    result = await writeDeepenedCheckpoint({
+      source,
+      plan,
+      planText,
+      target: values.out,
+      overwrite: values.overwrite,
+      signal: ac.signal,
+      onStaleCleanup: (c) => {
+        for (const r of c.restored) console.log(`note: restored ${r.target}, which an interrupted overwrite had moved aside`);
+        for (const r of c.removed) {
+          console.log(`note: removed ${r.dir} (${(r.bytes / 1e6).toFixed(1)} MB), left by an interrupted deepen run (pid ${r.pid})`);
+        }
+      },
+      onProgress: (done, total) => {
+        const pct = Math.floor((100 * done) / Math.max(1, total) / 10) * 10;
+        if (pct > lastPct) {
+          lastPct = pct;
+          process.stderr.write(`written ${pct}% (${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB)\n`);
+        }
+      },
+    });
+  } catch (e) {
+    if (caught && isCancelled(e)) {
+      console.error(`layer-lens: interrupted by ${caught}; the partial output was removed and nothing was written.`);
+      return 128 + SIGNALS[caught];
+    }
+    throw e;
+  } finally {
+    for (const sig of Object.keys(SIGNALS)) process.off(sig, onSignal);
+  }
+  if (caught) {
+    // The signal came after the model was published: it is complete, so keep it and say so.
+    console.error(`layer-lens: ${caught} arrived after ${result.target} was completely written; it is kept.`);
+  }
   for (const n of result.notes) console.log(`note: ${n}`);
   const mbps = result.bytes / 1e6 / Math.max(result.ms / 1000, 1e-3);
   console.log(

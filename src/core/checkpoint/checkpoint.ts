@@ -7,7 +7,6 @@ import { locateModel, ModelLocation } from './locate';
 import { resolveWeights, ResolvedWeights } from './resolve';
 import { loadTokenizer, ModelTokenizer } from './tokenizer';
 import { openWeights, WeightIndex } from './weights';
-import './formats';
 
 export interface Checkpoint {
   location: ModelLocation;

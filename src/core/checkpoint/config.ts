@@ -1,6 +1,7 @@
 /** Reads config.json into one normalized shape, whatever the family calls its fields. */
 import { UserError } from '../errors';
 import { readJsonObject } from '../files';
+import { checkConfigLimits } from './limits';
 import { familyForModelType, supportedModelTypes } from '../families';
 import { Activation, Dims, FamilyDescriptor, NormalizedConfig } from '../families/types';
 
@@ -31,6 +32,7 @@ export function normalizeConfig(raw: Record<string, unknown>, file = 'config.jso
   const refusal = family.checkConfig?.(raw);
   if (refusal) throw new UserError(`${family.displayName}: ${refusal}`, file);
   const dims = readDims(family, raw, file);
+  checkConfigLimits(dims, file, family.configKeys, raw);
   const hiddenAct = readActivation(family, raw, file);
   const headAct = family.headActivation ? parseActivation(family.headActivation(raw), file) : hiddenAct;
   if (dims.hiddenSize % dims.numHeads !== 0) {

@@ -1,21 +1,28 @@
 /**
- * Registers the weight formats beyond safetensors with openWeights(): PyTorch .bin (plain or
- * sharded) and ONNX. Imported once by checkpoint.ts; safe to import more than once.
+ * The weight formats beyond safetensors, as one static table that openWeights() reads: PyTorch .bin
+ * (plain or sharded) and ONNX. A table, not registration by a side-effect import: whichever entry
+ * point runs first (probe, deepen, the config hover), every format is known, so deepening a .bin
+ * folder says "deepening needs safetensors" instead of "no weights found".
  */
 import { readOnnxWeights } from './onnx/onnxWeights';
 import { readPytorchBin, readPytorchBinIndex } from './pytorch/pytorchBin';
-import { registerWeightReader } from './weights';
+import type { WeightIndex } from './weights';
+
+export interface WeightFormat {
+  /** What the format is called in messages. */
+  id: string;
+  /** Whether a file of this name holds weights of this format. */
+  matches(fileName: string): boolean;
+  read(file: string): WeightIndex;
+}
 
 const SHARD = /-\d{5}-of-\d{5}\.bin$/;
 /** .bin files a training run leaves next to the weights. */
 const NOT_WEIGHTS = /^(training_args|optimizer|scheduler|rng_state.*|scaler)\.bin$/;
 
-let registered = false;
-export function registerWeightFormats(): void {
-  if (registered) return;
-  registered = true;
-  registerWeightReader({ matches: (f) => f.endsWith('.bin.index.json'), read: readPytorchBinIndex });
-  registerWeightReader({ matches: (f) => f.endsWith('.bin') && !SHARD.test(f) && !NOT_WEIGHTS.test(f), read: readPytorchBin });
-  registerWeightReader({ matches: (f) => f.endsWith('.onnx'), read: readOnnxWeights });
-}
-registerWeightFormats();
+/** In the order a folder is searched, after model.safetensors and its index. */
+export const WEIGHT_FORMATS: readonly WeightFormat[] = [
+  { id: 'pytorch index', matches: (f) => f.endsWith('.bin.index.json'), read: (file) => readPytorchBinIndex(file) },
+  { id: 'pytorch', matches: (f) => f.endsWith('.bin') && !SHARD.test(f) && !NOT_WEIGHTS.test(f), read: (file) => readPytorchBin(file) },
+  { id: 'onnx', matches: (f) => f.endsWith('.onnx'), read: (file) => readOnnxWeights(file) },
+];

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { readJsonObject } from '../files';
 
 export interface ModelLocation {
   /** The folder as the user sees it (not resolved through symlinks: HF cache snapshots are symlink farms). */
@@ -39,8 +40,8 @@ export function locateModel(target: string): ModelLocation {
 /** True when `dir` looks like a model folder: it holds a config.json with a model_type. */
 export function isModelFolder(dir: string): boolean {
   try {
-    const raw = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    return typeof raw?.model_type === 'string';
+    // Through readJsonObject: a FIFO or /dev/zero as config.json is refused, not read forever.
+    return typeof readJsonObject(path.join(dir, 'config.json'), 'config.json').model_type === 'string';
   } catch {
     return false;
   }

@@ -40,7 +40,13 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     const lenBuf = Buffer.alloc(8);
     fs.readSync(fd, lenBuf, 0, 8, 0);
     const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > fileSize) {
+    if (headerLen > MAX_HEADER_BYTES) {
+      throw new UserError(
+        `corrupt safetensors header: it claims ${headerLen} header bytes, over the format's limit of ${MAX_HEADER_BYTES} (100 MB)`,
+        file,
+      );
+    }
+    if (8 + headerLen > fileSize) {
       throw new UserError(
         `corrupt safetensors header: it claims ${headerLen} header bytes but the file has only ${fileSize - 8} after the length field`,
         file,
@@ -69,13 +75,29 @@ function parseHeader(text: string, file: string, real: string, dataStart: number
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = (value ?? {}) as Record<string, string>;
+      // The format says: a map of string to string (null allowed, as the Rust reader's Option). It is
+      // copied into deepened output, so check it.
+      if (value === null) continue;
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new UserError(`corrupt safetensors header: "__metadata__" must be an object of strings, got ${describeJson(value)}`, file);
+      }
+      for (const [k, v] of Object.entries(value)) {
+        if (typeof v !== 'string') {
+          throw new UserError(`corrupt safetensors header: "__metadata__" entry "${k}" must be a string, got ${describeJson(v)}`, file);
+        }
+      }
+      metadata = value as Record<string, string>;
       continue;
     }
     tensors.set(name, parseEntry(name, value, file, real, dataStart, dataSize));
   }
   checkNoOverlap([...tensors.values()], file, dataStart);
   return { file: real, dataStart, tensors, metadata };
+}
+
+function describeJson(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
 function parseEntry(name: string, value: unknown, file: string, real: string, dataStart: number, dataSize: number): TensorEntry {

@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import { readWeightMap } from '../files';
+import { WEIGHT_FORMATS } from './formats';
+import { resolveInsideFolder } from './insideFolder';
 import { readSafetensorsHeader, TensorEntry } from './safetensors';
 
 export interface WeightIndex {
@@ -20,16 +22,6 @@ export interface WeightIndex {
   missingHint?: string;
 }
 
-/** Other weight formats register a reader here (issue: .bin and ONNX), keyed by file name. */
-export interface WeightReader {
-  matches(fileName: string): boolean;
-  read(file: string): WeightIndex;
-}
-const extraReaders: WeightReader[] = [];
-export function registerWeightReader(reader: WeightReader): void {
-  extraReaders.push(reader);
-}
-
 const SINGLE = 'model.safetensors';
 const INDEX = 'model.safetensors.index.json';
 
@@ -38,12 +30,12 @@ export function openWeights(dir: string, hint?: string): WeightIndex {
     const base = path.basename(hint);
     if (base.endsWith('.safetensors.index.json')) return openSharded(hint);
     if (base.endsWith('.safetensors')) return openSingle(hint);
-    const reader = extraReaders.find((r) => r.matches(base));
+    const reader = WEIGHT_FORMATS.find((r) => r.matches(base));
     if (reader) return reader.read(hint);
   }
   if (fs.existsSync(path.join(dir, SINGLE))) return openSingle(path.join(dir, SINGLE));
   if (fs.existsSync(path.join(dir, INDEX))) return openSharded(path.join(dir, INDEX));
-  for (const reader of extraReaders) {
+  for (const reader of WEIGHT_FORMATS) {
     const match = fs.readdirSync(dir).find((f) => reader.matches(f));
     if (match) return reader.read(path.join(dir, match));
   }
@@ -61,7 +53,7 @@ function openSharded(indexFile: string): WeightIndex {
   const tensors = new Map<string, TensorEntry>();
   const files: string[] = [];
   for (const shard of new Set(Object.values(weightMap))) {
-    const shardFile = path.join(dir, shard);
+    const shardFile = resolveInsideFolder(dir, shard, 'shard', indexFile);
     if (!fs.existsSync(shardFile)) throw new UserError(`shard "${shard}" listed in the index is missing`, indexFile);
     const header = readSafetensorsHeader(shardFile);
     files.push(header.file);

@@ -2,6 +2,7 @@
  * Layer plans: the order in which encoder layers run. Text form is a comma list of indices and
  * inclusive ranges, e.g. "0-11,11" (BERT-base with its last layer duplicated) or "0,1,2,2,3".
  */
+import { checkPlanLength } from '../checkpoint/limits';
 import { UserError } from '../errors';
 
 export type LayerPlan = number[];
@@ -27,6 +28,7 @@ export function parsePlan(text: string, numLayers: number): LayerPlan {
       }
     }
     if (to < from) throw new UserError(`${where} is a descending range; write it as ${to}-${from} or list the indices`);
+    checkPlanLength(plan.length + (to - from + 1), `layer plan "${trimmed}"`);
     for (let i = from; i <= to; i++) plan.push(i);
   });
   return plan;

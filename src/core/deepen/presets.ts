@@ -5,6 +5,7 @@
  * - stack the whole encoder on top of itself (progressive stacking);
  * - SOLAR depth up-scaling: [0, n−m) followed by [m, n).
  */
+import { checkPlanLength } from '../checkpoint/limits';
 import { UserError } from '../errors';
 import { LayerPlan, identityPlan, parsePlan } from './plan';
 
@@ -42,6 +43,7 @@ export function duplicateRangePlan(n: number, from: number, to: number): LayerPl
 /** The whole encoder run `times` times in a row (progressive stacking doubles it: times = 2). */
 export function stackPlan(n: number, times = 2): LayerPlan {
   if (!Number.isInteger(times) || times < 2) throw new UserError(`stack count must be an integer ≥ 2, got ${times}`);
+  checkPlanLength(times * n, `stacking ${n} layers ${times} times`);
   return Array.from({ length: times }, () => identityPlan(n)).flat();
 }
 
@@ -60,6 +62,12 @@ export function depthUpscalePlan(n: number, m: number): LayerPlan {
 }
 
 export function presetPlan(spec: PresetSpec, n: number): LayerPlan {
+  const plan = presetPlanUnchecked(spec, n);
+  checkPlanLength(plan.length, `preset ${spec.kind}`);
+  return plan;
+}
+
+function presetPlanUnchecked(spec: PresetSpec, n: number): LayerPlan {
   switch (spec.kind) {
     case 'duplicate-layer':
       return duplicateLayerPlan(n, spec.layer);
@@ -108,6 +116,12 @@ export function parsePresetOrPlan(text: string, n: number): LayerPlan {
     }
     return Number(s);
   };
+  const plan = presetByName(t, name, arg, n, int);
+  checkPlanLength(plan.length, `preset "${t}"`);
+  return plan;
+}
+
+function presetByName(t: string, name: string, arg: string | undefined, n: number, int: (s: string | undefined, what: string) => number): LayerPlan {
   switch (name) {
     case 'dup':
       return duplicateLayerPlan(n, int(arg, 'the layer'));

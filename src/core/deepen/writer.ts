@@ -4,14 +4,21 @@
  *
  * - Streams tensor by tensor: at most one tensor's bytes are in memory (the largest in BERT-large is
  *   the 30522×1024 F32 word embedding, 125 MB), so peak memory is independent of depth.
- * - Atomic: everything goes into a temp folder inside the target's parent, each file is fsynced,
- *   then one rename() publishes it. An existing target is refused unless `overwrite` is set.
+ * - Atomic: everything goes into a temp folder inside the target's parent (./tempFolders.ts says how
+ *   it is marked), each file is fsynced, then one rename() publishes it.
+ * - Never destroys what it did not write: an existing target is replaced only with `overwrite`, and
+ *   only when it is an empty folder or one Layer Lens wrote (its config.json has a `layer_lens`
+ *   entry). The old folder is moved aside, the new one renamed in, and only then the old one removed.
  * - On any failure (disk full, permission denied, cancellation) the temp folder is removed, so no
- *   partial model is ever left behind. The source folder is only read.
+ *   partial model is ever left behind; a run killed outright leaves it, and the next run in the same
+ *   parent folder removes it. The source folder is only read.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readConfigFile } from '../checkpoint/config';
+import { resolveInsideFolder } from '../checkpoint/insideFolder';
+import { checkPlanLength } from '../checkpoint/limits';
+import { readUserFile } from '../files';
 import { DType } from '../checkpoint/dtype';
 import { locateModel } from '../checkpoint/locate';
 import { readSafetensorsHeader, TensorEntry } from '../checkpoint/safetensors';
@@ -21,6 +28,7 @@ import { familyForModelType } from '../families';
 import { FamilyDescriptor, NormalizedConfig } from '../families/types';
 import { printMergekitYaml } from './mergekit';
 import { LayerPlan, printPlan } from './plan';
+import { cleanStaleTempFolders, createTempFolder, REPLACED_DIR, StaleCleanup, TEMP_MARKER } from './tempFolders';
 
 /** Tokenizer and vocabulary files copied as they are when present. */
 export const TOKENIZER_FILES = [
@@ -76,6 +84,7 @@ export function planDeepenedLayout(sourceDir: string, plan: LayerPlan): DeepenLa
   const config = readConfigFile(location.configFile);
   const family = familyForModelType(config.modelType)!;
   if (plan.length === 0) throw new UserError('layer plan is empty; give layer indices like "0-3,3"');
+  checkPlanLength(plan.length);
   plan.forEach((l, i) => {
     if (!Number.isInteger(l) || l < 0 || l >= config.numLayers) {
       throw new UserError(`layer plan entry ${i + 1} (${l}) is out of range: the model has layers 0-${config.numLayers - 1}`);
@@ -159,6 +168,8 @@ export interface DeepenOptions {
   planText?: string;
   signal?: AbortSignal;
   onProgress?: (bytesDone: number, bytesTotal: number, tensor: string) => void;
+  /** Told about stale temp folders of interrupted runs that were removed (or old targets restored). */
+  onStaleCleanup?: (cleanup: StaleCleanup) => void;
   /** Test seam: produces a tensor's bytes (defaults to reading them from the source). */
   readTensor?: (t: OutTensor, index: number) => Promise<Uint8Array>;
 }
@@ -184,25 +195,25 @@ export async function writeDeepenedCheckpoint(options: DeepenOptions): Promise<D
   if (realTarget === realSource || realTarget.startsWith(realSource + path.sep) || realSource.startsWith(realTarget + path.sep)) {
     throw new UserError('the target folder must not be the source folder, inside it, or contain it; choose a folder next to it', target);
   }
-  if (fs.existsSync(target) && !options.overwrite) {
+  if (lexists(target) && !options.overwrite) {
     throw new UserError('target already exists; choose another folder or allow overwriting', target);
   }
+  checkReplaceable(target);
   if (!fs.existsSync(parent)) throw new UserError('the parent folder does not exist', parent);
+  const tokenizerFiles = readTokenizerFiles(path.dirname(locateModel(source).configFile));
 
+  const cleanup = cleanStaleTempFolders(parent);
+  if (cleanup.removed.length > 0 || cleanup.restored.length > 0) options.onStaleCleanup?.(cleanup);
   let temp: string;
   try {
-    temp = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.tmp-`));
+    temp = createTempFolder(target);
   } catch (e) {
     throw new UserError(`cannot create a folder here: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, parent);
   }
   try {
     const bytes = await writeTensorsAsync(path.join(temp, 'model.safetensors'), layout, options);
     writeSynced(path.join(temp, 'config.json'), JSON.stringify(deepenedConfig(layout, source, options), null, 2) + '\n');
-    const sourceDir = path.dirname(locateModel(source).configFile);
-    for (const f of TOKENIZER_FILES) {
-      const from = path.join(sourceDir, f);
-      if (fs.existsSync(from)) writeSynced(path.join(temp, f), fs.readFileSync(from));
-    }
+    for (const [f, bytes] of tokenizerFiles) writeSynced(path.join(temp, f), bytes);
     writeSynced(path.join(temp, 'README.md'), modelCard(layout, source, options));
     fsyncDir(temp);
     throwIfAborted(options.signal);
@@ -226,22 +237,88 @@ export async function writeDeepenedCheckpoint(options: DeepenOptions): Promise<D
   }
 }
 
-/** Moves the finished temp folder into place. With overwrite, the old target goes only after the new one is in. */
+/**
+ * The tokenizer files to copy, read (and so checked) before anything is written. Only files of the
+ * model itself are copied: a vocab.txt linking to /etc/shadow or /dev/zero is refused.
+ */
+function readTokenizerFiles(sourceDir: string): [string, Buffer][] {
+  const out: [string, Buffer][] = [];
+  for (const f of TOKENIZER_FILES) {
+    const from = resolveInsideFolder(sourceDir, f, 'tokenizer file', sourceDir);
+    if (fs.existsSync(from)) out.push([f, readUserFile(from, f)]);
+  }
+  return out;
+}
+
+function lexists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Throws unless `target` may be replaced: it does not exist, or is an empty folder, or a folder
+ * Layer Lens wrote (config.json with a `layer_lens` provenance entry). Names what is there otherwise.
+ */
+export function checkReplaceable(target: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(target);
+  } catch {
+    return;
+  }
+  const refuse = (what: string) => new UserError(`${what}; refusing to replace it (only an empty folder or one Layer Lens wrote is replaced): remove it yourself or choose another folder`, target);
+  if (st.isSymbolicLink()) throw refuse('is a symbolic link');
+  if (st.isFile()) throw refuse(`is a file (${st.size} bytes), not a folder Layer Lens wrote`);
+  if (!st.isDirectory()) throw refuse('is not a folder (a device, FIFO or socket)');
+  const entries = fs.readdirSync(target);
+  if (entries.length === 0) return;
+  if (wroteByLayerLens(target)) return;
+  const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', …' : '');
+  throw refuse(`holds ${entries.length} ${entries.length === 1 ? 'entry' : 'entries'} (${shown}) and is not a folder Layer Lens wrote (no "layer_lens" entry in its config.json)`);
+}
+
+function wroteByLayerLens(dir: string): boolean {
+  const file = path.join(dir, 'config.json');
+  try {
+    const st = fs.lstatSync(file);
+    if (!st.isFile() || st.size > 16 * 1024 * 1024) return false;
+    const raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const p = raw?.layer_lens;
+    return typeof p === 'object' && p !== null && typeof p.plan === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Moves the finished temp folder into place. With overwrite, the old target is first moved into a
+ * marked temp folder of ours (so an interrupted swap can be undone by the next run), the new folder
+ * renamed in, and the old one removed last.
+ */
 function publish(temp: string, target: string, overwrite: boolean): void {
-  if (!fs.existsSync(target)) {
+  if (!lexists(target)) {
     fs.renameSync(temp, target);
+    fs.rmSync(path.join(target, TEMP_MARKER), { force: true });
     return;
   }
   if (!overwrite) throw new UserError('target appeared while writing; nothing was overwritten', target);
-  const old = `${temp}.old`;
+  checkReplaceable(target);
+  const holder = createTempFolder(target);
+  const old = path.join(holder, REPLACED_DIR);
   fs.renameSync(target, old);
   try {
     fs.renameSync(temp, target);
   } catch (e) {
     fs.renameSync(old, target);
+    fs.rmSync(holder, { recursive: true, force: true });
     throw e;
   }
-  fs.rmSync(old, { recursive: true, force: true });
+  fs.rmSync(path.join(target, TEMP_MARKER), { force: true });
+  fs.rmSync(holder, { recursive: true, force: true });
 }
 
 function deepenedConfig(layout: DeepenLayout, source: string, options: DeepenOptions): Record<string, unknown> {

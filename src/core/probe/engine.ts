@@ -4,6 +4,7 @@
  */
 import * as os from 'node:os';
 import { Checkpoint, loadCheckpoint, weightsDtype } from '../checkpoint/checkpoint';
+import { checkPlanLength } from '../checkpoint/limits';
 import { EncodedText, truncate } from '../checkpoint/tokenizer';
 import { identityPlan, LayerPlan, printPlan } from '../deepen/plan';
 import { CancelledError, UserError } from '../errors';
@@ -95,6 +96,14 @@ export class ProbeEngine {
         this.checkpoint.tokenizer.file,
       );
     }
+    const { typeVocabSize } = this.checkpoint.config;
+    const badType = encoded.typeIds.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= typeVocabSize);
+    if (badType >= 0) {
+      throw new UserError(
+        `input ${i + 1}: the tokenizer gives "${encoded.tokens[badType] ?? '?'}" token type ${encoded.typeIds[badType]}, but the model has type ids 0-${typeVocabSize - 1} (type_vocab_size in config.json)`,
+        this.checkpoint.tokenizer.file,
+      );
+    }
     return encoded;
   }
 
@@ -102,6 +111,7 @@ export class ProbeEngine {
     if (inputs.length === 0) throw new UserError('nothing to probe: no input text');
     const { config } = this.checkpoint;
     const plan = options.plan ?? identityPlan(config.numLayers);
+    checkPlanLength(plan.length);
     const topK = Math.min(options.topK ?? DEFAULT_TOP_K, config.vocabSize);
     if (!Number.isInteger(topK) || topK < 1) throw new UserError(`top-k must be a positive integer, got ${options.topK}`);
     const includeSpecial = options.includeSpecial ?? false;

@@ -78,7 +78,7 @@ async function deepen(arg: unknown, deps: DeepenDeps): Promise<DeepenResult | un
     await vscode.commands.executeCommand('layer-lens.probe', { model: dir, sentences, plan: planText, compareWith: 'previous' });
   }
 
-  const { defaultTargetDir, writeDeepenedCheckpoint } = await import('../../core/deepen/writer');
+  const { checkReplaceable, defaultTargetDir, writeDeepenedCheckpoint } = await import('../../core/deepen/writer');
   let target = direct?.target ?? defaultTargetDir(dir, plan);
   if (!direct) {
     const choice = await vscode.window.showInformationMessage(
@@ -96,6 +96,8 @@ async function deepen(arg: unknown, deps: DeepenDeps): Promise<DeepenResult | un
   }
   let overwrite = direct?.overwrite ?? false;
   if (fs.existsSync(target) && !overwrite) {
+    // Only an empty folder or one Layer Lens wrote can be replaced: refuse anything else before asking.
+    checkReplaceable(target);
     const answer = await vscode.window.showWarningMessage(
       `${target} already exists. Replace it with the deepened model?`,
       { modal: true, detail: 'The old folder is removed only after the new one is completely written.' },

@@ -153,8 +153,11 @@ describe('deepened checkpoint writer', () => {
     assert.equal(fs.readFileSync(path.join(target, 'keep.txt'), 'utf8'), 'mine');
     await assert.rejects(writeDeepenedCheckpoint({ source: src, plan: [0, 1], target: src, overwrite: true }), /must not be the source folder/);
     await assert.rejects(writeDeepenedCheckpoint({ source: src, plan: [0, 1], target: path.join(src, 'sub') }), /must not be the source folder/);
+    // Even with overwrite, a folder Layer Lens did not write is refused; an empty one is replaced.
+    await assert.rejects(writeDeepenedCheckpoint({ source: src, plan: [0, 1, 1], overwrite: true }), /holds 1 entry \(keep\.txt\) and is not a folder Layer Lens wrote/);
+    assert.equal(fs.readFileSync(path.join(target, 'keep.txt'), 'utf8'), 'mine');
+    fs.rmSync(path.join(target, 'keep.txt'));
     const r = await writeDeepenedCheckpoint({ source: src, plan: [0, 1, 1], overwrite: true });
-    assert.ok(!fs.existsSync(path.join(target, 'keep.txt')));
     assert.equal(JSON.parse(fs.readFileSync(path.join(r.target, 'config.json'), 'utf8')).num_hidden_layers, 3);
     assert.deepEqual(listParent(src), ['tiny', 'tiny-deep-0_1_1']);
   });

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../errors';
 import { openFileForReading } from '../../files';
+import { resolveInsideFolder } from '../insideFolder';
 import { DType, DTYPE_BYTES } from '../dtype';
 import { TensorEntry } from '../safetensors';
 import { WeightIndex } from '../weights';
@@ -129,7 +130,7 @@ function readTensor(r: ProtoFileReader, msg: Field, file: string): OnnxTensorInf
   const expected = t.dtype ? numel * DTYPE_BYTES[t.dtype] : undefined;
   if (externalLocation) {
     const location = external.location ?? '';
-    const target = path.resolve(path.dirname(file), location);
+    const target = location ? resolveInsideFolder(path.dirname(file), location, 'external-data location', file) : '';
     if (location && fs.existsSync(target)) {
       t.file = fs.realpathSync(target);
       t.offset = Number(external.offset ?? 0);

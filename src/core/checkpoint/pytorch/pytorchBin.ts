@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../errors';
 import { openFileForReading, readWeightMap } from '../../files';
+import { resolveInsideFolder } from '../insideFolder';
 import { DTYPE_BYTES } from '../dtype';
 import { TensorEntry } from '../safetensors';
 import { WeightIndex } from '../weights';
@@ -26,7 +27,7 @@ export function readPytorchBinIndex(indexFile: string): WeightIndex {
   const tensors = new Map<string, TensorEntry>();
   const files: string[] = [];
   for (const shard of new Set(Object.values(weightMap))) {
-    const shardFile = path.join(path.dirname(indexFile), shard);
+    const shardFile = resolveInsideFolder(path.dirname(indexFile), shard, 'shard', indexFile);
     if (!fs.existsSync(shardFile)) throw new UserError(`shard "${shard}" listed in the index is missing`, indexFile);
     files.push(fs.realpathSync(shardFile));
     for (const [name, entry] of readPytorchBinTensors(shardFile)) tensors.set(name, entry);
