@@ -119,7 +119,7 @@ export function readPlanArgument(arg: string, numLayers: number): { plan: number
     } catch (e) {
       throw new UserError(`cannot read the plan file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, arg);
     }
-    const m = parseMergekitYaml(text, numLayers);
+    const m = parseMergekitYaml(text, numLayers, arg);
     return { plan: m.plan, planText: printPlan(m.plan), yamlModel: m.model };
   }
   if (looksLikeMergekit(arg)) {

@@ -106,6 +106,9 @@ export class ProtoFileReader {
 
   /** A repeated int64 field, packed or not, appended to `out`. */
   ints(f: Field, out: number[]): void {
+    if (f.wire !== Wire.VARINT && f.wire !== Wire.LEN) {
+      throw new ProtoError(`field ${f.field} should hold integers (varint or packed) but has wire type ${f.wire}`);
+    }
     if (f.wire === Wire.VARINT) {
       out.push(Number(BigInt.asIntN(64, f.value!)));
       return;

@@ -133,8 +133,12 @@ function readTensor(r: ProtoFileReader, msg: Field, file: string): OnnxTensorInf
     const target = location ? resolveInsideFolder(path.dirname(file), location, 'external-data location', file) : '';
     if (location && fs.existsSync(target)) {
       t.file = fs.realpathSync(target);
-      t.offset = Number(external.offset ?? 0);
-      t.byteLength = external.length !== undefined ? Number(external.length) : expected;
+      t.offset = externalNumber(external, 'offset', t.name, file) ?? 0;
+      t.byteLength = externalNumber(external, 'length', t.name, file) ?? expected;
+      const targetSize = fs.statSync(t.file).size;
+      if (t.byteLength !== undefined && t.offset + t.byteLength > targetSize) {
+        throw new UserError(`initializer "${t.name}": external data (offset ${t.offset}, length ${t.byteLength}) runs past the end of ${location} (${targetSize} bytes)`, file);
+      }
     }
   } else if (data && (data.field === 9 || t.onnxType === 1)) {
     t.file = file;
@@ -145,6 +149,17 @@ function readTensor(r: ProtoFileReader, msg: Field, file: string): OnnxTensorInf
     t.file = undefined; // not one plain block of the declared size
   }
   return t;
+}
+
+/** An external-data `offset` or `length`: a non-negative decimal integer, or absent. */
+function externalNumber(external: Record<string, string>, key: 'offset' | 'length', tensor: string, file: string): number | undefined {
+  const text = external[key];
+  if (text === undefined) return undefined;
+  const v = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(v)) {
+    throw new UserError(`initializer "${tensor}": external-data ${key} "${text.slice(0, 40)}" is not a non-negative integer`, file);
+  }
+  return v;
 }
 
 /** HF names look like `bert.encoder.layer.0.output.dense.bias`; exporter-made names like `onnx::MatMul_12`. */

@@ -40,15 +40,17 @@ export function readZipDirectory(fd: number, fileSize: number, file: string): Ma
   if (entries === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
     const locAt = eocd - 20;
     if (locAt < 0 || tail.readUInt32LE(locAt) !== ZIP64_LOCATOR) throw bad('zip64 locator missing');
-    const recOffset = num(tail.readBigUInt64LE(locAt + 8));
+    const recOffset = num(tail.readBigUInt64LE(locAt + 8), file);
+    if (recOffset + 56 > fileSize) throw bad('zip64 end record past the end of the file');
     const rec = readAt(fd, recOffset, 56);
-    if (rec.readUInt32LE(0) !== ZIP64_EOCD) throw bad('zip64 end record missing');
-    entries = num(rec.readBigUInt64LE(32));
-    cdSize = num(rec.readBigUInt64LE(40));
-    cdOffset = num(rec.readBigUInt64LE(48));
+    if (rec.length < 56 || rec.readUInt32LE(0) !== ZIP64_EOCD) throw bad('zip64 end record missing');
+    entries = num(rec.readBigUInt64LE(32), file);
+    cdSize = num(rec.readBigUInt64LE(40), file);
+    cdOffset = num(rec.readBigUInt64LE(48), file);
   }
   if (cdOffset + cdSize > fileSize) throw bad('central directory past the end of the file');
   const cd = readAt(fd, cdOffset, cdSize);
+  if (cd.length < cdSize) throw bad('central directory past the end of the file');
   const members = new Map<string, ZipMember>();
   let at = 0;
   for (let n = 0; n < entries; n++) {
@@ -60,6 +62,7 @@ export function readZipDirectory(fd: number, fileSize: number, file: string): Ma
     const extraLen = cd.readUInt16LE(at + 30);
     const commentLen = cd.readUInt16LE(at + 32);
     let localOffset = cd.readUInt32LE(at + 42);
+    if (at + 46 + nameLen + extraLen + commentLen > cd.length) throw bad('corrupt central directory (an entry runs past its end)');
     const name = cd.toString('utf8', at + 46, at + 46 + nameLen);
     // zip64 extended information: the 0xffffffff fields, in this order.
     let e = at + 46 + nameLen;
@@ -67,17 +70,26 @@ export function readZipDirectory(fd: number, fileSize: number, file: string): Ma
     while (e + 4 <= extraEnd) {
       const id = cd.readUInt16LE(e);
       const len = cd.readUInt16LE(e + 2);
+      const fieldEnd = e + 4 + len;
+      if (fieldEnd > extraEnd) throw bad(`member "${name}" has an extra field that runs past its entry`);
       if (id === 0x0001) {
         let f = e + 4;
-        if (size === 0xffffffff) (size = num(cd.readBigUInt64LE(f))), (f += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = num(cd.readBigUInt64LE(f))), (f += 8);
-        if (localOffset === 0xffffffff) localOffset = num(cd.readBigUInt64LE(f));
+        const next = (): number => {
+          if (f + 8 > fieldEnd) throw bad(`member "${name}" has a zip64 extra field too short for its sizes`);
+          const v = num(cd.readBigUInt64LE(f), file);
+          f += 8;
+          return v;
+        };
+        if (size === 0xffffffff) size = next();
+        if (compressedSize === 0xffffffff) compressedSize = next();
+        if (localOffset === 0xffffffff) localOffset = next();
       }
-      e += 4 + len;
+      e = fieldEnd;
     }
     at = extraEnd + commentLen;
+    if (localOffset + 30 > fileSize) throw bad(`member "${name}" has its local header past the end of the file`);
     const local = readAt(fd, localOffset, 30);
-    if (local.readUInt32LE(0) !== LOCAL) throw bad(`member "${name}" has no local header`);
+    if (local.length < 30 || local.readUInt32LE(0) !== LOCAL) throw bad(`member "${name}" has no local header`);
     const dataOffset = localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
     if (dataOffset + compressedSize > fileSize) throw bad(`member "${name}" runs past the end of the file`);
     members.set(name, { name, method, compressedSize, size, dataOffset });
@@ -96,7 +108,7 @@ export function readAt(fd: number, position: number, length: number): Buffer {
   return buf.subarray(0, done);
 }
 
-function num(v: bigint): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new UserError('zip offset too large');
+function num(v: bigint, file: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new UserError('not a valid zip archive (an offset or size is too large)', file);
   return Number(v);
 }
