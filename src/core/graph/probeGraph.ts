@@ -146,10 +146,12 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
       case 'local': {
         const known = bandMasks.get(span.halfWindow);
         if (known) return known;
+        // Built in float32 (indices are exact below 2^24): one [seq, seq] float, 4·seq² bytes
+        // (256 MiB at 8,192 tokens, an nth of one layer's [batch, heads, seq, seq] scores).
         const seq = g.op('Gather', [batchSeq, g.int64Const([1])]);
-        const idx = g.op('Range', [g.int64Const([0], []), g.op('Squeeze', [seq, g.int64Const([0])]), g.int64Const([1], [])]);
+        const idx = g.op('Cast', [g.op('Range', [g.int64Const([0], []), g.op('Squeeze', [seq, g.int64Const([0])]), g.int64Const([1], [])])], { to: TensorType.FLOAT });
         const distance = g.op('Abs', [g.op('Sub', [g.op('Unsqueeze', [idx, g.int64Const([1])]), g.op('Unsqueeze', [idx, g.int64Const([0])])])]);
-        const outside = g.op('Cast', [g.op('Greater', [distance, g.int64Const([span.halfWindow], [])])], { to: TensorType.FLOAT });
+        const outside = g.op('Cast', [g.op('Greater', [distance, g.floatConst(span.halfWindow + 0.5)])], { to: TensorType.FLOAT });
         const band = g.op('Add', [maskAdd, g.op('Mul', [outside, g.floatConst(-1e9)])]);
         bandMasks.set(span.halfWindow, band);
         return band;
