@@ -51,6 +51,12 @@ CASES = [
     ("mb-long", dict(num_hidden_layers=2, hidden_size=32, intermediate_size=32, num_attention_heads=2,
                      local_attention=32, global_attn_every_n_layers=2, max_position_embeddings=2048),
      [([{"text": long_text(1100, 1)}, {"text": "the cat sat"}], None)]),
+    # mmBERT-sized vocabulary (Gemma's 256k) on a tiny hidden size: head chunking must bound memory.
+    ("mb-256k", dict(vocab_size=256000, num_hidden_layers=2, hidden_size=32, intermediate_size=32, num_attention_heads=2,
+                     local_attention=8, global_attn_every_n_layers=2, rope_parameters={
+                         "full_attention": {"rope_type": "default", "rope_theta": 160000.0},
+                         "sliding_attention": {"rope_type": "default", "rope_theta": 160000.0}}),
+     [([{"text": long_text(60, 2)}], None)]),
 ]
 
 
@@ -117,7 +123,7 @@ def main():
     for ci, (name, overrides, runs) in enumerate(CASES):
         if a.only and name not in a.only.split(","):
             continue
-        cfg = ModernBertConfig(vocab_size=len(vocab), pad_token_id=vocab["[PAD]"], cls_token_id=vocab["[CLS]"],
+        cfg = ModernBertConfig(vocab_size=overrides.pop("vocab_size", len(vocab)), pad_token_id=vocab["[PAD]"], cls_token_id=vocab["[CLS]"],
                                sep_token_id=vocab["[SEP]"], bos_token_id=vocab["[CLS]"], eos_token_id=vocab["[SEP]"],
                                max_position_embeddings=overrides.pop("max_position_embeddings", 512), **overrides)
         cfg._attn_implementation = "sdpa"

@@ -18,6 +18,8 @@ import { hasHfPython, ROOT, TEST_PYTHON } from '../helpers/python';
 const TOLERANCE = 1e-4;
 /** Top-1 may differ only where HF's own best two log-probs are closer than this. */
 const TIE = 1e-4;
+/** Peak RSS bound for the 256k-vocabulary model, from the measured value (see the printed figure). */
+const PEAK_RSS_MIB = 768;
 
 interface ExpectedSentence {
   text: string;
@@ -56,8 +58,10 @@ describe('ModernBERT vs HF transformers (tiny random models built by HF)', funct
     if (figures.length) console.log(`\n  ModernBERT vs HF ${generated?.expected.transformers} (float64), max |Δ log-prob|:\n${figures.map((f) => `    ${f}`).join('\n')}`);
   });
 
-  for (const name of ['mb-3l-w4', 'mb-4l-bias', 'mb-long']) {
+  for (const name of ['mb-256k', 'mb-3l-w4', 'mb-4l-bias', 'mb-long']) {
     it(`${name}: every state, padded batch, pairs and plans, equal to HF`, async () => {
+      // Runs first, so the process's peak RSS is this model's: the 256k-token head is chunked by headPositions.
+      const rssBefore = process.resourceUsage().maxRSS;
       const { dir, expected } = generated!;
       const want = expected.cases[name];
       const engine = ProbeEngine.load(path.join(dir, name), { threads: 1 });
@@ -100,6 +104,12 @@ describe('ModernBERT vs HF transformers (tiny random models built by HF)', funct
               `top-1 equal at ${top1Checked}, longest input ${longest} tokens, ${ms} ms`,
           );
           assert.ok(positions > 40, `compared ${positions} cells`);
+        }
+        if (name === 'mb-256k') {
+          const peak = process.resourceUsage().maxRSS;
+          figures.push(`peak RSS ${(peak / 1024).toFixed(0)} MiB (before loading ${(rssBefore / 1024).toFixed(0)} MiB), vocab ${engine.checkpoint.config.vocabSize}`);
+          // Measured 465 MiB (66 MiB before loading); 16 positions per head run keep each [rows × 256k] buffer near 48 MiB.
+          assert.ok(peak / 1024 < PEAK_RSS_MIB, `peak RSS ${(peak / 1024).toFixed(0)} MiB`);
         }
       } finally {
         await engine.dispose();
