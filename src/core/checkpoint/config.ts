@@ -11,6 +11,8 @@ const ACTIVATIONS: Record<string, Activation> = {
   gelu_pytorch_tanh: 'gelu_tanh',
   gelu_fast: 'gelu_tanh',
   relu: 'relu',
+  silu: 'silu',
+  swish: 'silu',
 };
 
 export function readConfigFile(file: string): NormalizedConfig {
@@ -38,6 +40,11 @@ export function normalizeConfig(raw: Record<string, unknown>, file = 'config.jso
   if (dims.hiddenSize % dims.numHeads !== 0) {
     throw new UserError(`hidden size ${dims.hiddenSize} is not divisible by the ${dims.numHeads} attention heads`, file);
   }
+  const numLayerWeights = family.layerWeightCount ? family.layerWeightCount(dims, raw) : dims.numLayers;
+  const architecture = family.architecture(dims, raw, numLayerWeights);
+  if (dims.numHeads % architecture.kvHeads !== 0) {
+    throw new UserError(`the ${dims.numHeads} attention heads are not divisible by the ${architecture.kvHeads} key/value heads`, file);
+  }
   return {
     ...dims,
     family: family.id,
@@ -45,7 +52,8 @@ export function normalizeConfig(raw: Record<string, unknown>, file = 'config.jso
     hiddenAct,
     headAct,
     positionOffset: family.positionOffset(dims, raw),
-    numLayerWeights: family.layerWeightCount ? family.layerWeightCount(dims, raw) : dims.numLayers,
+    numLayerWeights,
+    architecture,
     raw,
   };
 }

@@ -3,21 +3,23 @@
  * exists and has the shape config.json implies. Everything downstream uses the generic names.
  */
 import { UserError } from '../errors';
+import { OPTIONAL_EMBEDDINGS, embeddingShapes, headShapes, layerShapes } from '../families/architecture';
 import { EmbeddingTensor, FamilyDescriptor, HeadTensor, LayerTensor, NormalizedConfig } from '../families/types';
 import { TensorEntry } from './safetensors';
 import { WeightIndex } from './weights';
 
 export interface ResolvedWeights {
-  embeddings: Partial<Record<EmbeddingTensor, TensorEntry>> & Record<'word' | 'position' | 'lnWeight' | 'lnBias', TensorEntry>;
-  /** One entry per distinct weight set (ALBERT has one shared set). */
-  layers: Record<LayerTensor, TensorEntry>[];
-  head: Partial<Record<HeadTensor, TensorEntry>> & Record<'denseWeight' | 'denseBias' | 'lnWeight' | 'lnBias' | 'decoderWeight' | 'bias', TensorEntry>;
+  /** `word` always; the rest as the architecture requires (embeddingShapes). */
+  embeddings: Partial<Record<EmbeddingTensor, TensorEntry>> & Record<'word', TensorEntry>;
+  /** One entry per distinct weight set (ALBERT has one shared set), holding what layerShapes requires. */
+  layers: Partial<Record<LayerTensor, TensorEntry>>[];
+  /** denseBias, lnBias and bias are undefined where the architecture has no such bias. */
+  head: Partial<Record<HeadTensor, TensorEntry>> & Record<'denseWeight' | 'lnWeight' | 'decoderWeight', TensorEntry>;
 }
 
-const OPTIONAL_EMBEDDINGS: ReadonlySet<EmbeddingTensor> = new Set(['tokenType', 'projWeight', 'projBias']);
-
 export function resolveWeights(family: FamilyDescriptor, config: NormalizedConfig, weights: WeightIndex): ResolvedWeights {
-  const { hiddenSize: H, embeddingSize: E, vocabSize: V, intermediateSize: I } = config;
+  const { hiddenSize: H, embeddingSize: E } = config;
+  const arch = config.architecture;
   const find = (names: string[] | undefined, index?: number): TensorEntry | undefined => {
     for (const template of names ?? []) {
       const name = index === undefined ? template : template.replace('{i}', String(index));
@@ -33,8 +35,11 @@ export function resolveWeights(family: FamilyDescriptor, config: NormalizedConfi
       throw new UserError(`cannot probe: ${rule.message}`, weights.displayFile);
     }
   }
-  const missing = (names: string[] | undefined, index?: number, hint?: string): never => {
-    const name = (names?.[0] ?? '?').replace('{i}', String(index));
+  const missing = (names: string[] | undefined, index?: number, hint?: string, what?: string): never => {
+    const name = (names?.[0] ?? `?`).replace('{i}', String(index));
+    if (!names?.length) {
+      throw new Error(`internal: family ${family.id} names no tensor for ${what} that its architecture requires`);
+    }
     const hints = [hint, weights.missingHint].filter(Boolean).join(' ');
     throw new UserError(`missing tensor "${name}"${hints ? `. ${hints}` : ''}`, weights.displayFile);
   };
@@ -51,53 +56,46 @@ export function resolveWeights(family: FamilyDescriptor, config: NormalizedConfi
     return entry;
   };
 
-  const embShapes: Record<EmbeddingTensor, number[]> = {
-    word: [V, E],
-    position: [config.maxPositions, E],
-    tokenType: [config.typeVocabSize, E],
-    lnWeight: [E],
-    lnBias: [E],
-    projWeight: [H, E],
-    projBias: [H],
-  };
+  const embShapes = embeddingShapes(arch, config);
   const embeddings: Partial<Record<EmbeddingTensor, TensorEntry>> = {};
-  for (const key of Object.keys(family.embeddings) as EmbeddingTensor[]) {
+  for (const key of Object.keys(embShapes) as EmbeddingTensor[]) {
     const entry = find(family.embeddings[key]);
     if (!entry) {
       if (OPTIONAL_EMBEDDINGS.has(key)) continue;
-      missing(family.embeddings[key]);
+      missing(family.embeddings[key], undefined, undefined, `embeddings.${key}`);
     } else {
-      embeddings[key] = check(entry, embShapes[key], `embeddings.${key}`);
+      embeddings[key] = check(entry, embShapes[key]!, `embeddings.${key}`);
     }
   }
   if (E !== H && !embeddings.projWeight) {
-    missing(family.embeddings.projWeight, undefined, `embedding size ${E} differs from hidden size ${H}, so a projection is needed`);
+    missing(family.embeddings.projWeight, undefined, `embedding size ${E} differs from hidden size ${H}, so a projection is needed`, 'embeddings.projWeight');
   }
 
-  const layerShapes: Record<LayerTensor, number[]> = {
-    qWeight: [H, H], qBias: [H], kWeight: [H, H], kBias: [H], vWeight: [H, H], vBias: [H],
-    attnOutWeight: [H, H], attnOutBias: [H], attnLnWeight: [H], attnLnBias: [H],
-    ffnInWeight: [I, H], ffnInBias: [I], ffnOutWeight: [H, I], ffnOutBias: [H], outLnWeight: [H], outLnBias: [H],
-  };
-  const layers: Record<LayerTensor, TensorEntry>[] = [];
+  const layers: Partial<Record<LayerTensor, TensorEntry>>[] = [];
   for (let i = 0; i < config.numLayerWeights; i++) {
-    const layer = {} as Record<LayerTensor, TensorEntry>;
-    for (const key of Object.keys(layerShapes) as LayerTensor[]) {
-      const entry = find(family.layer[key], i) ?? missing(family.layer[key], i);
-      layer[key] = check(entry, layerShapes[key], `layer ${i} ${key}`);
+    const shapes = layerShapes(arch, config, i);
+    const layer: Partial<Record<LayerTensor, TensorEntry>> = {};
+    for (const key of Object.keys(shapes) as LayerTensor[]) {
+      const entry = find(family.layer[key], i) ?? missing(family.layer[key], i, undefined, `layer.${key}`);
+      layer[key] = check(entry, shapes[key]!, `layer ${i} ${key}`);
     }
     layers.push(layer);
   }
 
-  const headShapes: Record<HeadTensor, number[]> = {
-    denseWeight: [E, H], denseBias: [E], lnWeight: [E], lnBias: [E], decoderWeight: [V, E], bias: [V],
-  };
+  const hShapes = headShapes(arch, config);
   const head: Partial<Record<HeadTensor, TensorEntry>> = {};
-  for (const key of Object.keys(headShapes) as HeadTensor[]) {
-    const entry = find(family.head[key]) ?? missing(family.head[key], undefined, family.missingHeadHint);
-    head[key] = check(entry, headShapes[key], `MLM head ${key}`);
+  for (const key of Object.keys(hShapes) as HeadTensor[]) {
+    const entry = find(family.head[key]) ?? missing(family.head[key], undefined, family.missingHeadHint, `head.${key}`);
+    head[key] = check(entry, hShapes[key]!, `MLM head ${key}`);
   }
   return { embeddings, layers, head } as ResolvedWeights;
+}
+
+/** A tensor the architecture requires, for the graph builder and the reference pass (resolution has checked it). */
+export function required<K extends string>(tensors: Partial<Record<K, TensorEntry>>, key: K): TensorEntry {
+  const entry = tensors[key];
+  if (!entry) throw new Error(`internal: tensor ${key} missing after resolution`);
+  return entry;
 }
 
 /** TF-converted checkpoints name LayerNorm parameters gamma/beta. */

@@ -1,3 +1,4 @@
+import { bertArchitecture } from './architecture';
 import { BERT_CONFIG_KEYS } from './bert';
 import { BERT_STYLE_FIELD_DOCS, checkAbsolutePositions } from './fieldDocs';
 import { FamilyDescriptor } from './types';
@@ -17,6 +18,7 @@ export const albert: FamilyDescriptor = {
   defaults: { embeddingSize: 128, typeVocabSize: 2, layerNormEps: 1e-12, padTokenId: 0, maxPositions: 512 },
   activationKeys: ['hidden_act'],
   defaultActivation: 'gelu_new',
+  architecture: bertArchitecture,
   positionOffset: () => 0,
   layerWeightCount: (dims, raw) => (typeof raw.num_hidden_groups === 'number' ? raw.num_hidden_groups : 1),
   checkConfig: (raw) => {

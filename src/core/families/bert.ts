@@ -1,3 +1,4 @@
+import { bertArchitecture } from './architecture';
 import { FamilyDescriptor } from './types';
 
 /** Names shared by BERT-style encoders (BERT, RoBERTa, ELECTRA), `{p}` = the model prefix. */
@@ -55,6 +56,7 @@ export const bert: FamilyDescriptor = {
   defaults: { typeVocabSize: 2, layerNormEps: 1e-12, padTokenId: 0, maxPositions: 512 },
   activationKeys: ['hidden_act'],
   defaultActivation: 'gelu',
+  architecture: bertArchitecture,
   positionOffset: () => 0,
   embeddings: bertStyleEmbeddings('bert'),
   layer: bertStyleLayer('bert'),

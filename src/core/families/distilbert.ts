@@ -1,3 +1,4 @@
+import { bertArchitecture } from './architecture';
 import { BERT_STYLE_FIELD_DOCS } from './fieldDocs';
 import { FamilyDescriptor } from './types';
 
@@ -24,6 +25,7 @@ export const distilbert: FamilyDescriptor = {
   defaults: { typeVocabSize: 1, layerNormEps: 1e-12, padTokenId: 0, maxPositions: 512 },
   activationKeys: ['activation'],
   defaultActivation: 'gelu',
+  architecture: bertArchitecture,
   positionOffset: () => 0,
   embeddings: {
     word: ['distilbert.embeddings.word_embeddings.weight'],

@@ -1,3 +1,4 @@
+import { bertArchitecture } from './architecture';
 import { BERT_CONFIG_KEYS, bertStyleEmbeddings, bertStyleLayer } from './bert';
 import { BERT_STYLE_FIELD_DOCS, checkAbsolutePositions } from './fieldDocs';
 import { FamilyDescriptor } from './types';
@@ -18,6 +19,7 @@ export const electra: FamilyDescriptor = {
   defaultActivation: 'gelu',
   // ElectraGeneratorPredictions: self.activation = get_activation("gelu").
   headActivation: () => 'gelu',
+  architecture: bertArchitecture,
   positionOffset: () => 0,
   checkConfig: checkAbsolutePositions,
   embeddings: {

@@ -1,3 +1,4 @@
+import { bertArchitecture } from './architecture';
 import { BERT_CONFIG_KEYS, bertStyleEmbeddings, bertStyleLayer } from './bert';
 import { BERT_STYLE_FIELD_DOCS, checkAbsolutePositions } from './fieldDocs';
 import { FamilyDescriptor } from './types';
@@ -19,6 +20,7 @@ function robertaLike(id: string, displayName: string, modelType: string, tokeniz
     // RobertaLMHead: dense → gelu (the exact one, hard-coded) → layer_norm → decoder.
     headActivation: () => 'gelu',
     // create_position_ids_from_input_ids: real tokens count from padding_idx + 1, pads get padding_idx.
+    architecture: bertArchitecture,
     positionOffset: (dims) => dims.padTokenId + 1,
     checkConfig: checkAbsolutePositions,
     embeddings: bertStyleEmbeddings('roberta'),

@@ -4,14 +4,67 @@
  * Adding a family means adding one descriptor to ./index.ts.
  */
 
-export type Activation = 'gelu' | 'gelu_tanh' | 'relu';
+export type Activation = 'gelu' | 'gelu_tanh' | 'relu' | 'silu';
+
+/**
+ * The architecture of an encoder, as a set of small choices. The graph builder, the tensor
+ * resolution and the reference forward pass all switch over these unions exhaustively, so a new
+ * choice is a compile error everywhere it must be handled.
+ */
+export type NormPlacement = 'post' | 'pre';
+export type NormKind = { kind: 'layerNorm'; bias: boolean } | { kind: 'rmsNorm' };
+export type Positions =
+  /** A learned table indexed by position id (offset by NormalizedConfig.positionOffset). */
+  | { kind: 'learned' }
+  /** Rotary embeddings on q and k; `theta[i]` is the base of weight set i (ModernBERT: global vs local layers). */
+  | { kind: 'rotary'; theta: number[] };
+export type AttentionSpan = { kind: 'global' } | { kind: 'local'; halfWindow: number };
+export type QkvLayout = 'separate' | 'fused';
+export type MlpKind =
+  | { kind: 'dense' }
+  /** act(a) · b; fused: a and b are the two halves of one projection (ModernBERT Wi); else a = gate, b = up. */
+  | { kind: 'gated'; fused: boolean };
+
+export interface LayerArchitecture {
+  /** Which keys this layer's queries may see: every token, or a band |i − j| ≤ halfWindow. */
+  attention: AttentionSpan;
+  /** False where the layer has no norm next to attention (ModernBERT layer 0: an identity). */
+  attnNorm: boolean;
+}
+
+export interface Architecture {
+  normPlacement: NormPlacement;
+  norm: NormKind;
+  positions: Positions;
+  qkv: QkvLayout;
+  /** Key/value heads; fewer than the query heads means grouped-query attention. */
+  kvHeads: number;
+  mlp: MlpKind;
+  biases: { attention: boolean; mlp: boolean; headDense: boolean; decoder: boolean };
+  /** A norm over the embedding sum (every family so far). A projection follows when embedding and hidden sizes differ. */
+  embeddingNorm: boolean;
+  /** A final norm after the last layer; the head then reads head(finalNorm(h_i)) for every state. */
+  finalNorm: boolean;
+  /** One entry per weight set. */
+  layers: LayerArchitecture[];
+}
 
 /** Weights of the generic encoder, as the probe graph and the reference forward pass see them. */
-export type EmbeddingTensor = 'word' | 'position' | 'tokenType' | 'lnWeight' | 'lnBias' | 'projWeight' | 'projBias';
+/**
+ * Model-level tensors outside the layers: the embeddings, and the final norm (`finalLn*`) that
+ * pre-norm encoders apply after the last layer.
+ */
+export type EmbeddingTensor =
+  | 'word' | 'position' | 'tokenType' | 'lnWeight' | 'lnBias' | 'projWeight' | 'projBias' | 'finalLnWeight' | 'finalLnBias';
+/**
+ * One layer's tensors. `attnLn*` is the norm next to attention (after it when post-norm, before
+ * it when pre-norm), `outLn*` the norm next to the MLP. `qkv*` is a fused projection; `ffnGate*`
+ * the separate gate of a gated MLP (`ffnIn*` is then its up projection, or both halves when fused).
+ */
 export type LayerTensor =
-  | 'qWeight' | 'qBias' | 'kWeight' | 'kBias' | 'vWeight' | 'vBias'
+  | 'qWeight' | 'qBias' | 'kWeight' | 'kBias' | 'vWeight' | 'vBias' | 'qkvWeight' | 'qkvBias'
   | 'attnOutWeight' | 'attnOutBias' | 'attnLnWeight' | 'attnLnBias'
-  | 'ffnInWeight' | 'ffnInBias' | 'ffnOutWeight' | 'ffnOutBias' | 'outLnWeight' | 'outLnBias';
+  | 'ffnInWeight' | 'ffnInBias' | 'ffnGateWeight' | 'ffnGateBias' | 'ffnOutWeight' | 'ffnOutBias' | 'outLnWeight' | 'outLnBias';
 export type HeadTensor = 'denseWeight' | 'denseBias' | 'lnWeight' | 'lnBias' | 'decoderWeight' | 'bias';
 
 export interface Dims {
@@ -37,6 +90,7 @@ export interface NormalizedConfig extends Dims {
   positionOffset: number;
   /** How many distinct parameter sets the encoder has (ALBERT shares one group across all layers). */
   numLayerWeights: number;
+  architecture: Architecture;
   /** The config.json as read, kept so a writer can copy it faithfully. */
   raw: Record<string, unknown>;
 }
@@ -58,8 +112,10 @@ export interface FamilyDescriptor {
   /** Number of distinct encoder layer weight sets. */
   layerWeightCount?: (dims: Dims, raw: Record<string, unknown>) => number;
   /** HF tensor names, most common first. Layer names use `{i}` for the (weight-set) index. */
+  /** The architecture this config describes (post-LN BERT for the BERT-style families). */
+  architecture: (dims: Dims, raw: Record<string, unknown>, numLayerWeights: number) => Architecture;
   embeddings: { [K in EmbeddingTensor]?: string[] };
-  layer: { [K in LayerTensor]: string[] };
+  layer: { [K in LayerTensor]?: string[] };
   head: { [K in HeadTensor]?: string[] };
   /** Prefix of one encoder layer's tensors, `{i}` for its index; used to renumber when deepening. */
   layerPrefix: string;

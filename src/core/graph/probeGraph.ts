@@ -6,8 +6,8 @@
  */
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { Activation, NormalizedConfig } from '../families/types';
-import { ResolvedWeights } from '../checkpoint/resolve';
+import { Activation, AttentionSpan, LayerTensor, NormKind, NormalizedConfig } from '../families/types';
+import { ResolvedWeights, required } from '../checkpoint/resolve';
 import { TensorEntry } from '../checkpoint/safetensors';
 import { GraphBuilder, OnnxModel, TensorType, encodeModel } from './onnx';
 
@@ -90,55 +90,231 @@ function layers(g: GraphBuilder, folder: string, eps: number) {
     // PyTorch stores Linear weights [out, in]: Gemm with transB. A weight stored [in, out] (ONNX MatMul) needs none.
     linear: (x: string, weight: TensorEntry, bias: TensorEntry | undefined) =>
       g.op('Gemm', bias ? [x, w(weight), w(bias)] : [x, w(weight)], { transB: weight.transposed ? 0 : 1 }),
-    layerNorm: (x: string, scale: TensorEntry, bias: TensorEntry) =>
-      g.op('LayerNormalization', [x, w(scale), w(bias)], { axis: -1, epsilon: { float: eps } }),
+    /** LayerNormalization; without a bias tensor the optional B input is left out. */
+    layerNorm: (x: string, scale: TensorEntry, bias: TensorEntry | undefined) =>
+      g.op('LayerNormalization', bias ? [x, w(scale), w(bias)] : [x, w(scale)], { axis: -1, epsilon: { float: eps } }),
     activate: (x: string, act: Activation) => activation(g, x, act),
   };
 }
 
+type Blocks = ReturnType<typeof layers>;
+
+/** The architecture's norm over the last axis. */
+function norm(g: GraphBuilder, b: Blocks, kind: NormKind, eps: number, x: string, scale: TensorEntry, bias: TensorEntry | undefined): string {
+  switch (kind.kind) {
+    case 'layerNorm':
+      return b.layerNorm(x, scale, bias);
+    case 'rmsNorm': {
+      // x / sqrt(mean(x²) + eps) · scale
+      const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+      return g.op('Mul', [g.op('Div', [x, g.op('Sqrt', [g.op('Add', [ms, g.floatConst(eps)])])]), b.w(scale)]);
+    }
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown norm ${JSON.stringify(never)}`);
+    }
+  }
+}
+
 function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
   const { config, weights, plan } = spec;
+  const arch = config.architecture;
   const g = new GraphBuilder();
-  const { w, linear, layerNorm, activate } = layers(g, folder, config.layerNormEps);
+  const blocks = layers(g, folder, config.layerNormEps);
+  const { w, linear, activate } = blocks;
+  const normOf = (x: string, scale: TensorEntry, bias: TensorEntry | undefined) => norm(g, blocks, arch.norm, config.layerNormEps, x, scale, bias);
   const H = config.hiddenSize;
   const heads = config.numHeads;
   const headDim = H / heads;
+  const kvHeads = arch.kvHeads;
 
   const batchSeq = g.op('Shape', ['input_ids']);
   const splitHeads = g.op('Concat', [batchSeq, g.int64Const([heads, headDim])], { axis: 0 });
   const flatHidden = g.int64Const([-1, H]);
+  // Padding: [batch, 1, 1, seq], −1e9 on padded keys.
   const maskAdd = g.op('Mul', [
     g.op('Sub', [g.floatConst(1), g.op('Unsqueeze', ['attention_mask', g.int64Const([1, 2])])]),
     g.floatConst(-1e9),
   ]);
+  // Local layers add a band over sequence indices, |i − j| ≤ halfWindow: ONE [seq, seq] mask per
+  // distinct window, built once and shared by every local layer (broadcast over batch and heads).
+  const bandMasks = new Map<number, string>();
+  const maskFor = (span: AttentionSpan): string => {
+    switch (span.kind) {
+      case 'global':
+        return maskAdd;
+      case 'local': {
+        const known = bandMasks.get(span.halfWindow);
+        if (known) return known;
+        // Built in float32 (indices are exact below 2^24): one [seq, seq] float, 4·seq² bytes
+        // (256 MiB at 8,192 tokens, an nth of one layer's [batch, heads, seq, seq] scores).
+        const seq = g.op('Gather', [batchSeq, g.int64Const([1])]);
+        const idx = g.op('Cast', [g.op('Range', [g.int64Const([0], []), g.op('Squeeze', [seq, g.int64Const([0])]), g.int64Const([1], [])])], { to: TensorType.FLOAT });
+        const distance = g.op('Abs', [g.op('Sub', [g.op('Unsqueeze', [idx, g.int64Const([1])]), g.op('Unsqueeze', [idx, g.int64Const([0])])])]);
+        const outside = g.op('Cast', [g.op('Greater', [distance, g.floatConst(span.halfWindow + 0.5)])], { to: TensorType.FLOAT });
+        const band = g.op('Add', [maskAdd, g.op('Mul', [outside, g.floatConst(-1e9)])]);
+        bandMasks.set(span.halfWindow, band);
+        return band;
+      }
+      default: {
+        const never: never = span;
+        throw new Error(`unknown attention span ${JSON.stringify(never)}`);
+      }
+    }
+  };
+  // Rotary: per distinct theta, cos and sin of [batch, 1, seq, headDim], built once. HF computes
+  // the angles in float32 (inv_freq and position · inv_freq), as this graph does.
+  const rotary = new Map<number, { cos: string; sin: string }>();
+  const rotaryFor = (theta: number) => {
+    const known = rotary.get(theta);
+    if (known) return known;
+    const invFreq = Array.from({ length: headDim / 2 }, (_, i) => Math.fround(1 / Math.fround(theta ** ((2 * i) / headDim))));
+    const pos = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: TensorType.FLOAT }), g.int64Const([2])]);
+    const freqs = g.op('Mul', [pos, g.floatConst(invFreq, [1, 1, headDim / 2])]);
+    const angles = g.op('Unsqueeze', [g.op('Concat', [freqs, freqs], { axis: 2 }), g.int64Const([1])]);
+    const made = { cos: g.op('Cos', [angles]), sin: g.op('Sin', [angles]) };
+    rotary.set(theta, made);
+    return made;
+  };
+  const half = g.int64Const([headDim / 2]);
+  /** x·cos + rotate_half(x)·sin on [batch, heads, seq, headDim]; rotate_half(x) = [−x2, x1]. */
+  const rotate = (x: string, r: { cos: string; sin: string }) => {
+    const x1 = g.op('Slice', [x, g.int64Const([0]), half, g.int64Const([3])]);
+    const x2 = g.op('Slice', [x, half, g.int64Const([headDim]), g.int64Const([3])]);
+    const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: 3 });
+    return g.op('Add', [g.op('Mul', [x, r.cos]), g.op('Mul', [rotated, r.sin])]);
+  };
 
   // ---- embeddings → h0
   const e = weights.embeddings;
   const table = (entry: TensorEntry) => (entry.transposed ? g.op('Transpose', [w(entry)], { perm: [1, 0] }) : w(entry));
-  let emb = g.op('Add', [g.op('Gather', [table(e.word), 'input_ids']), g.op('Gather', [table(e.position), 'position_ids'])]);
-  if (e.tokenType) emb = g.op('Add', [emb, g.op('Gather', [table(e.tokenType), 'token_type_ids'])]);
-  emb = layerNorm(emb, e.lnWeight, e.lnBias);
+  let emb = g.op('Gather', [table(e.word), 'input_ids']);
+  switch (arch.positions.kind) {
+    case 'learned':
+      emb = g.op('Add', [emb, g.op('Gather', [table(required(e, 'position')), 'position_ids'])]);
+      if (e.tokenType) emb = g.op('Add', [emb, g.op('Gather', [table(e.tokenType), 'token_type_ids'])]);
+      break;
+    case 'rotary':
+      break; // applied to q and k in every layer
+    default: {
+      const never: never = arch.positions;
+      throw new Error(`unknown positions ${JSON.stringify(never)}`);
+    }
+  }
+  if (arch.embeddingNorm) emb = normOf(emb, required(e, 'lnWeight'), e.lnBias);
   let hidden = g.op('Reshape', [emb, g.int64Const([-1, config.embeddingSize])]);
   if (e.projWeight) hidden = linear(hidden, e.projWeight, e.projBias);
   const states = [hidden];
 
-  // ---- encoder layers, in plan order
-  for (const layer of plan) {
-    const L = weights.layers[weightSetForLayer(config, layer)];
-    const toHeads = (x: string, perm: number[]) => g.op('Transpose', [g.op('Reshape', [x, splitHeads])], { perm });
-    const q = toHeads(linear(hidden, L.qWeight, L.qBias), [0, 2, 1, 3]);
-    const kT = toHeads(linear(hidden, L.kWeight, L.kBias), [0, 2, 3, 1]);
-    const v = toHeads(linear(hidden, L.vWeight, L.vBias), [0, 2, 1, 3]);
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kT]), g.floatConst(1 / Math.sqrt(headDim))]), maskAdd]);
+  const toHeads = (x: string, split: string, perm: number[]) => g.op('Transpose', [g.op('Reshape', [x, split])], { perm });
+  /** Grouped-query: each of the kvHeads heads serves heads/kvHeads query heads, as HF's repeat_kv. */
+  const repeatKv = (x: string) => {
+    if (kvHeads === heads) return x;
+    const rep = heads / kvHeads;
+    const shape5 = g.op('Concat', [batchSeq, g.int64Const([kvHeads, 1, headDim])], { axis: 0 });
+    const expand5 = g.op('Concat', [batchSeq, g.int64Const([kvHeads, rep, headDim])], { axis: 0 });
+    return g.op('Reshape', [g.op('Expand', [g.op('Reshape', [x, shape5]), expand5]), splitHeads]);
+  };
+  /** q, k, v as [batch·seq, width] rows, from separate or fused projections. */
+  const projections = (x: string, L: Partial<Record<LayerTensor, TensorEntry>>) => {
+    switch (arch.qkv) {
+      case 'separate':
+        return [
+          linear(x, required(L, 'qWeight'), L.qBias),
+          linear(x, required(L, 'kWeight'), L.kBias),
+          linear(x, required(L, 'vWeight'), L.vBias),
+        ];
+      case 'fused': {
+        const qkv = linear(x, required(L, 'qkvWeight'), L.qkvBias);
+        const kv = kvHeads * headDim;
+        return g.opMulti('Split', [qkv, g.int64Const([H, kv, kv])], 3, { axis: 1 });
+      }
+      default: {
+        const never: never = arch.qkv;
+        throw new Error(`unknown qkv layout ${JSON.stringify(never)}`);
+      }
+    }
+  };
+  const attention = (x: string, L: Partial<Record<LayerTensor, TensorEntry>>, weightSet: number) => {
+    const [qRows, kRows, vRows] = projections(x, L);
+    let q = toHeads(qRows, splitHeads, [0, 2, 1, 3]);
+    const v = toHeads(repeatKv(vRows), splitHeads, [0, 2, 1, 3]);
+    let kT: string;
+    switch (arch.positions.kind) {
+      case 'learned':
+        kT = toHeads(repeatKv(kRows), splitHeads, [0, 2, 3, 1]);
+        break;
+      case 'rotary': {
+        const r = rotaryFor(arch.positions.theta[weightSet]);
+        q = rotate(q, r);
+        kT = g.op('Transpose', [rotate(toHeads(repeatKv(kRows), splitHeads, [0, 2, 1, 3]), r)], { perm: [0, 1, 3, 2] });
+        break;
+      }
+      default: {
+        const never: never = arch.positions;
+        throw new Error(`unknown positions ${JSON.stringify(never)}`);
+      }
+    }
+    const mask = maskFor(arch.layers[weightSet].attention);
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kT]), g.floatConst(1 / Math.sqrt(headDim))]), mask]);
     const context = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v]);
     const merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), flatHidden]);
-    const attn = layerNorm(g.op('Add', [linear(merged, L.attnOutWeight, L.attnOutBias), hidden]), L.attnLnWeight, L.attnLnBias);
-    const ffn = linear(activate(linear(attn, L.ffnInWeight, L.ffnInBias), config.hiddenAct), L.ffnOutWeight, L.ffnOutBias);
-    hidden = layerNorm(g.op('Add', [ffn, attn]), L.outLnWeight, L.outLnBias);
+    return linear(merged, required(L, 'attnOutWeight'), L.attnOutBias);
+  };
+  const mlp = (x: string, L: Partial<Record<LayerTensor, TensorEntry>>) => {
+    let inner: string;
+    switch (arch.mlp.kind) {
+      case 'dense':
+        inner = activate(linear(x, required(L, 'ffnInWeight'), L.ffnInBias), config.hiddenAct);
+        break;
+      case 'gated': {
+        let a: string;
+        let b: string;
+        if (arch.mlp.fused) {
+          const I = config.intermediateSize;
+          [a, b] = g.opMulti('Split', [linear(x, required(L, 'ffnInWeight'), L.ffnInBias), g.int64Const([I, I])], 2, { axis: 1 });
+        } else {
+          a = linear(x, required(L, 'ffnGateWeight'), L.ffnGateBias);
+          b = linear(x, required(L, 'ffnInWeight'), L.ffnInBias);
+        }
+        inner = g.op('Mul', [activate(a, config.hiddenAct), b]);
+        break;
+      }
+      default: {
+        const never: never = arch.mlp;
+        throw new Error(`unknown mlp ${JSON.stringify(never)}`);
+      }
+    }
+    return linear(inner, required(L, 'ffnOutWeight'), L.ffnOutBias);
+  };
+
+  // ---- encoder layers, in plan order
+  for (const layer of plan) {
+    const set = weightSetForLayer(config, layer);
+    const L = weights.layers[set];
+    switch (arch.normPlacement) {
+      case 'post': {
+        const attn = normOf(g.op('Add', [attention(hidden, L, set), hidden]), required(L, 'attnLnWeight'), L.attnLnBias);
+        hidden = normOf(g.op('Add', [mlp(attn, L), attn]), required(L, 'outLnWeight'), L.outLnBias);
+        break;
+      }
+      case 'pre': {
+        const attnIn = arch.layers[set].attnNorm ? normOf(hidden, required(L, 'attnLnWeight'), L.attnLnBias) : hidden;
+        const attn = g.op('Add', [hidden, attention(attnIn, L, set)]);
+        hidden = g.op('Add', [attn, mlp(normOf(attn, required(L, 'outLnWeight'), L.outLnBias), L)]);
+        break;
+      }
+      default: {
+        const never: never = arch.normPlacement;
+        throw new Error(`unknown norm placement ${JSON.stringify(never)}`);
+      }
+    }
     states.push(hidden);
   }
+  // The head reads head(finalNorm(h_i)) for every state, as the logit lens applies the final norm.
+  const read = arch.finalNorm ? states.map((s) => normOf(s, required(e, 'finalLnWeight'), e.finalLnBias)) : states;
   const axis0 = g.int64Const([0]);
-  g.named('Concat', states.map((s) => g.op('Unsqueeze', [s, axis0])), 'states', { axis: 0 });
+  g.named('Concat', read.map((s) => g.op('Unsqueeze', [s, axis0])), 'states', { axis: 0 });
   return {
     opset: 17,
     nodes: g.nodes,
@@ -209,6 +385,8 @@ function activation(g: GraphBuilder, x: string, act: Activation): string {
     }
     case 'relu':
       return g.op('Relu', [x]);
+    case 'silu':
+      return g.op('Mul', [x, g.op('Sigmoid', [x])]);
     default: {
       const never: never = act;
       throw new Error(`unknown activation ${never}`);

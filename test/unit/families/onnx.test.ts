@@ -48,14 +48,14 @@ describe('ONNX: real torch.onnx.export output (BERT)', () => {
       const bin = loadCheckpoint(path.join(dir, 'pytorch_model.bin'));
       assert.equal(onnx.weights.format, 'onnx');
       assert.equal(bin.weights.format, 'pytorch');
-      assert.equal(onnx.resolved.layers[1].qWeight.transposed, true);
+      assert.equal(onnx.resolved.layers[1].qWeight?.transposed, true);
       assert.match(onnx.resolved.head.decoderWeight.name, /cls\.predictions\.decoder\.weight/);
       const pairs: [string, ReturnType<typeof logical>, ReturnType<typeof logical>][] = [];
       for (const k of Object.keys(bin.resolved.embeddings) as (keyof typeof bin.resolved.embeddings)[]) {
         pairs.push([`embeddings.${k}`, logical(onnx.resolved.embeddings[k]!), logical(bin.resolved.embeddings[k]!)]);
       }
       bin.resolved.layers.forEach((layer, i) =>
-        (Object.keys(layer) as LayerTensor[]).forEach((k) => pairs.push([`layer ${i} ${k}`, logical(onnx.resolved.layers[i][k]), logical(layer[k])])),
+        (Object.keys(layer) as LayerTensor[]).forEach((k) => pairs.push([`layer ${i} ${k}`, logical(onnx.resolved.layers[i][k]!), logical(layer[k]!)])),
       );
       for (const k of Object.keys(bin.resolved.head) as (keyof typeof bin.resolved.head)[]) {
         pairs.push([`head.${k}`, logical(onnx.resolved.head[k]!), logical(bin.resolved.head[k]!)]);
@@ -108,7 +108,7 @@ describe('ONNX: Optimum-layout exports of every family', () => {
       const dir = writeTinyFamily(makeTempDir(), family, { format: 'onnx', seed: 50, ...options });
       const c = loadCheckpoint(dir);
       assert.equal(c.weights.format, 'onnx');
-      assert.equal(c.resolved.layers[0].ffnInWeight.transposed, true);
+      assert.equal(c.resolved.layers[0].ffnInWeight?.transposed, true);
       const { maxDelta } = await probeAndCompare(dir, `${family} (ONNX)`);
       assert.ok(maxDelta <= 1e-4);
     });
@@ -123,8 +123,8 @@ describe('ONNX: Optimum-layout exports of every family', () => {
       delete onnxFixtureOptions.externalData;
     }
     const c = loadCheckpoint(dir);
-    assert.equal(path.basename(c.resolved.layers[0].qWeight.file), 'model.onnx_data');
-    assert.equal(c.resolved.layers[0].qWeight.transposed, true);
+    assert.equal(path.basename(c.resolved.layers[0].qWeight!.file), 'model.onnx_data');
+    assert.equal(c.resolved.layers[0].qWeight?.transposed, true);
     await probeAndCompare(dir, 'distilbert (ONNX)');
   });
 

@@ -4,8 +4,8 @@
  * computed with ordinary loops. Used only by tests.
  */
 import { readTensorF32, TensorEntry } from '../../../src/core/checkpoint/safetensors';
-import { ResolvedWeights } from '../../../src/core/checkpoint/resolve';
-import { Activation, NormalizedConfig } from '../../../src/core/families/types';
+import { ResolvedWeights, required } from '../../../src/core/checkpoint/resolve';
+import { Activation, NormKind, NormalizedConfig } from '../../../src/core/families/types';
 import { weightSetForLayer } from '../../../src/core/graph/probeGraph';
 
 export interface ReferenceInput {
@@ -18,6 +18,7 @@ export interface ReferenceInput {
 export type ReferenceLogProbs = Float64Array[][];
 
 type Mat = { rows: number; cols: number; data: Float64Array };
+type Layer = ResolvedWeights['layers'][number];
 
 const cache = new WeakMap<TensorEntry, Float64Array>();
 function load(e: TensorEntry): Float64Array {
@@ -53,9 +54,9 @@ function linear(x: Mat, w: TensorEntry, b?: TensorEntry): Mat {
   return { rows: x.rows, cols: out, data: y };
 }
 
-function layerNorm(x: Mat, g: TensorEntry, b: TensorEntry, eps: number): Mat {
+function layerNorm(x: Mat, g: TensorEntry, b: TensorEntry | undefined, eps: number): Mat {
   const G = load(g);
-  const B = load(b);
+  const B = b ? load(b) : undefined;
   const y = new Float64Array(x.data.length);
   for (let r = 0; r < x.rows; r++) {
     let mean = 0;
@@ -65,9 +66,34 @@ function layerNorm(x: Mat, g: TensorEntry, b: TensorEntry, eps: number): Mat {
     for (let c = 0; c < x.cols; c++) v += (x.data[r * x.cols + c] - mean) ** 2;
     v /= x.cols;
     const inv = 1 / Math.sqrt(v + eps);
-    for (let c = 0; c < x.cols; c++) y[r * x.cols + c] = (x.data[r * x.cols + c] - mean) * inv * G[c] + B[c];
+    for (let c = 0; c < x.cols; c++) y[r * x.cols + c] = (x.data[r * x.cols + c] - mean) * inv * G[c] + (B ? B[c] : 0);
   }
   return { ...x, data: y };
+}
+
+function rmsNorm(x: Mat, g: TensorEntry, eps: number): Mat {
+  const G = load(g);
+  const y = new Float64Array(x.data.length);
+  for (let r = 0; r < x.rows; r++) {
+    let ms = 0;
+    for (let c = 0; c < x.cols; c++) ms += x.data[r * x.cols + c] ** 2;
+    const inv = 1 / Math.sqrt(ms / x.cols + eps);
+    for (let c = 0; c < x.cols; c++) y[r * x.cols + c] = x.data[r * x.cols + c] * inv * G[c];
+  }
+  return { ...x, data: y };
+}
+
+function norm(kind: NormKind, x: Mat, g: TensorEntry, b: TensorEntry | undefined, eps: number): Mat {
+  switch (kind.kind) {
+    case 'layerNorm':
+      return layerNorm(x, g, b, eps);
+    case 'rmsNorm':
+      return rmsNorm(x, g, eps);
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown norm ${JSON.stringify(never)}`);
+    }
+  }
 }
 
 function add(a: Mat, b: Mat): Mat {
@@ -97,31 +123,123 @@ function erf(x: number): number {
 }
 
 function activate(x: Mat, act: Activation): Mat {
-  const f =
-    act === 'gelu'
-      ? (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2))
-      : act === 'gelu_tanh'
-        ? (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)))
-        : (v: number) => Math.max(0, v);
+  let f: (v: number) => number;
+  switch (act) {
+    case 'gelu':
+      f = (v) => 0.5 * v * (1 + erf(v / Math.SQRT2));
+      break;
+    case 'gelu_tanh':
+      f = (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+      break;
+    case 'relu':
+      f = (v) => Math.max(0, v);
+      break;
+    case 'silu':
+      f = (v) => v / (1 + Math.exp(-v));
+      break;
+    default: {
+      const never: never = act;
+      throw new Error(`unknown activation ${never}`);
+    }
+  }
   return { ...x, data: x.data.map(f) };
 }
 
-function attention(x: Mat, cfg: NormalizedConfig, L: ResolvedWeights['layers'][number]): Mat {
-  const q = linear(x, L.qWeight, L.qBias);
-  const k = linear(x, L.kWeight, L.kBias);
-  const v = linear(x, L.vWeight, L.vBias);
+function columns(x: Mat, from: number, width: number): Mat {
+  const y = new Float64Array(x.rows * width);
+  for (let r = 0; r < x.rows; r++) y.set(x.data.subarray(r * x.cols + from, r * x.cols + from + width), r * width);
+  return { rows: x.rows, cols: width, data: y };
+}
+
+/** Rotary position embedding on [S, heads·dh] rows, angles in float32 as HF computes them. */
+function rope(x: Mat, heads: number, dh: number, theta: number, positionIds: number[]): Mat {
+  const y = new Float64Array(x.data.length);
+  const half = dh / 2;
+  const inv = Array.from({ length: half }, (_, i) => Math.fround(1 / Math.fround(theta ** ((2 * i) / dh))));
+  for (let p = 0; p < x.rows; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround(positionIds[p] * inv[i]);
+      const c = Math.fround(Math.cos(angle));
+      const s = Math.fround(Math.sin(angle));
+      for (let h = 0; h < heads; h++) {
+        const o = p * x.cols + h * dh;
+        const x1 = x.data[o + i];
+        const x2 = x.data[o + i + half];
+        y[o + i] = x1 * c - x2 * s;
+        y[o + i + half] = x2 * c + x1 * s;
+      }
+    }
+  }
+  return { ...x, data: y };
+}
+
+function attention(x: Mat, cfg: NormalizedConfig, L: Layer, weightSet: number, positionIds: number[]): Mat {
+  const arch = cfg.architecture;
   const S = x.rows;
   const H = cfg.hiddenSize;
   const nh = cfg.numHeads;
   const dh = H / nh;
+  const kvw = arch.kvHeads * dh;
+  let q: Mat;
+  let k: Mat;
+  let v: Mat;
+  switch (arch.qkv) {
+    case 'separate':
+      q = linear(x, required(L, 'qWeight'), L.qBias);
+      k = linear(x, required(L, 'kWeight'), L.kBias);
+      v = linear(x, required(L, 'vWeight'), L.vBias);
+      break;
+    case 'fused': {
+      const qkv = linear(x, required(L, 'qkvWeight'), L.qkvBias);
+      q = columns(qkv, 0, H);
+      k = columns(qkv, H, kvw);
+      v = columns(qkv, H + kvw, kvw);
+      break;
+    }
+    default: {
+      const never: never = arch.qkv;
+      throw new Error(`unknown qkv ${never}`);
+    }
+  }
+  switch (arch.positions.kind) {
+    case 'learned':
+      break;
+    case 'rotary':
+      q = rope(q, nh, dh, arch.positions.theta[weightSet], positionIds);
+      k = rope(k, arch.kvHeads, dh, arch.positions.theta[weightSet], positionIds);
+      break;
+    default: {
+      const never: never = arch.positions;
+      throw new Error(`unknown positions ${JSON.stringify(never)}`);
+    }
+  }
+  const span = arch.layers[weightSet].attention;
+  const visible = (i: number, j: number): boolean => {
+    switch (span.kind) {
+      case 'global':
+        return true;
+      case 'local':
+        return Math.abs(i - j) <= span.halfWindow;
+      default: {
+        const never: never = span;
+        throw new Error(`unknown span ${JSON.stringify(never)}`);
+      }
+    }
+  };
+  const group = nh / arch.kvHeads;
   const out = new Float64Array(S * H);
   for (let h = 0; h < nh; h++) {
+    const kh = Math.floor(h / group);
     for (let i = 0; i < S; i++) {
       const scores = new Float64Array(S);
       let max = -Infinity;
       for (let j = 0; j < S; j++) {
+        if (!visible(i, j)) {
+          scores[j] = -Infinity;
+          continue;
+        }
         let s = 0;
-        for (let d = 0; d < dh; d++) s += q.data[i * H + h * dh + d] * k.data[j * H + h * dh + d];
+        for (let d = 0; d < dh; d++) s += q.data[i * H + h * dh + d] * k.data[j * kvw + kh * dh + d];
         scores[j] = s / Math.sqrt(dh);
         max = Math.max(max, scores[j]);
       }
@@ -129,45 +247,106 @@ function attention(x: Mat, cfg: NormalizedConfig, L: ResolvedWeights['layers'][n
       for (let j = 0; j < S; j++) z += (scores[j] = Math.exp(scores[j] - max));
       for (let d = 0; d < dh; d++) {
         let s = 0;
-        for (let j = 0; j < S; j++) s += (scores[j] / z) * v.data[j * H + h * dh + d];
+        for (let j = 0; j < S; j++) if (scores[j] !== 0) s += (scores[j] / z) * v.data[j * kvw + kh * dh + d];
         out[i * H + h * dh + d] = s;
       }
     }
   }
-  return { rows: S, cols: H, data: out };
+  return linear({ rows: S, cols: H, data: out }, required(L, 'attnOutWeight'), L.attnOutBias);
+}
+
+function mlp(x: Mat, cfg: NormalizedConfig, L: Layer): Mat {
+  const arch = cfg.architecture;
+  let inner: Mat;
+  switch (arch.mlp.kind) {
+    case 'dense':
+      inner = activate(linear(x, required(L, 'ffnInWeight'), L.ffnInBias), cfg.hiddenAct);
+      break;
+    case 'gated': {
+      let a: Mat;
+      let b: Mat;
+      if (arch.mlp.fused) {
+        const both = linear(x, required(L, 'ffnInWeight'), L.ffnInBias);
+        a = columns(both, 0, cfg.intermediateSize);
+        b = columns(both, cfg.intermediateSize, cfg.intermediateSize);
+      } else {
+        a = linear(x, required(L, 'ffnGateWeight'), L.ffnGateBias);
+        b = linear(x, required(L, 'ffnInWeight'), L.ffnInBias);
+      }
+      const act = activate(a, cfg.hiddenAct);
+      inner = { ...act, data: act.data.map((v, i) => v * b.data[i]) };
+      break;
+    }
+    default: {
+      const never: never = arch.mlp;
+      throw new Error(`unknown mlp ${JSON.stringify(never)}`);
+    }
+  }
+  return linear(inner, required(L, 'ffnOutWeight'), L.ffnOutBias);
 }
 
 /** Runs one unpadded sequence through the embeddings and the planned layers, then the head on each state. */
 export function referenceLogProbs(cfg: NormalizedConfig, w: ResolvedWeights, plan: number[], input: ReferenceInput): ReferenceLogProbs {
+  const arch = cfg.architecture;
+  const eps = cfg.layerNormEps;
   const S = input.ids.length;
   const E = cfg.embeddingSize;
   const word = load(w.embeddings.word);
-  const pos = load(w.embeddings.position);
-  const type = w.embeddings.tokenType ? load(w.embeddings.tokenType) : undefined;
+  let pos: Float64Array | undefined;
+  switch (arch.positions.kind) {
+    case 'learned':
+      pos = load(required(w.embeddings, 'position'));
+      break;
+    case 'rotary':
+      break;
+    default: {
+      const never: never = arch.positions;
+      throw new Error(`unknown positions ${JSON.stringify(never)}`);
+    }
+  }
+  const type = pos && w.embeddings.tokenType ? load(w.embeddings.tokenType) : undefined;
   const emb = new Float64Array(S * E);
   for (let p = 0; p < S; p++) {
     for (let c = 0; c < E; c++) {
       emb[p * E + c] =
-        word[input.ids[p] * E + c] + pos[input.positionIds[p] * E + c] + (type ? type[input.typeIds[p] * E + c] : 0);
+        word[input.ids[p] * E + c] + (pos ? pos[input.positionIds[p] * E + c] : 0) + (type ? type[input.typeIds[p] * E + c] : 0);
     }
   }
-  let x = layerNorm({ rows: S, cols: E, data: emb }, w.embeddings.lnWeight, w.embeddings.lnBias, cfg.layerNormEps);
+  let x: Mat = { rows: S, cols: E, data: emb };
+  if (arch.embeddingNorm) x = norm(arch.norm, x, required(w.embeddings, 'lnWeight'), w.embeddings.lnBias, eps);
   if (w.embeddings.projWeight) x = linear(x, w.embeddings.projWeight, w.embeddings.projBias);
   const states = [x];
   for (const layer of plan) {
-    const L = w.layers[weightSetForLayer(cfg, layer)];
-    const a = layerNorm(add(linear(attention(x, cfg, L), L.attnOutWeight, L.attnOutBias), x), L.attnLnWeight, L.attnLnBias, cfg.layerNormEps);
-    const f = linear(activate(linear(a, L.ffnInWeight, L.ffnInBias), cfg.hiddenAct), L.ffnOutWeight, L.ffnOutBias);
-    x = layerNorm(add(f, a), L.outLnWeight, L.outLnBias, cfg.layerNormEps);
+    const set = weightSetForLayer(cfg, layer);
+    const L = w.layers[set];
+    switch (arch.normPlacement) {
+      case 'post': {
+        const a = norm(arch.norm, add(attention(x, cfg, L, set, input.positionIds), x), required(L, 'attnLnWeight'), L.attnLnBias, eps);
+        x = norm(arch.norm, add(mlp(a, cfg, L), a), required(L, 'outLnWeight'), L.outLnBias, eps);
+        break;
+      }
+      case 'pre': {
+        const attnIn = arch.layers[set].attnNorm ? norm(arch.norm, x, required(L, 'attnLnWeight'), L.attnLnBias, eps) : x;
+        const a = add(x, attention(attnIn, cfg, L, set, input.positionIds));
+        x = add(a, mlp(norm(arch.norm, a, required(L, 'outLnWeight'), L.outLnBias, eps), cfg, L));
+        break;
+      }
+      default: {
+        const never: never = arch.normPlacement;
+        throw new Error(`unknown placement ${never}`);
+      }
+    }
     states.push(x);
   }
-  return states.map((state) => {
-    const t = layerNorm(activate(linear(state, w.head.denseWeight, w.head.denseBias), cfg.headAct), w.head.lnWeight, w.head.lnBias, cfg.layerNormEps);
+  const read = arch.finalNorm ? states.map((s) => norm(arch.norm, s, required(w.embeddings, 'finalLnWeight'), w.embeddings.finalLnBias, eps)) : states;
+  return read.map((state) => {
+    const t = norm(arch.norm, activate(linear(state, w.head.denseWeight, w.head.denseBias), cfg.headAct), w.head.lnWeight, w.head.lnBias, eps);
     const logits = linear(t, w.head.decoderWeight, w.head.bias);
     const rows: Float64Array[] = [];
     for (let p = 0; p < S; p++) {
       const row = logits.data.subarray(p * logits.cols, (p + 1) * logits.cols);
-      const max = Math.max(...row);
+      let max = -Infinity;
+      for (const v of row) max = Math.max(max, v);
       let z = 0;
       for (const v of row) z += Math.exp(v - max);
       const lse = max + Math.log(z);
