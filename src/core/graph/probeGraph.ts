@@ -10,7 +10,7 @@ import { Activation, NormalizedConfig } from '../families/types';
 import { ResolvedWeights } from '../checkpoint/resolve';
 import { TensorEntry } from '../checkpoint/safetensors';
 import { GraphBuilder, OnnxModel, TensorType, encodeModel } from './onnx';
-import { buildHead } from './headGraph';
+import { buildHead, HeadMode, headPositionsFor } from './headGraph';
 
 export const ENCODER_INPUTS = ['input_ids', 'token_type_ids', 'position_ids', 'attention_mask'] as const;
 
@@ -20,6 +20,10 @@ export interface ProbeGraphSpec {
   /** Encoder layers in the order they run, e.g. [0, 1, 2, 3, 3]. */
   plan: number[];
   topK: number;
+  /** 'fast': int8 decoder with exact rescoring of the candidates (see headGraph.ts). */
+  headMode?: HeadMode;
+  /** Bytes of one [rows × vocab] head buffer (default HEAD_BUFFER_BYTES); the bench tunes it. */
+  headBufferBytes?: number;
 }
 
 /**
@@ -33,16 +37,16 @@ export interface ProbeGraphSpec {
 export interface BuiltProbeGraphs {
   encoder: Uint8Array;
   head: Uint8Array;
+  headMode: HeadMode;
+  /** Fast mode only: the exact head, run on a small sample of each batch to measure the approximation. */
+  exactHead?: Uint8Array;
   states: number;
   hiddenSize: number;
-  /** Positions per head run, so each [states·P × vocab] buffer stays near HEAD_BUFFER_BYTES. */
+  /** Positions per head run, so each [states·P × vocab] buffer stays near HEAD_BUFFER_BYTES (headGraph.ts). */
   headPositions: number;
   /** Folder the external-data locations are relative to (already resolved through symlinks). */
   externalDataFolder: string;
 }
-
-/** Size of one [rows × vocab] float buffer in the head graph; ORT keeps a few of them alive. */
-export const HEAD_BUFFER_BYTES = 48 * 2 ** 20;
 
 const DTYPE_TO_ONNX: Record<string, TensorType> = {
   F32: TensorType.FLOAT,
@@ -60,10 +64,12 @@ export function buildProbeGraphs(spec: ProbeGraphSpec): BuiltProbeGraphs {
   const states = spec.plan.length + 1;
   return {
     encoder: encodeModel(buildEncoder(spec, folder)),
-    head: encodeModel(buildHead(spec, folder, states)),
+    head: encodeModel(buildHead(spec, folder, states, spec.headMode ?? 'exact')),
+    headMode: spec.headMode ?? 'exact',
+    ...(spec.headMode === 'fast' ? { exactHead: encodeModel(buildHead(spec, folder, states, 'exact')) } : {}),
     states,
     hiddenSize: spec.config.hiddenSize,
-    headPositions: Math.max(1, Math.floor(HEAD_BUFFER_BYTES / (4 * states * spec.config.vocabSize))),
+    headPositions: headPositionsFor(states, spec.config.vocabSize, spec.headBufferBytes),
     externalDataFolder: folder,
   };
 }
