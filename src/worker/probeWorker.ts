@@ -6,10 +6,15 @@
 import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import type { BuiltProbeGraphs } from '../core/graph/probeGraph';
-import type { BatchInput, FromWorker, RawLayerOutputs, ToWorker } from '../core/probe/workerProtocol';
+import type { BatchInput, FastCalibration, FromWorker, OrtTuning, RawLayerOutputs, ToWorker } from '../core/probe/workerProtocol';
 
 let ort: typeof Ort | undefined;
-let opened: { encoder: Ort.InferenceSession; head: Ort.InferenceSession; graphs: BuiltProbeGraphs } | undefined;
+let opened:
+  | { encoder: Ort.InferenceSession; head: Ort.InferenceSession; exactHead?: Ort.InferenceSession; graphs: BuiltProbeGraphs }
+  | undefined;
+
+/** Positions of each batch that fast mode also runs through the exact head, to measure its error. */
+export const CALIBRATION_POSITIONS = 4;
 
 function loadOrt(): typeof Ort {
   if (!ort) {
@@ -29,13 +34,25 @@ async function release(): Promise<void> {
   opened = undefined;
   await o?.encoder.release();
   await o?.head.release();
+  await o?.exactHead?.release();
 }
 
-async function open(graphs: BuiltProbeGraphs, threads: number): Promise<void> {
+async function open(graphs: BuiltProbeGraphs, threads: number, tuning: OrtTuning = {}): Promise<void> {
   const { InferenceSession } = loadOrt();
   await release();
-  // Weight pre-packing stays on for both graphs: measured on 2 cores it costs ~0.5 s at session
-  // start and makes the head's big decoder product several times faster per run.
+  // Spinning off: pool threads that spin while waiting steal the CPU from each other and from
+  // other processes on a shared machine (issue 16: warm 1×32 349 → 271 ms, CPU time −25%).
+  const spin = tuning.spinning ? '1' : '0';
+  // Prepacking stays on for the encoder (off it runs 0.93× as fast) and for the int8 fast head.
+  // For the exact head it is a private copy of the decoder (94 MB for BERT-base, ~786 MB at a
+  // 256k vocabulary) and 260–285 ms at session create, for no measured warm speed (issue 16;
+  // the bench measures it again in pairs), so it is off there and the decoder stays file-backed.
+  const session = (prepack: boolean) => ({
+    model_external_initializers_file_folder_path: graphs.externalDataFolder,
+    intra_op: { allow_spinning: spin },
+    inter_op: { allow_spinning: spin },
+    disable_prepacking: prepack ? '0' : '1',
+  });
   const options = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -43,11 +60,12 @@ async function open(graphs: BuiltProbeGraphs, threads: number): Promise<void> {
     executionMode: 'sequential',
     // ORT's own log lines would duplicate (in colour) the errors we report as one clear line.
     logSeverityLevel: 4,
-    extra: { session: { model_external_initializers_file_folder_path: graphs.externalDataFolder } },
   } as Ort.InferenceSession.SessionOptions;
-  const encoder = await InferenceSession.create(graphs.encoder, options);
-  const head = await InferenceSession.create(graphs.head, options);
-  opened = { encoder, head, graphs };
+  const withPrepack = (prepack: boolean) => ({ ...options, extra: { session: session(prepack) } }) as Ort.InferenceSession.SessionOptions;
+  const encoder = await InferenceSession.create(graphs.encoder, withPrepack(true));
+  const head = await InferenceSession.create(graphs.head, withPrepack(graphs.headMode === 'fast' || tuning.headPrepacking === true));
+  const exactHead = graphs.exactHead ? await InferenceSession.create(graphs.exactHead, withPrepack(false)) : undefined;
+  opened = { encoder, head, exactHead, graphs };
 }
 
 /** Runs the encoder on the padded batch, then the head on the real positions only, in chunks. */
@@ -68,6 +86,7 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
   const tokens = input.batch * input.seq;
   const real = [...input.attentionMask.keys()].filter((i) => input.attentionMask[i] > 0);
   let out: RawLayerOutputs | undefined;
+  let calibration: FastCalibration | undefined;
 
   // Equal chunks: a last chunk of a few positions would stream the whole decoder for nothing.
   const chunk = Math.ceil(real.length / Math.ceil(real.length / graphs.headPositions));
@@ -78,10 +97,12 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
     for (let s = 0; s < S; s++) {
       positions.forEach((pos, j) => rows.set(states.subarray((s * tokens + pos) * H, (s * tokens + pos + 1) * H), (s * P + j) * H));
     }
-    const result = await head.run({
+    const feeds = {
       states: new Tensor('float32', rows, [S, P, H]),
       ids: new Tensor('int64', BigInt64Array.from(positions, (pos) => input.inputIds[pos]), [P]),
-    });
+    };
+    const result = await head.run(feeds);
+    if (opened.exactHead && start === 0) calibration = await calibrate(opened.exactHead, result, feeds.ids.data as BigInt64Array, rows, S, P, H);
     const k = result.topk_ids.dims[2];
     out ??= emptyOutputs(S, tokens, k);
     const ids = result.topk_ids.data as BigInt64Array;
@@ -101,7 +122,51 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
       });
     }
   }
-  return out ?? emptyOutputs(S, tokens, 0);
+  const done = out ?? emptyOutputs(S, tokens, 0);
+  if (calibration) done.calibration = calibration;
+  return done;
+}
+
+/** Reruns the first positions of a fast chunk through the exact head and compares every cell. */
+async function calibrate(
+  exact: Ort.InferenceSession,
+  fast: Ort.InferenceSession.OnnxValueMapType,
+  ids: BigInt64Array,
+  rows: Float32Array,
+  S: number,
+  P: number,
+  H: number,
+): Promise<FastCalibration> {
+  const { Tensor } = loadOrt();
+  const n = Math.min(P, CALIBRATION_POSITIONS);
+  const sample = new Float32Array(S * n * H);
+  for (let s = 0; s < S; s++) sample.set(rows.subarray(s * P * H, (s * P + n) * H), s * n * H);
+  const ref = await exact.run({ states: new Tensor('float32', sample, [S, n, H]), ids: new Tensor('int64', ids.slice(0, n), [n]) });
+  const k = ref.topk_ids.dims[2];
+  const c: FastCalibration = { cells: S * n, top1Agree: 0, topKIdsAgree: 0, maxAbsInputLogProb: 0, sumAbsInputLogProb: 0, maxAbsTopKLogProb: 0, maxAbsEntropy: 0, maxAbsKl: 0, maxAbsRank: 0 };
+  const f = (name: string, o: Ort.InferenceSession.OnnxValueMapType) => o[name].data as Float32Array;
+  const fastIds = fast.topk_ids.data as BigInt64Array;
+  const refIds = ref.topk_ids.data as BigInt64Array;
+  for (let s = 0; s < S; s++) {
+    for (let j = 0; j < n; j++) {
+      const a = s * P + j; // cell in the fast chunk
+      const b = s * n + j; // same cell in the sample
+      if (fastIds[a * k] === refIds[b * k]) c.top1Agree++;
+      let same = true;
+      for (let i = 0; i < k; i++) {
+        if (fastIds[a * k + i] !== refIds[b * k + i]) same = false;
+        c.maxAbsTopKLogProb = Math.max(c.maxAbsTopKLogProb, Math.abs(f('topk_logp', fast)[a * k + i] - f('topk_logp', ref)[b * k + i]));
+      }
+      if (same) c.topKIdsAgree++;
+      const d = Math.abs(f('input_logp', fast)[a] - f('input_logp', ref)[b]);
+      c.maxAbsInputLogProb = Math.max(c.maxAbsInputLogProb, d);
+      c.sumAbsInputLogProb += d;
+      c.maxAbsEntropy = Math.max(c.maxAbsEntropy, Math.abs(f('entropy', fast)[a] - f('entropy', ref)[b]));
+      c.maxAbsKl = Math.max(c.maxAbsKl, Math.abs(f('kl', fast)[a] - f('kl', ref)[b]));
+      c.maxAbsRank = Math.max(c.maxAbsRank, Math.abs(f('rank_above', fast)[a] - f('rank_above', ref)[b]));
+    }
+  }
+  return c;
 }
 
 function emptyOutputs(layers: number, tokens: number, k: number): RawLayerOutputs {
@@ -129,7 +194,7 @@ parentPort!.on('message', async (msg: ToWorker) => {
   try {
     switch (msg.type) {
       case 'open':
-        await open(msg.graphs, msg.threads);
+        await open(msg.graphs, msg.threads, msg.tuning);
         reply({ type: 'opened', id: msg.id, ms: performance.now() - started });
         break;
       case 'run':

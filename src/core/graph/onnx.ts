@@ -7,6 +7,8 @@ import { ProtoWriter } from './protobuf';
 
 export const enum TensorType {
   FLOAT = 1,
+  UINT8 = 2,
+  INT8 = 3,
   INT32 = 6,
   INT64 = 7,
   BOOL = 9,
@@ -164,6 +166,12 @@ export class GraphBuilder {
     return this.cached(`i:${dims}:${values.join(',')}`, (name) => {
       this.initializers.push({ name, type: TensorType.INT64, dims, int64s: values.map((v) => BigInt(v)) });
     });
+  }
+
+  /** An initializer whose bytes are in the graph itself (e.g. weights derived at session build). */
+  inline(name: string, type: TensorType, dims: number[], raw: Uint8Array): string {
+    this.initializers.push({ name, type, dims, raw });
+    return name;
   }
 
   external(name: string, type: TensorType, dims: number[], location: string, offset: number, length: number): string {

@@ -10,10 +10,9 @@ import { Activation, AttentionSpan, LayerTensor, NormKind, NormalizedConfig } fr
 import { ResolvedWeights, required } from '../checkpoint/resolve';
 import { TensorEntry } from '../checkpoint/safetensors';
 import { GraphBuilder, OnnxModel, TensorType, encodeModel } from './onnx';
+import { buildHead, HeadMode, headPositionsFor } from './headGraph';
 
 export const ENCODER_INPUTS = ['input_ids', 'token_type_ids', 'position_ids', 'attention_mask'] as const;
-export const HEAD_INPUTS = ['states', 'ids'] as const;
-export const PROBE_OUTPUTS = ['topk_ids', 'topk_logp', 'input_logp', 'rank_above', 'entropy', 'kl'] as const;
 
 export interface ProbeGraphSpec {
   config: NormalizedConfig;
@@ -21,6 +20,10 @@ export interface ProbeGraphSpec {
   /** Encoder layers in the order they run, e.g. [0, 1, 2, 3, 3]. */
   plan: number[];
   topK: number;
+  /** 'fast': int8 decoder with exact rescoring of the candidates (see headGraph.ts). */
+  headMode?: HeadMode;
+  /** Bytes of one [rows × vocab] head buffer (default HEAD_BUFFER_BYTES); the bench tunes it. */
+  headBufferBytes?: number;
 }
 
 /**
@@ -34,16 +37,16 @@ export interface ProbeGraphSpec {
 export interface BuiltProbeGraphs {
   encoder: Uint8Array;
   head: Uint8Array;
+  headMode: HeadMode;
+  /** Fast mode only: the exact head, run on a small sample of each batch to measure the approximation. */
+  exactHead?: Uint8Array;
   states: number;
   hiddenSize: number;
-  /** Positions per head run, so each [states·P × vocab] buffer stays near HEAD_BUFFER_BYTES. */
+  /** Positions per head run, so each [states·P × vocab] buffer stays near HEAD_BUFFER_BYTES (headGraph.ts). */
   headPositions: number;
   /** Folder the external-data locations are relative to (already resolved through symlinks). */
   externalDataFolder: string;
 }
-
-/** Size of one [rows × vocab] float buffer in the head graph; ORT keeps a few of them alive. */
-export const HEAD_BUFFER_BYTES = 48 * 2 ** 20;
 
 const DTYPE_TO_ONNX: Record<string, TensorType> = {
   F32: TensorType.FLOAT,
@@ -61,16 +64,18 @@ export function buildProbeGraphs(spec: ProbeGraphSpec): BuiltProbeGraphs {
   const states = spec.plan.length + 1;
   return {
     encoder: encodeModel(buildEncoder(spec, folder)),
-    head: encodeModel(buildHead(spec, folder, states)),
+    head: encodeModel(buildHead(spec, folder, states, spec.headMode ?? 'exact')),
+    headMode: spec.headMode ?? 'exact',
+    ...(spec.headMode === 'fast' ? { exactHead: encodeModel(buildHead(spec, folder, states, 'exact')) } : {}),
     states,
     hiddenSize: spec.config.hiddenSize,
-    headPositions: Math.max(1, Math.floor(HEAD_BUFFER_BYTES / (4 * states * spec.config.vocabSize))),
+    headPositions: headPositionsFor(states, spec.config.vocabSize, spec.headBufferBytes),
     externalDataFolder: folder,
   };
 }
 
 /** Graph-building helpers bound to one graph: weights read in place, Linear, LayerNorm, activations. */
-function layers(g: GraphBuilder, folder: string, eps: number) {
+export function layers(g: GraphBuilder, folder: string, eps: number) {
   const cast = new Map<string, string>();
   /** A weight as a float32 value in the graph, read in place from the checkpoint file. */
   const w = (entry: TensorEntry | undefined): string => {
@@ -328,53 +333,7 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
   };
 }
 
-function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: number): OnnxModel {
-  const { config, weights, topK } = spec;
-  const g = new GraphBuilder();
-  const { linear, layerNorm, activate } = layers(g, folder, config.layerNormEps);
-  const h = weights.head;
-  const V = config.vocabSize;
-
-  // [states, P, H] → [states·P, H] → transform → decoder → log-softmax → [states, P, V]
-  const rows = g.op('Reshape', ['states', g.int64Const([-1, config.hiddenSize])]);
-  const t = layerNorm(activate(linear(rows, h.denseWeight, h.denseBias), config.headAct), h.lnWeight, h.lnBias);
-  const logp = g.op('Reshape', [g.op('LogSoftmax', [linear(t, h.decoderWeight, h.bias)], { axis: 1 }), g.int64Const([stateCount, -1, V])]);
-
-  const vocabAxis = g.int64Const([2]);
-  const sumOverVocab = (x: string) => g.op('ReduceSum', [x, vocabAxis], { keepdims: 0 });
-  const ids = g.op('Expand', [g.op('Reshape', ['ids', g.int64Const([1, -1, 1])]), g.int64Const([stateCount, 1, 1])]);
-  const inputLogp = g.op('GatherElements', [logp, ids], { axis: 2 });
-  const final = g.op('Slice', [logp, g.int64Const([stateCount - 1]), g.int64Const([stateCount]), g.int64Const([0])]);
-
-  g.nodes.push({ op: 'TopK', inputs: [logp, g.int64Const([topK])], outputs: ['topk_logp', 'topk_ids'], attrs: { axis: 2, largest: 1, sorted: 1 } });
-  g.named('Reshape', [inputLogp, g.int64Const([stateCount, -1])], 'input_logp');
-  g.named('ReduceSum', [g.op('Cast', [g.op('Greater', [logp, inputLogp])], { to: TensorType.FLOAT }), vocabAxis], 'rank_above', { keepdims: 0 });
-  const entropy = g.named('Neg', [sumOverVocab(g.op('Mul', [g.op('Exp', [logp]), logp]))], 'entropy');
-  // KL(final ‖ layer) = Σ p_F·log p_F − Σ p_F·log p = −entropy_F − Σ p_F·log p: one [rows × vocab]
-  // temporary and one pass fewer than Σ p_F·(log p_F − log p).
-  const finalEntropy = g.op('Slice', [entropy, g.int64Const([stateCount - 1]), g.int64Const([stateCount]), g.int64Const([0])]);
-  g.named('Sub', [g.op('Neg', [finalEntropy]), sumOverVocab(g.op('Mul', [g.op('Exp', [final]), logp]))], 'kl');
-
-  return {
-    opset: 17,
-    nodes: g.nodes,
-    initializers: g.initializers,
-    inputs: [
-      { name: 'states', type: TensorType.FLOAT, shape: [stateCount, 'positions', config.hiddenSize] },
-      { name: 'ids', type: TensorType.INT64, shape: ['positions'] },
-    ],
-    outputs: [
-      { name: 'topk_ids', type: TensorType.INT64, shape: [stateCount, 'positions', topK] },
-      { name: 'topk_logp', type: TensorType.FLOAT, shape: [stateCount, 'positions', topK] },
-      { name: 'input_logp', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
-      { name: 'rank_above', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
-      { name: 'entropy', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
-      { name: 'kl', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
-    ],
-  };
-}
-
-function activation(g: GraphBuilder, x: string, act: Activation): string {
+export function activation(g: GraphBuilder, x: string, act: Activation): string {
   switch (act) {
     case 'gelu': // exact: x · Φ(x) = 0.5 · x · (1 + erf(x / √2))
       return g.op('Mul', [g.op('Mul', [x, g.floatConst(0.5)]), g.op('Add', [g.floatConst(1), g.op('Erf', [g.op('Mul', [x, g.floatConst(Math.SQRT1_2)])])])]);

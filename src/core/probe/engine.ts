@@ -11,9 +11,10 @@ import { CancelledError, UserError } from '../errors';
 import { buildProbeGraphs } from '../graph/probeGraph';
 import { positionId } from './inputs';
 import { summarizeLayers } from './metrics';
-import { LayerCells, ProbedSentence, ProbeReport } from './report';
+import { FastModeInfo, LayerCells, ProbedSentence, ProbeReport } from './report';
 import { WorkerClient } from './workerClient';
-import { BatchInput, RawLayerOutputs } from './workerProtocol';
+import { BatchInput, FastCalibration, OrtTuning, RawLayerOutputs } from './workerProtocol';
+import { FAST_CANDIDATES } from '../graph/headGraph';
 
 export interface ProbeInput {
   text: string;
@@ -36,6 +37,14 @@ export interface EngineOptions {
   workerPath?: string;
   /** Padded tokens per encoder run (the head then runs on real tokens only, in bounded chunks). */
   maxTokensPerRun?: number;
+  /**
+   * Fast mode: the decoder product in int8 with the top candidates rescored exactly (headGraph.ts).
+   * Top-k ids and order are exact; log-probs, entropy, KL and ranks are approximate, and the
+   * report says by how much on a sample of the run. The encoder stays fp32.
+   */
+  fast?: boolean;
+  /** ORT settings and head chunk size, for the bench's paired comparisons. */
+  tuning?: OrtTuning & { headBufferBytes?: number };
 }
 
 export const DEFAULT_TOP_K = 5;
@@ -132,12 +141,14 @@ export class ProbeEngine {
       const sentences: ProbedSentence[] = new Array(inputs.length);
       let runMs = 0;
       let done = 0;
+      const calibrations: FastCalibration[] = [];
       for (const chunk of chunkByLength(encoded, this.options.maxTokensPerRun ?? 256)) {
         throwIfAborted(options.signal);
         const batch = this.toBatch(chunk.map((i) => encoded[i]));
         const { output, ms } = await this.client.run(batch);
         throwIfAborted(options.signal);
         runMs += ms;
+        if (output.calibration) calibrations.push(output.calibration);
         chunk.forEach((inputIndex, b) => {
           sentences[inputIndex] = {
             text: inputs[inputIndex].text,
@@ -182,6 +193,7 @@ export class ProbeEngine {
           tokens: encoded.reduce((n, e) => n + e.ids.length, 0),
           peakRssMb: process.resourceUsage().maxRSS / 1024,
         },
+        ...(this.options.fast ? { fast: fastInfo(calibrations, topK) } : {}),
       };
     } finally {
       options.signal?.removeEventListener('abort', abort);
@@ -201,12 +213,13 @@ export class ProbeEngine {
   }
 
   private async ensureSession(plan: LayerPlan, topK: number): Promise<void> {
-    const key = `${printPlan(plan)}|${topK}`;
+    const key = `${printPlan(plan)}|${topK}|${this.options.fast ? 'fast' : 'exact'}`;
     if (this.openSessionKey === key && this.client.isRunning) return;
     const { config, resolved } = this.checkpoint;
-    const graphs = buildProbeGraphs({ config, weights: resolved, plan, topK });
+    const { headBufferBytes, ...tuning } = this.options.tuning ?? {};
+    const graphs = buildProbeGraphs({ config, weights: resolved, plan, topK, headMode: this.options.fast ? 'fast' : 'exact', headBufferBytes });
     this.openSessionKey = undefined;
-    this.sessionMs = await this.client.open(graphs, this.threads);
+    this.sessionMs = await this.client.open(graphs, this.threads, tuning);
     this.openSessionKey = key;
   }
 
@@ -248,6 +261,28 @@ export class ProbeEngine {
     }
     return vocab;
   }
+}
+
+/** The run's fast-mode figures: the calibration samples of every batch, pooled. */
+function fastInfo(samples: FastCalibration[], topK: number): FastModeInfo {
+  const cells = samples.reduce((n, c) => n + c.cells, 0);
+  const max = (key: keyof FastCalibration) => samples.reduce((m, c) => Math.max(m, c[key]), 0);
+  const sum = (key: keyof FastCalibration) => samples.reduce((n, c) => n + c[key], 0);
+  return {
+    candidates: Math.max(FAST_CANDIDATES, topK),
+    approximate: ['input log-prob', 'top-k log-probs', 'entropy', 'KL', 'rank beyond the candidates'],
+    calibration: {
+      cells,
+      top1Agreement: cells ? sum('top1Agree') / cells : NaN,
+      topKAgreement: cells ? sum('topKIdsAgree') / cells : NaN,
+      maxAbsInputLogProb: max('maxAbsInputLogProb'),
+      meanAbsInputLogProb: cells ? sum('sumAbsInputLogProb') / cells : NaN,
+      maxAbsTopKLogProb: max('maxAbsTopKLogProb'),
+      maxAbsEntropy: max('maxAbsEntropy'),
+      maxAbsKl: max('maxAbsKl'),
+      maxAbsRank: max('maxAbsRank'),
+    },
+  };
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

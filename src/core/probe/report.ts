@@ -67,4 +67,25 @@ export interface ProbeReport {
   vocab: Record<number, string>;
   warnings: string[];
   timing: { sessionMs: number; runMs: number; tokens: number; peakRssMb: number };
+  /** Present when the run used fast mode (int8 decoder, exact rescoring): what is approximate, by how much. */
+  fast?: FastModeInfo;
+}
+
+export interface FastModeInfo {
+  /** Candidates per row rescored exactly in fp32 (top-k ids, their order and the input logit are exact). */
+  candidates: number;
+  /** Figures that come from the int8 log-sum-exp or the int8 logits beyond the candidates. */
+  approximate: string[];
+  /** Fast vs exact on a sample of this run's own layer × position cells. */
+  calibration: {
+    cells: number;
+    top1Agreement: number;
+    topKAgreement: number;
+    maxAbsInputLogProb: number;
+    meanAbsInputLogProb: number;
+    maxAbsTopKLogProb: number;
+    maxAbsEntropy: number;
+    maxAbsKl: number;
+    maxAbsRank: number;
+  };
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, UserError } from '../errors';
 import type { BuiltProbeGraphs } from '../graph/probeGraph';
-import { BatchInput, FromWorker, RawLayerOutputs, ToWorker } from './workerProtocol';
+import { BatchInput, FromWorker, OrtTuning, RawLayerOutputs, ToWorker } from './workerProtocol';
 
 type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void };
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
@@ -33,8 +33,8 @@ export class WorkerClient {
     return this.worker !== undefined;
   }
 
-  async open(graphs: BuiltProbeGraphs, threads: number): Promise<number> {
-    const reply = await this.request({ type: 'open', graphs, threads });
+  async open(graphs: BuiltProbeGraphs, threads: number, tuning?: OrtTuning): Promise<number> {
+    const reply = await this.request({ type: 'open', graphs, threads, tuning });
     return reply.type === 'opened' ? reply.ms : 0;
   }
 

@@ -21,10 +21,33 @@ export interface RawLayerOutputs {
   rankAbove: Float32Array;
   entropy: Float32Array;
   kl: Float32Array;
+  /** Fast mode: the exact head rerun on a sample of this batch's positions, compared cell by cell. */
+  calibration?: FastCalibration;
+}
+
+/** Fast vs exact on the same cells (layer × position), from a sample of the run itself. */
+export interface FastCalibration {
+  cells: number;
+  top1Agree: number;
+  topKIdsAgree: number;
+  maxAbsInputLogProb: number;
+  sumAbsInputLogProb: number;
+  maxAbsTopKLogProb: number;
+  maxAbsEntropy: number;
+  maxAbsKl: number;
+  maxAbsRank: number;
+}
+
+/** ORT settings the bench compares in pairs; the defaults are what the product runs. */
+export interface OrtTuning {
+  /** Pool threads spin while waiting for work (ORT's default). Off by default: see probeWorker.ts. */
+  spinning?: boolean;
+  /** Weight prepacking for the exact head session (the encoder always prepacks). */
+  headPrepacking?: boolean;
 }
 
 export type ToWorker =
-  | { type: 'open'; id: number; graphs: BuiltProbeGraphs; threads: number }
+  | { type: 'open'; id: number; graphs: BuiltProbeGraphs; threads: number; tuning?: OrtTuning }
   | { type: 'run'; id: number; input: BatchInput }
   | { type: 'close'; id: number };
 

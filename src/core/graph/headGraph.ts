@@ -1,0 +1,182 @@
+/**
+ * The head graphs: the model's own MLM head applied to h0 and to the output of every planned
+ * layer, reduced per layer and position to small results — top-k, the input token's log-prob and
+ * rank, entropy, and KL from the final layer — never the [tokens × vocab] logits.
+ *
+ * Two variants with the same inputs and outputs:
+ * - exact: the fp32 decoder product, then log-softmax and the reductions;
+ * - fast: the decoder product in int8 (weights quantized per output row once per session,
+ *   activations per chunk by DynamicQuantizeLinear), then the top FAST_CANDIDATES of each row
+ *   rescored exactly in fp32 from the gathered decoder rows, and the input token's logit exact.
+ *   Top-k ids and their order come from exact logits; the log-sum-exp is the int8 one with the
+ *   candidates' terms replaced by exact ones, so log-probs, entropy, KL and ranks beyond the
+ *   candidates are approximate (the engine measures by how much on a sample of the run).
+ */
+import { readTensorF32, TensorEntry } from '../checkpoint/safetensors';
+import { GraphBuilder, OnnxModel, TensorType } from './onnx';
+import type { ProbeGraphSpec } from './probeGraph';
+import { activation, layers } from './probeGraph';
+
+export const HEAD_INPUTS = ['states', 'ids'] as const;
+export const PROBE_OUTPUTS = ['topk_ids', 'topk_logp', 'input_logp', 'rank_above', 'entropy', 'kl'] as const;
+
+/** Rows of the int8 product rescored exactly in fast mode (at least top-k). */
+export const FAST_CANDIDATES = 16;
+
+/**
+ * Size of one [rows × vocab] float buffer in the head graph; ORT keeps a few of them alive, so
+ * this bounds the head's run arena. 24 MiB is 16 BERT-base positions (13 states × 30,522): on
+ * the issue-16 measurement, 16-position chunks ran at 1.07× the speed of 31-position chunks with
+ * 136 MB less peak RSS.
+ */
+export const HEAD_BUFFER_BYTES = 24 * 2 ** 20;
+
+/** Positions per head run, so each [states·P × vocab] float buffer stays near `bufferBytes`. */
+export function headPositionsFor(states: number, vocab: number, bufferBytes = HEAD_BUFFER_BYTES): number {
+  return Math.max(1, Math.floor(bufferBytes / (4 * states * vocab)));
+}
+
+export type HeadMode = 'exact' | 'fast';
+
+export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: number, mode: HeadMode = 'exact'): OnnxModel {
+  const { config, weights, topK } = spec;
+  const g = new GraphBuilder();
+  const { w } = layers(g, folder, config.layerNormEps);
+  const h = weights.head;
+  const V = config.vocabSize;
+  // A weight stored [in, out] (ONNX MatMul) needs no transB; PyTorch's [out, in] does. A head
+  // without biases (ModernBERT, EuroBERT's lm_head) is a Gemm without C, a LayerNorm without B.
+  const linear = (x: string, weight: TensorEntry, bias: TensorEntry | undefined) =>
+    g.op('Gemm', bias ? [x, w(weight), w(bias)] : [x, w(weight)], { transB: weight.transposed ? 0 : 1 });
+  const layerNorm = (x: string, scale: TensorEntry, bias: TensorEntry | undefined) =>
+    g.op('LayerNormalization', bias ? [x, w(scale), w(bias)] : [x, w(scale)], { axis: -1, epsilon: { float: config.layerNormEps } });
+  const head = h as typeof h & Partial<Record<'denseBias' | 'lnBias' | 'bias', TensorEntry>>;
+
+  // [states, P, H] → [states·P, H] → transform t
+  const rows = g.op('Reshape', ['states', g.int64Const([-1, config.hiddenSize])]);
+  const t = layerNorm(activation(g, linear(rows, head.denseWeight, head.denseBias), config.headAct), head.lnWeight, head.lnBias);
+  const toStates = (x: string, last: number) => g.op('Reshape', [x, g.int64Const([stateCount, -1, last])]);
+  const vocabAxis = g.int64Const([2]);
+  const sumOverVocab = (x: string) => g.op('ReduceSum', [x, vocabAxis], { keepdims: 0 });
+  const countAbove = (x: string, threshold: string) => sumOverVocab(g.op('Cast', [g.op('Greater', [x, threshold])], { to: TensorType.FLOAT }));
+  const lastState = (x: string) => g.op('Slice', [x, g.int64Const([stateCount - 1]), g.int64Const([stateCount]), g.int64Const([0])]);
+  const ids = g.op('Expand', [g.op('Reshape', ['ids', g.int64Const([1, -1, 1])]), g.int64Const([stateCount, 1, 1])]);
+
+  if (mode === 'exact') {
+    const logp = toStates(g.op('LogSoftmax', [linear(t, head.decoderWeight, head.bias)], { axis: 1 }), V);
+    const inputLogp = g.op('GatherElements', [logp, ids], { axis: 2 });
+    g.nodes.push({ op: 'TopK', inputs: [logp, g.int64Const([topK])], outputs: ['topk_logp', 'topk_ids'], attrs: { axis: 2, largest: 1, sorted: 1 } });
+    g.named('Reshape', [inputLogp, g.int64Const([stateCount, -1])], 'input_logp');
+    g.named('Identity', [countAbove(logp, inputLogp)], 'rank_above');
+    const entropy = g.named('Neg', [sumOverVocab(g.op('Mul', [g.op('Exp', [logp]), logp]))], 'entropy');
+    // KL(final ‖ layer) = Σ p_F·log p_F − Σ p_F·log p = −entropy_F − Σ p_F·log p: one [rows × vocab]
+    // temporary and one pass fewer than Σ p_F·(log p_F − log p).
+    g.named('Sub', [g.op('Neg', [lastState(entropy)]), sumOverVocab(g.op('Mul', [g.op('Exp', [lastState(logp)]), logp]))], 'kl');
+  } else {
+    const C = Math.min(V, Math.max(FAST_CANDIDATES, topK));
+    const { weight: q8, scale } = quantizeRows(head.decoderWeight, V, config.hiddenSize);
+    const wq = g.inline('decoder_s8', TensorType.INT8, [config.hiddenSize, V], q8);
+    const wScale = g.inline('decoder_scale', TensorType.FLOAT, [V], new Uint8Array(scale.buffer));
+    // Activations quantized per chunk (u8, asymmetric); ORT fuses this chain into DynamicQuantizeMatMul.
+    const [tq, tScale, tZero] = g.opMulti('DynamicQuantizeLinear', [t], 3);
+    const product = g.op('Cast', [g.op('MatMulInteger', [tq, wq, tZero])], { to: TensorType.FLOAT });
+    let approx = g.op('Mul', [product, g.op('Mul', [tScale, wScale])]);
+    const bias = head.bias ? w(head.bias) : undefined;
+    if (bias) approx = g.op('Add', [approx, bias]);
+
+    // Int8 log-probs in one fused pass; the candidates are their top C.
+    const approxLogp = g.op('LogSoftmax', [approx], { axis: 1 }); // [R, V]
+    const [candApproxLogp, candIds] = g.opMulti('TopK', [approxLogp, g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 1 });
+    const axis1 = g.int64Const([1]);
+    const first = (x: string) => g.op('Slice', [x, g.int64Const([0]), g.int64Const([1]), axis1]);
+    // The int8 log-sum-exp per row, from the best candidate's int8 logit and int8 log-prob.
+    const lseApprox = g.op('Sub', [first(g.op('GatherElements', [approx, candIds], { axis: 1 })), first(candApproxLogp)]); // [R, 1]
+
+    // Exact fp32 logits of the candidates and of the input token, from gathered decoder rows.
+    const table = head.decoderWeight.transposed ? g.op('Transpose', [w(head.decoderWeight)], { perm: [1, 0] }) : w(head.decoderWeight);
+    const tCol = g.op('Unsqueeze', [t, g.int64Const([2])]); // [R, H, 1]
+    let candExact = g.op('Squeeze', [g.op('MatMul', [g.op('Gather', [table, candIds]), tCol]), g.int64Const([2])]); // [R, C]
+    if (bias) candExact = g.op('Add', [candExact, g.op('Gather', [bias, candIds])]);
+    const rowIds = g.op('Reshape', [ids, g.int64Const([-1])]);
+    let inputExact = g.op('Squeeze', [g.op('MatMul', [g.op('Unsqueeze', [g.op('Gather', [table, rowIds]), g.int64Const([1])]), tCol]), g.int64Const([2])]); // [R, 1]
+    if (bias) inputExact = g.op('Add', [inputExact, g.op('Unsqueeze', [g.op('Gather', [bias, rowIds]), g.int64Const([1])])]);
+
+    // log Σ exp over the vocabulary: the int8 sum with the candidates' terms swapped for exact
+    // ones, lse = lse8 + δ with δ = log(1 − Σ_c p8_c + Σ_c exp(z_c − lse8)).
+    const sumRow = (x: string) => g.op('ReduceSum', [x, axis1], { keepdims: 1 });
+    const candApproxP = g.op('Exp', [candApproxLogp]);
+    const restP = g.op('Relu', [g.op('Sub', [g.floatConst(1), sumRow(candApproxP)])]);
+    const delta = g.op('Log', [g.op('Add', [restP, sumRow(g.op('Exp', [g.op('Sub', [candExact, lseApprox])]))])]); // [R, 1]
+    const lse = g.op('Add', [lseApprox, delta]);
+    const candLogp = g.op('Sub', [candExact, lse]); // exact-logit log-probs of the candidates [R, C]
+
+    // Top-k from the exact candidate logits, in exact order.
+    const [topLogp, topAt] = g.opMulti('TopK', [candLogp, g.int64Const([topK])], 2, { axis: 1, largest: 1, sorted: 1 });
+    g.named('Reshape', [topLogp, g.int64Const([stateCount, -1, topK])], 'topk_logp');
+    g.named('Reshape', [g.op('GatherElements', [candIds, topAt], { axis: 1 }), g.int64Const([stateCount, -1, topK])], 'topk_ids');
+    const inputLogp = g.op('Sub', [inputExact, lse]);
+    g.named('Reshape', [inputLogp, g.int64Const([stateCount, -1])], 'input_logp');
+
+    // Rank: the int8 count above the exact input logit, with the candidates counted exactly.
+    const count = (x: string, threshold: string) => g.op('ReduceSum', [g.op('Cast', [g.op('Greater', [x, threshold])], { to: TensorType.FLOAT }), axis1], { keepdims: 1 });
+    const threshold8 = g.op('Sub', [inputExact, lseApprox]);
+    const rank = g.op('Add', [g.op('Sub', [count(approxLogp, threshold8), count(candApproxLogp, threshold8)]), count(candLogp, inputLogp)]);
+    g.named('Reshape', [rank, g.int64Const([stateCount, -1])], 'rank_above');
+
+    // Entropy: exact terms for the candidates, int8 terms (rescaled by e^−δ) for the rest:
+    // Σ_rest p·log p = e^−δ·(A − δ·B), A = Σ_rest p8·log p8, B = Σ_rest p8.
+    const p8 = g.op('Exp', [approxLogp]);
+    const sumVocab = (x: string) => g.op('ReduceSum', [x, axis1], { keepdims: 1 });
+    const restA = g.op('Sub', [sumVocab(g.op('Mul', [p8, approxLogp])), sumRow(g.op('Mul', [candApproxP, candApproxLogp]))]);
+    const shrink = g.op('Exp', [g.op('Neg', [delta])]);
+    const restTerm = g.op('Mul', [shrink, g.op('Sub', [restA, g.op('Mul', [delta, restP])])]);
+    const candTerm = sumRow(g.op('Mul', [g.op('Exp', [candLogp]), candLogp]));
+    const entropy = g.named('Reshape', [g.op('Neg', [g.op('Add', [restTerm, candTerm])]), g.int64Const([stateCount, -1])], 'entropy');
+    // KL(final ‖ layer) = −H_F − Σ p_F·log p_l, with p_F ≈ e^−δF·p8_F and log p_l ≈ log p8_l − δ_l.
+    const logp8 = toStates(approxLogp, V);
+    const crossF = sumOverVocab(g.op('Mul', [lastState(toStates(p8, V)), logp8])); // [S, P]
+    const deltaS = g.op('Reshape', [delta, g.int64Const([stateCount, -1])]);
+    const cross = g.op('Mul', [g.op('Exp', [g.op('Neg', [lastState(deltaS)])]), g.op('Sub', [crossF, deltaS])]);
+    g.named('Sub', [g.op('Neg', [lastState(entropy)]), cross], 'kl');
+  }
+
+  return {
+    opset: 17,
+    nodes: g.nodes,
+    initializers: g.initializers,
+    inputs: [
+      { name: 'states', type: TensorType.FLOAT, shape: [stateCount, 'positions', config.hiddenSize] },
+      { name: 'ids', type: TensorType.INT64, shape: ['positions'] },
+    ],
+    outputs: [
+      { name: 'topk_ids', type: TensorType.INT64, shape: [stateCount, 'positions', topK] },
+      { name: 'topk_logp', type: TensorType.FLOAT, shape: [stateCount, 'positions', topK] },
+      { name: 'input_logp', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
+      { name: 'rank_above', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
+      { name: 'entropy', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
+      { name: 'kl', type: TensorType.FLOAT, shape: [stateCount, 'positions'] },
+    ],
+  };
+}
+
+/**
+ * The decoder [V, H] as s8 per output row (symmetric: scale = max |row| / 127), laid out [H, V]
+ * for MatMulInteger. The fp32 decoder is read whole for this, once per session, and dropped
+ * (a transient 4·V·H bytes on the host).
+ */
+export function quantizeRows(entry: TensorEntry, V: number, H: number): { weight: Uint8Array; scale: Float32Array } {
+  const q = new Int8Array(H * V);
+  const scale = new Float32Array(V);
+  const f = readTensorF32(entry);
+  // f holds [V, H] (PyTorch) or its transpose [H, V].
+  const at = entry.transposed ? (v: number, k: number) => f[k * V + v] : (v: number, k: number) => f[v * H + k];
+  for (let v = 0; v < V; v++) {
+    let max = 0;
+    for (let k = 0; k < H; k++) max = Math.max(max, Math.abs(at(v, k)));
+    const s = max > 0 ? max / 127 : 1;
+    scale[v] = s;
+    const inv = 1 / s;
+    for (let k = 0; k < H; k++) q[k * V + v] = Math.round(at(v, k) * inv);
+  }
+  return { weight: new Uint8Array(q.buffer), scale };
+}
