@@ -6,7 +6,7 @@ export function formatSummaryTable(report: ProbeReport): string {
   const rows = report.summary.map((s) => [
     s.label,
     s.sourceLayer === null ? 'emb' : `L${s.sourceLayer}`,
-    `${(s.accuracy * 100).toFixed(1)}%`,
+    Number.isNaN(s.accuracy) ? '–' : `${(s.accuracy * 100).toFixed(1)}%`,
     s.meanLogProb.toFixed(3),
     formatRank(s.medianRank),
     s.meanEntropy.toFixed(3),
@@ -23,12 +23,13 @@ export function formatTokenGrid(report: ProbeReport, sentenceIndex = 0, maxWidth
   const header = ['', ...s.tokens.filter((_, p) => show[p]).map(clip)];
   const rows = s.layers.map((cells, l) => [
     `h${l}`,
-    ...cells.top1.flatMap((id, p) => (show[p] ? [clip((report.vocab[id] ?? `[${id}]`) + (id === s.ids[p] ? '' : '*'))] : [])),
+    ...cells.top1.flatMap((id, p) => (show[p] ? [Number.isNaN(id) ? '–' : clip((report.vocab[id] ?? `[${id}]`) + (id === s.ids[p] ? '' : '*'))] : [])),
   ]);
   return alignTable([header, ...rows], header.map(() => false));
 }
 
 function formatRank(r: number): string {
+  if (Number.isNaN(r)) return '–';
   return Number.isInteger(r) ? String(r) : r.toFixed(1);
 }
 

@@ -28,7 +28,7 @@ export const CELL_COLUMNS = [
 /** Long format: one row per (sentence, layer, position). top_k is "token:prob" pairs joined by spaces. */
 export function reportToCsv(report: ProbeReport): string {
   const lines = [csvRow([...CELL_COLUMNS])];
-  const token = (id: number) => report.vocab[id] ?? `[${id}]`;
+  const token = (id: number) => (Number.isNaN(id) ? '' : report.vocab[id] ?? `[${id}]`);
   report.sentences.forEach((s, si) => {
     s.layers.forEach((layer, li) => {
       const summary = report.summary[li];

@@ -164,6 +164,14 @@ export class ProbeEngine {
         options.onProgress?.(done, inputs.length);
       }
       const summary = summarizeLayers(sentences, plan, includeSpecial);
+      const bad = firstNonFiniteLayer(sentences);
+      if (bad) {
+        const where = bad.layer === 0 ? 'h0 (the embeddings)' : `h${bad.layer} (encoder layer ${plan[bad.layer - 1]})`;
+        warnings.push(
+          `non-finite values (NaN or ±Inf) first appear at ${where}, at ${bad.positions} position(s); ${bad.layers} layer(s) and ${bad.total} cell(s) in all are affected. ` +
+            'Their ranks and top-1 are unavailable (shown as –); check the weights for NaN/Inf',
+        );
+      }
       if (summary[0].count === 0) {
         warnings.push('every token is a special token, so the per-layer figures count nothing (NaN); include special tokens to count them');
       }
@@ -306,6 +314,36 @@ export function chunkByLength(encoded: EncodedText[], maxTokens: number): number
   return chunks;
 }
 
+function isFiniteCell(inputLogProb: number, topK: number[]): boolean {
+  return Number.isFinite(inputLogProb) && topK.every(Number.isFinite);
+}
+
+/**
+ * The first layer whose outputs hold NaN or ±Inf (rank and top-1 unavailable), and how many
+ * positions it touches there and in all, or undefined when every value is finite.
+ */
+export function firstNonFiniteLayer(sentences: ProbedSentence[]): { layer: number; positions: number; total: number; layers: number } | undefined {
+  let first: number | undefined;
+  let positions = 0;
+  let total = 0;
+  const layers = new Set<number>();
+  for (const s of sentences) {
+    s.layers.forEach((cells, l) => {
+      cells.rank.forEach((r) => {
+        if (!Number.isNaN(r)) return;
+        total++;
+        layers.add(l);
+        if (first === undefined || l < first) {
+          first = l;
+          positions = 0;
+        }
+        if (l === first) positions++;
+      });
+    });
+  }
+  return first === undefined ? undefined : { layer: first, positions, total, layers: layers.size };
+}
+
 function sliceSentence(out: RawLayerOutputs, start: number, length: number): LayerCells[] {
   const cells: LayerCells[] = [];
   for (let l = 0; l < out.layers; l++) {
@@ -318,10 +356,23 @@ function sliceSentence(out: RawLayerOutputs, start: number, length: number): Lay
       topKIds.push(Array.from(out.topKIds.subarray(at, at + out.k)));
       topKLogProbs.push(Array.from(out.topKLogProbs.subarray(at, at + out.k)));
     }
+    const inputLogProb = pick(out.inputLogProb);
+    const rank = pick(out.rankAbove).map((r) => r + 1);
+    const top1 = topKIds.map((ids) => ids[0]);
+    // A distribution with NaN or ±Inf in it has no meaningful order: ORT's TopK still returns ids and
+    // the rank count still says 1, so both are marked unavailable (NaN, no top-k) instead.
+    for (let p = 0; p < length; p++) {
+      if (!isFiniteCell(inputLogProb[p], topKLogProbs[p])) {
+        top1[p] = NaN;
+        rank[p] = NaN;
+        topKIds[p] = [];
+        topKLogProbs[p] = [];
+      }
+    }
     cells.push({
-      top1: topKIds.map((ids) => ids[0]),
-      inputLogProb: pick(out.inputLogProb),
-      rank: pick(out.rankAbove).map((r) => r + 1),
+      top1,
+      inputLogProb,
+      rank,
       entropy: pick(out.entropy),
       kl: pick(out.kl),
       topKIds,

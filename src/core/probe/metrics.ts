@@ -9,11 +9,13 @@ export function summarizeLayers(sentences: ProbedSentence[], plan: number[], inc
     let logProb = 0;
     let entropy = 0;
     let kl = 0;
+    let unavailable = 0;
     const ranks: number[] = [];
     for (const s of sentences) {
       const cells = s.layers[l];
       s.ids.forEach((id, p) => {
         if (!includeSpecial && s.special[p]) return;
+        if (Number.isNaN(cells.rank[p])) unavailable++;
         if (cells.top1[p] === id) correct++;
         logProb += cells.inputLogProb[p];
         entropy += cells.entropy[p];
@@ -26,9 +28,10 @@ export function summarizeLayers(sentences: ProbedSentence[], plan: number[], inc
       label: `h${l}`,
       sourceLayer: l === 0 ? null : plan[l - 1],
       count: n,
-      accuracy: n ? correct / n : NaN,
+      // A rank or top-1 computed from NaN is no figure: any unavailable cell makes both unavailable.
+      accuracy: n && !unavailable ? correct / n : NaN,
       meanLogProb: n ? logProb / n : NaN,
-      medianRank: median(ranks),
+      medianRank: unavailable ? NaN : median(ranks),
       meanEntropy: n ? entropy / n : NaN,
       meanKL: n ? kl / n : NaN,
     });
