@@ -15,7 +15,14 @@ export type Normalize = (text: string) => string;
 export const WHITESPACE = /\p{White_Space}/u;
 /** Rust's char::is_other as BertNormalizer uses it (Cc, Cf, Cs, Co, Cn), tab/newline/return excepted. */
 const CONTROL = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]$/u;
+/** What BertNormalizer's strip_accents drops after NFD: Mn only (HF keeps U+09BE (Mc) and U+20E3 (Me)). */
 const MARK_NONSPACING = /\p{Mn}/gu;
+/**
+ * What the StripAccents normalizer drops: every mark, Mn, Mc and Me. Measured: HF Rust removes the
+ * Devanagari vowel sign U+093F (Mc) and the keycap U+20E3 (Me) in AlbertTokenizerFast's normalizer,
+ * while its BertNormalizer keeps them.
+ */
+const MARK_ANY = /\p{M}/gu;
 
 /** BertNormalizer's CJK ranges, by code point (tokenizers' bert.rs, including its 0x2B920 start). */
 export function isChineseChar(cp: number): boolean {
@@ -98,7 +105,7 @@ function build(config: unknown, file: string): Normalize | undefined {
     case 'Lowercase':
       return rustLowercase;
     case 'StripAccents':
-      return (t) => t.replace(MARK_NONSPACING, '');
+      return (t) => t.replace(MARK_ANY, '');
     case 'Strip':
       return strip(c);
     case 'Prepend': {
