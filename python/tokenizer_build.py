@@ -72,7 +72,7 @@ def build(out):
     rdir = os.path.join(out, "_roberta_files")
     os.makedirs(rdir, exist_ok=True)
     rob.model.save(rdir)
-    save("roberta", transformers.RobertaTokenizerFast(vocab_file=os.path.join(rdir, "vocab.json"), merges_file=os.path.join(rdir, "merges.txt")))
+    save("roberta", transformers.RobertaTokenizerFast.from_pretrained(rdir))  # vocab.json + merges.txt, as roberta-base ships
 
     # ModernBERT way: byte-level BPE, [MASK] with lstrip, template [CLS] $A [SEP]
     mb = byte_level_bpe(text, ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"], pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True))

@@ -7,11 +7,17 @@ import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { UserError } from '../errors';
 import { readJsonObject, readUserText } from '../files';
+import { createNormalizer } from '../tokenizer/normalizers';
+import { createPostProcessor, Piece } from '../tokenizer/postProcessor';
+import { createPreTokenizer } from '../tokenizer/preTokenizers';
+import { longestFirst } from '../tokenizer/truncation';
 
 export interface EncodedText {
   ids: number[];
   tokens: string[];
   typeIds: number[];
+  /** The type ids the tokenizer itself gives, before `typeVocabSize` folds them (what HF's tokenizers return). */
+  rawTypeIds?: number[];
   /** True where the token is a special token ([CLS], [SEP], <s>, …). */
   special: boolean[];
   /** Set when the text had to be cut to fit (see truncate). */
@@ -30,7 +36,11 @@ export function truncate(e: EncodedText, limit: number): EncodedText {
 }
 
 export interface ModelTokenizer {
-  encode(text: string, pair?: string): EncodedText;
+  /**
+   * `maxLength`: cut as HF's `truncation=True, max_length=maxLength` does (longest first, before the
+   * special tokens are added), so the ids equal HF's.
+   */
+  encode(text: string, pair?: string, maxLength?: number): EncodedText;
   idToToken(id: number): string;
   readonly file: string;
 }
@@ -46,11 +56,12 @@ export function loadTokenizer(dir: string, typeVocabSize = Infinity): ModelToken
   const config = fs.existsSync(configFile) ? readJsonObject(configFile, 'tokenizer_config.json') : {};
   if (fs.existsSync(jsonFile)) {
     const json = readJsonObject(jsonFile, 'tokenizer.json');
-    return wrap(construct(json, config, jsonFile), jsonFile, typeVocabSize, lowercases(json.normalizer));
+    return wrap(construct(json, config, jsonFile), jsonFile, json, typeVocabSize, lowercases(json.normalizer));
   }
   if (fs.existsSync(vocabFile)) {
     const lower = config.do_lower_case !== false;
-    return wrap(construct(wordPieceTokenizerJson(readVocab(vocabFile), lower), config, vocabFile), vocabFile, typeVocabSize, lower);
+    const json = wordPieceTokenizerJson(readVocab(vocabFile), lower);
+    return wrap(construct(json, config, vocabFile), vocabFile, json, typeVocabSize, lower);
   }
   throw new UserError('no tokenizer found: expected tokenizer.json, or vocab.txt with tokenizer_config.json', dir);
 }
@@ -122,28 +133,44 @@ function rustLowercaseQuirks(text: string): string {
   return text.replace(/Σ/g, 'σ');
 }
 
-function wrap(tokenizer: Tokenizer, file: string, typeVocabSize = Infinity, lowercase = false): ModelTokenizer {
-  const specialIds = new Set<number>();
-  for (const [id, token] of tokenizer.get_added_tokens_decoder()) {
-    if ((token as unknown as { special?: boolean }).special !== false) specialIds.add(id);
-  }
+function wrap(tokenizer: Tokenizer, file: string, json: Record<string, unknown>, typeVocabSize = Infinity, lowercase = false): ModelTokenizer {
+  const post = createPostProcessor(json.post_processor, file);
+  const normalize = createNormalizer(json.normalizer, file);
+  const preTokenize = createPreTokenizer(json.pre_tokenizer, file);
+  const parts = tokenizer as unknown as { normalizer: unknown; pre_tokenizer: unknown };
+  if (normalize) parts.normalizer = json.normalizer ? normalize : null;
+  if (preTokenize) parts.pre_tokenizer = json.pre_tokenizer ? (text: string, o?: { section_index?: number }) => preTokenize([text], (o?.section_index ?? 0) === 0) : null;
+  // The package's internals this wrapper drives: the text → token strings part of its encode(),
+  // and the vocabulary maps. Normalizer and pre-tokenizer are replaced by ours (src/core/tokenizer).
+  const inner = tokenizer as unknown as {
+    encode_text(text: string): string[];
+    added_tokens_map: Map<string, { id: number }>;
+    model: { tokens_to_ids: Map<string, number>; unk_token_id?: number };
+  };
+  const toId = (t: string) => inner.added_tokens_map.get(t)?.id ?? inner.model.tokens_to_ids.get(t) ?? inner.model.unk_token_id ?? 0;
+  const piece = (text: string): Piece => {
+    const tokens = inner.encode_text(lowercase && !normalize ? rustLowercaseQuirks(text) : text);
+    return { tokens, ids: tokens.map(toId) };
+  };
   return {
     file,
     idToToken: (id) => tokenizer.id_to_token(id) ?? `[${id}]`,
-    encode(text, pair) {
-      const prepare = (t: string) => (lowercase ? rustLowercaseQuirks(t) : t);
-      const enc = tokenizer.encode(prepare(text), {
-        text_pair: pair === undefined ? null : prepare(pair),
-        add_special_tokens: true,
-        return_token_type_ids: true,
-      });
-      const ids = enc.ids;
-      const typeIds = (enc.token_type_ids ?? ids.map(() => 0)).map((t) => (t < typeVocabSize ? t : 0));
+    encode(text, pair, maxLength) {
+      let a = piece(text);
+      let b = pair === undefined ? undefined : piece(pair);
+      if (maxLength !== undefined) {
+        const [na, nb] = longestFirst(a.ids.length, b?.ids.length, maxLength - post.added(b !== undefined));
+        const cut = (p: Piece, n: number): Piece => (p.ids.length > n ? { ids: p.ids.slice(0, n), tokens: p.tokens.slice(0, n) } : p);
+        a = cut(a, na);
+        if (b) b = cut(b, nb);
+      }
+      const out = post.apply(a, b);
       return {
-        ids,
-        typeIds,
-        tokens: ids.map((id) => tokenizer.id_to_token(id) ?? `[${id}]`),
-        special: ids.map((id) => specialIds.has(id)),
+        ids: out.ids,
+        rawTypeIds: out.typeIds,
+        typeIds: out.typeIds.map((t) => (t < typeVocabSize ? t : 0)),
+        tokens: out.ids.map((id) => tokenizer.id_to_token(id) ?? `[${id}]`),
+        special: out.special,
       };
     },
   };
