@@ -60,7 +60,11 @@ export function loadTokenizer(dir: string, typeVocabSize = Infinity): ModelToken
   }
   if (fs.existsSync(vocabFile)) {
     const lower = config.do_lower_case !== false;
-    const json = wordPieceTokenizerJson(readVocab(vocabFile), lower);
+    const vocab = readVocab(vocabFile);
+    for (const t of ['[UNK]', '[CLS]', '[SEP]']) {
+      if (!vocab.has(t)) throw new UserError(`has no id for "${t}"; a WordPiece vocabulary needs [UNK], [CLS] and [SEP]`, vocabFile);
+    }
+    const json = wordPieceTokenizerJson(vocab, lower);
     return wrap(construct(json, config, vocabFile), vocabFile, json, typeVocabSize, lower);
   }
   throw new UserError('no tokenizer found: expected tokenizer.json, or vocab.txt with tokenizer_config.json', dir);
@@ -137,6 +141,12 @@ function wrap(tokenizer: Tokenizer, file: string, json: Record<string, unknown>,
   const post = createPostProcessor(json.post_processor, file);
   const normalize = createNormalizer(json.normalizer, file);
   const preTokenize = createPreTokenizer(json.pre_tokenizer, file);
+  // A special token typed in the text ("[SEP]") is special too, as the summary has always treated it.
+  const specialIds = new Set(
+    (Array.isArray(json.added_tokens) ? json.added_tokens : [])
+      .filter((t): t is { id: number; special: true } => typeof t === 'object' && t !== null && (t as { special?: unknown }).special === true && Number.isInteger((t as { id?: unknown }).id))
+      .map((t) => t.id),
+  );
   const parts = tokenizer as unknown as { normalizer: unknown; pre_tokenizer: unknown };
   if (normalize) parts.normalizer = json.normalizer ? normalize : null;
   if (preTokenize) parts.pre_tokenizer = json.pre_tokenizer ? (text: string, o?: { section_index?: number }) => preTokenize([text], (o?.section_index ?? 0) === 0) : null;
@@ -170,7 +180,7 @@ function wrap(tokenizer: Tokenizer, file: string, json: Record<string, unknown>,
         rawTypeIds: out.typeIds,
         typeIds: out.typeIds.map((t) => (t < typeVocabSize ? t : 0)),
         tokens: out.ids.map((id) => tokenizer.id_to_token(id) ?? `[${id}]`),
-        special: out.special,
+        special: out.special.map((isSpecial, i) => isSpecial || specialIds.has(out.ids[i])),
       };
     },
   };

@@ -151,7 +151,7 @@ describe('hardening: hostile model folders', function () {
       const json = JSON.parse(fs.readFileSync(file, 'utf8'));
       json.post_processor.single[1].Sequence.type_id = -1;
       fs.writeFileSync(file, JSON.stringify(json));
-      expectError(probe(dir), file, 'token type -1, but the model has type ids 0-1');
+      expectError(probe(dir), file, 'has type_id -1; expected a non-negative integer');
     });
   });
 

@@ -37,10 +37,7 @@ const FORMATS = ['f32', 'f16', 'bf16', 'sharded', 'bin', 'onnx'];
  * word_embeddings Gather (`!mapped.has(t.name)`), so the embedding is missing. The test checks the
  * error still happens: once the reader is fixed it fails here, and the entry goes.
  */
-const KNOWN_ONNX_READER_BUGS: Record<string, RegExp> = {
-  'xlm-roberta': /missing tensor "roberta\.embeddings\.word_embeddings\.weight"/,
-  camembert: /missing tensor "roberta\.embeddings\.word_embeddings\.weight"/,
-};
+const KNOWN_ONNX_READER_BUGS: Record<string, RegExp> = {};
 
 interface LiveLayer {
   input_logp: number[];

@@ -236,8 +236,10 @@ export function readOnnxWeights(file: string): WeightIndex {
       if (scale && !mapped.has(scale.name)) add(`${module}.weight`, scale, false);
       if (bias && !mapped.has(bias.name)) add(`${module}.bias`, bias, false);
     } else if (n.op === 'Gather') {
+      // A lookup table is unambiguous even when it is already mapped: a tied decoder/embedding
+      // (torch.onnx names it lm_head.decoder.weight for XLM-R and CamemBERT) is both.
       const t = graph.initializers.get(n.inputs[0]);
-      if (t && t.dims.length === 2 && !mapped.has(t.name)) add(`${module}.weight`, t, false);
+      if (t && t.dims.length === 2) add(`${module}.weight`, t, false);
     }
   }
 
