@@ -34,7 +34,7 @@ export function truncate(e: EncodedText, limit: number): EncodedText {
   if (e.ids.length <= limit) return e;
   const keepLast = e.special[e.special.length - 1];
   const cut = <T>(a: T[]) => (keepLast ? [...a.slice(0, limit - 1), a[a.length - 1]] : a.slice(0, limit));
-  return { ids: cut(e.ids), typeIds: cut(e.typeIds), tokens: cut(e.tokens), special: cut(e.special), truncatedFrom: e.ids.length };
+  return { ids: cut(e.ids), typeIds: cut(e.typeIds), tokens: cut(e.tokens), special: cut(e.special), truncatedFrom: e.truncatedFrom ?? e.ids.length };
 }
 
 export interface ModelTokenizer {
