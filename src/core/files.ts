@@ -38,6 +38,7 @@ export const FILE_CAPS: Record<string, number> = {
   'vocab.txt': 64 * MB,
   'vocab.json': 64 * MB,
   'merges.txt': 64 * MB,
+  'SentencePiece model': 64 * MB,
   'weight index': 64 * MB,
   'input file': 1024 * MB,
 };

@@ -1,15 +1,17 @@
 /**
- * The model's own tokenizer, from tokenizer.json, or from vocab.txt (+ tokenizer_config.json)
- * converted to the tokenizer.json form that @huggingface/tokenizers reads.
+ * The model's own tokenizer, from tokenizer.json, or from a SentencePiece model or vocab.txt
+ * (+ tokenizer_config.json) converted to the tokenizer.json form that @huggingface/tokenizers reads.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { UserError } from '../errors';
-import { readJsonObject, readUserText } from '../files';
+import { readJsonObject, readUserFile, readUserText } from '../files';
 import { createNormalizer } from '../tokenizer/normalizers';
 import { createPostProcessor, Piece } from '../tokenizer/postProcessor';
 import { createPreTokenizer } from '../tokenizer/preTokenizers';
+import { SENTENCEPIECE_FILE, sentencePieceClass, sentencePieceTokenizerJson } from '../tokenizer/sentencepieceConvert';
+import { parseSentencePieceModel } from '../tokenizer/sentencepieceModel';
 import { longestFirst } from '../tokenizer/truncation';
 
 export interface EncodedText {
@@ -32,7 +34,7 @@ export function truncate(e: EncodedText, limit: number): EncodedText {
   if (e.ids.length <= limit) return e;
   const keepLast = e.special[e.special.length - 1];
   const cut = <T>(a: T[]) => (keepLast ? [...a.slice(0, limit - 1), a[a.length - 1]] : a.slice(0, limit));
-  return { ids: cut(e.ids), typeIds: cut(e.typeIds), tokens: cut(e.tokens), special: cut(e.special), truncatedFrom: e.ids.length };
+  return { ids: cut(e.ids), typeIds: cut(e.typeIds), tokens: cut(e.tokens), special: cut(e.special), truncatedFrom: e.truncatedFrom ?? e.ids.length };
 }
 
 export interface ModelTokenizer {
@@ -58,6 +60,8 @@ export function loadTokenizer(dir: string, typeVocabSize = Infinity): ModelToken
     const json = readJsonObject(jsonFile, 'tokenizer.json');
     return wrap(construct(json, config, jsonFile), jsonFile, json, typeVocabSize, lowercases(json.normalizer));
   }
+  const spm = sentencePieceTokenizer(dir, config, configFile);
+  if (spm) return wrap(construct(spm.json, config, spm.file), spm.file, spm.json, typeVocabSize, lowercases(spm.json.normalizer));
   if (fs.existsSync(vocabFile)) {
     const lower = config.do_lower_case !== false;
     const vocab = readVocab(vocabFile);
@@ -67,7 +71,30 @@ export function loadTokenizer(dir: string, typeVocabSize = Infinity): ModelToken
     const json = wordPieceTokenizerJson(vocab, lower);
     return wrap(construct(json, config, vocabFile), vocabFile, json, typeVocabSize, lower);
   }
-  throw new UserError('no tokenizer found: expected tokenizer.json, or vocab.txt with tokenizer_config.json', dir);
+  throw new UserError('no tokenizer found: expected tokenizer.json, a SentencePiece model (spm.model, spiece.model, sentencepiece.bpe.model), or vocab.txt with tokenizer_config.json', dir);
+}
+
+const SENTENCEPIECE_NAMES = ['sentencepiece.bpe.model', 'spiece.model', 'spm.model'];
+
+/**
+ * A folder with a SentencePiece model and no tokenizer.json (DeBERTa-v3, older repos): converted as
+ * transformers converts it, for the class tokenizer_config.json names (or config.json's model_type).
+ */
+function sentencePieceTokenizer(dir: string, config: Record<string, unknown>, configFile: string): { json: Record<string, unknown>; file: string } | undefined {
+  const present = SENTENCEPIECE_NAMES.filter((n) => fs.existsSync(path.join(dir, n)));
+  if (present.length === 0) return undefined;
+  const modelConfigFile = path.join(dir, 'config.json');
+  const modelType = config.tokenizer_class === undefined && fs.existsSync(modelConfigFile) ? readJsonObject(modelConfigFile, 'config.json').model_type : undefined;
+  const cls = sentencePieceClass(config.tokenizer_class, modelType);
+  if (!cls) {
+    const what = config.tokenizer_class !== undefined
+      ? `tokenizer_config.json names tokenizer_class ${JSON.stringify(config.tokenizer_class)?.slice(0, 60)}`
+      : modelType !== undefined ? `config.json has model_type ${JSON.stringify(modelType)?.slice(0, 60)}` : 'neither tokenizer_config.json nor config.json says which tokenizer it is';
+    throw new UserError(`has no tokenizer.json, and Layer Lens converts a SentencePiece model only as XLMRobertaTokenizer, CamembertTokenizer, AlbertTokenizer or DebertaV2Tokenizer do; ${what}`, path.join(dir, present[0]));
+  }
+  const file = path.join(dir, present.includes(SENTENCEPIECE_FILE[cls]) ? SENTENCEPIECE_FILE[cls] : present[0]);
+  const model = parseSentencePieceModel(readUserFile(file, 'SentencePiece model'), file);
+  return { json: sentencePieceTokenizerJson(model, cls, config, file, configFile), file };
 }
 
 function construct(json: Record<string, unknown>, config: Record<string, unknown>, file: string): Tokenizer {

@@ -41,6 +41,7 @@ export const TOKENIZER_FILES = [
   'merges.txt',
   'spiece.model',
   'sentencepiece.bpe.model',
+  'spm.model',
 ];
 
 export interface OutTensor {

@@ -87,7 +87,14 @@ export class ProbeEngine {
       if (input.text.trim() === '' || (input.pair !== undefined && input.pair.trim() === '')) {
         throw new UserError(`input ${i + 1} is empty: give some text to probe`);
       }
-      return truncate(this.checkIds(this.checkpoint.tokenizer.encode(input.text, input.pair), i), max);
+      const { tokenizer } = this.checkpoint;
+      const full = tokenizer.encode(input.text, input.pair);
+      if (full.ids.length <= max) return this.checkIds(full, i);
+      // Too long: cut as HF's `truncation=True, max_length=max` does (longest first, so a pair loses
+      // tokens from its longer text, and both keep their special tokens). `truncate` only guards a
+      // tokenizer that cannot get under the limit (more special tokens than positions).
+      const cut = tokenizer.encode(input.text, input.pair, max);
+      return truncate(this.checkIds({ ...cut, truncatedFrom: full.ids.length }, i), max);
     });
   }
 

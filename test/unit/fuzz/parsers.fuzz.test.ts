@@ -19,6 +19,7 @@ import { loadTokenizer } from '../../../src/core/checkpoint/tokenizer';
 import { parseMergekitYaml, printMergekitYaml } from '../../../src/core/deepen/mergekit';
 import { parsePresetOrPlan } from '../../../src/core/deepen/presets';
 import { isUserError } from '../../../src/core/errors';
+import { albertLikeModel } from '../helpers/sentencepieceProto';
 import { makeTempDir } from '../helpers/tinyBert';
 import { writeTinyFamily } from '../helpers/tinyFamilies';
 import '../helpers/torchBin';
@@ -104,11 +105,17 @@ describe('fuzz: every parser returns a result or a UserError', function () {
     fuzzParser('tokenizer.json', jsonMutationArb(seeds.tokenizer), (json) => {
       writeInput(tokDir, 'tokenizer.json', JSON.stringify(json) ?? 'null');
       return loadTokenizer(tokDir).encode('The cat sat on the mat.', 'A pair.');
-    }, [], [
-      // Issue 14's tokenizer item (owned by the tokenizer work, src/core/checkpoint/tokenizer.ts): a
-      // post-processor that does not have the fields @huggingface/tokenizers expects reaches it unchecked.
-      { what: 'TypeError from @huggingface/tokenizers on a malformed post_processor/template (tokenizer area, issue 14)', pattern: /^TypeError: / },
-    ]);
+    });
+  });
+
+  it('SentencePiece model, converted (and one encode)', () => {
+    const spmDir = path.join(dir, 'spm');
+    fs.mkdirSync(spmDir, { recursive: true });
+    fs.writeFileSync(path.join(spmDir, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'AlbertTokenizer' }));
+    fuzzParser('SentencePiece model', mutatedBytes(albertLikeModel()), (bytes) => {
+      writeInput(spmDir, 'spiece.model', bytes);
+      return loadTokenizer(spmDir).encode('The cat sat on the mat.', 'A pair.');
+    });
   });
 
   it('layer plans and presets', () => {

@@ -153,6 +153,32 @@ describe('hardening: hostile model folders', function () {
       fs.writeFileSync(file, JSON.stringify(json));
       expectError(probe(dir), file, 'has type_id -1; expected a non-negative integer');
     });
+    // Issue 14's tokenizer reproducers: each made encode() throw a TypeError; now one line naming tokenizer.json.
+    const postProcessorCases: Array<[string, (pp: Record<string, any>) => unknown, string[], string]> = [
+      ['a TemplateProcessing without a "pair" template, probing a pair', (pp) => void delete pp.pair, ['--pair', 'a second text'], 'TemplateProcessing has no "pair" template, so this tokenizer cannot encode a sentence pair'],
+      ['a template entry that is a string', (pp) => void (pp.single[0] = '[CLS]'), [], 'TemplateProcessing "single" entry 0 is "[CLS]"; expected {"Sequence": …} or {"SpecialToken": …}'],
+      ['type_id 1.5', (pp) => void (pp.pair[3].Sequence.type_id = 1.5), ['--pair', 'a second text'], 'TemplateProcessing "pair" entry 3 has type_id 1.5; expected a non-negative integer'],
+      ['RobertaProcessing with cls: null', () => ({ type: 'RobertaProcessing', sep: ['[SEP]', 3], cls: null, trim_offsets: true, add_prefix_space: false }), [], 'RobertaProcessing "cls" must be [token, id]'],
+    ];
+    for (const [what, edit, extra, message] of postProcessorCases) {
+      it(`tokenizer.json with ${what} is one line naming it`, () => {
+        const dir = fresh({ tokenizer: 'tokenizer.json' });
+        const file = path.join(dir, 'tokenizer.json');
+        const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+        json.post_processor = edit(json.post_processor) ?? json.post_processor;
+        fs.writeFileSync(file, JSON.stringify(json));
+        expectError(cli('probe', dir, '--text', 'the cat sat', ...extra), file, `post_processor: ${message}`);
+      });
+    }
+    it('a tokenizer.json without a "pair" template still probes single sentences', () => {
+      const dir = fresh({ tokenizer: 'tokenizer.json' });
+      const file = path.join(dir, 'tokenizer.json');
+      const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+      delete json.post_processor.pair;
+      fs.writeFileSync(file, JSON.stringify(json));
+      const r = probe(dir);
+      assert.equal(r.code, 0, r.stderr);
+    });
   });
 
   describe('paths that leave the model folder', () => {

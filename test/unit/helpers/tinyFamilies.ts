@@ -32,6 +32,8 @@ export interface TinyFamilyOptions {
   omitTiedDecoder?: boolean;
   seed?: number;
   std?: number;
+  /** vocab_size for a tokenizer brought by the test (the family's own tiny tokenizer is still written). */
+  vocabSize?: number;
 }
 
 export type Init = 'normal' | 'lnw' | 'lnb';
@@ -93,7 +95,7 @@ export function describeTinyFamily(family: TinyFamily, options: TinyFamilyOption
   const I = options.intermediate ?? 4 * H;
   const P = 64;
   const tok = tinyTokenizer(family);
-  const V = tok.vocab.length;
+  const V = options.vocabSize ?? tok.vocab.length;
   switch (family) {
     case 'roberta':
     case 'xlm-roberta':

@@ -78,10 +78,13 @@ function idTokenizer(run: LiveModel, file: string): ModelTokenizer {
   const byName = new Map(run.examples.map((e) => [e.name, e]));
   return {
     file,
-    encode(text: string): EncodedText {
+    encode(text: string, _pair?: string, maxLength?: number): EncodedText {
       const e = byName.get(text);
       if (!e) throw new Error(`no live example "${text}"`);
-      return { ids: [...e.ids], tokens: e.ids.map((id) => `#${id}`), typeIds: [...e.type_ids], special: e.ids.map((id) => specials.has(id)) };
+      // A single sequence cut as HF's truncation=True, max_length does: its text shortened, [CLS]/[SEP] kept.
+      const cut = <T>(a: T[]) => (maxLength !== undefined && a.length > maxLength ? [...a.slice(0, maxLength - 1), a[a.length - 1]] : [...a]);
+      const ids = cut(e.ids);
+      return { ids, tokens: ids.map((id) => `#${id}`), typeIds: cut(e.type_ids), special: ids.map((id) => specials.has(id)) };
     },
     idToToken: (id: number) => `#${id}`,
   };

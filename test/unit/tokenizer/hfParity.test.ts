@@ -11,6 +11,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadTokenizer } from '../../../src/core/checkpoint/tokenizer';
+import { sentencePieceClass, sentencePieceTokenizerJson } from '../../../src/core/tokenizer/sentencepieceConvert';
+import { parseSentencePieceModel } from '../../../src/core/tokenizer/sentencepieceModel';
 import { ROOT, TEST_PYTHON } from '../helpers/python';
 
 const STRESS = path.join(ROOT, 'data', 'tokenizer-stress.jsonl');
@@ -76,11 +78,31 @@ describe('tokenizer: ids equal HF Rust tokenizers on the stress corpus', functio
       });
       if (ok) same++;
     });
-    console.log(`      ${folder}: ${same}/${cases.length} sentences identical to HF Rust, full and truncated to ${expected.trunc.join(', ')} (${((100 * same) / cases.length).toFixed(1)}%)`);
+    const pairs = cases.filter((c) => c.b !== undefined).length;
+    console.log(`      ${folder}: ${same}/${cases.length} lines (${cases.length - pairs} sentences, ${pairs} pairs) identical to HF Rust, full and truncated to ${expected.trunc.join(', ')}: ${((100 * same) / cases.length).toFixed(1)}%`);
     assert.equal(same, cases.length, `${folder}: ids differ from HF's:\n      ${bad.join('\n      ')}`);
   };
 
   for (const name of ['bert-uncased', 'bert-cased', 'roberta', 'modernbert', 'eurobert', 'xlm-roberta', 'camembert', 'albert', 'albert-cased', 'deberta-v3', 'deberta-v3-punct']) {
     it(`${name}: 100% of sentences and pairs give HF's ids`, () => check(name, name));
+  }
+
+  // The same SentencePiece models in folders without tokenizer.json, as older repos ship them: converted
+  // by us, they must give the ids of the tokenizer.json transformers converted from the same .model.
+  const SPM = ['xlm-roberta', 'camembert', 'albert', 'albert-cased', 'deberta-v3', 'deberta-v3-punct'];
+  for (const name of SPM) {
+    it(`${name}-spm (no tokenizer.json): our conversion is the tokenizer.json transformers writes`, () => {
+      const folder = path.join(dir, `${name}-spm`);
+      assert.ok(!fs.existsSync(path.join(folder, 'tokenizer.json')));
+      const config = JSON.parse(fs.readFileSync(path.join(folder, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+      const modelFile = fs.readdirSync(folder).find((f) => f.endsWith('.model'))!;
+      const cls = sentencePieceClass(config.tokenizer_class, undefined)!;
+      const ours = sentencePieceTokenizerJson(parseSentencePieceModel(fs.readFileSync(path.join(folder, modelFile)), modelFile), cls, config, modelFile, 'tokenizer_config.json');
+      const hf = JSON.parse(fs.readFileSync(path.join(dir, name, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+      for (const key of ['added_tokens', 'normalizer', 'pre_tokenizer', 'post_processor', 'decoder', 'model']) {
+        assert.deepEqual(ours[key], hf[key], `${name}: ${key} differs from HF's`);
+      }
+    });
+    it(`${name}-spm (no tokenizer.json): 100% of sentences and pairs give HF's ids`, () => check(name, `${name}-spm`));
   }
 });
