@@ -3,14 +3,8 @@ import { ProbeReport } from '../core/probe/report';
 import { summaryColumnName } from '../shared/fastMode';
 
 export function formatSummaryTable(report: ProbeReport): string {
-  // In fast mode the figures from the int8 log-sum-exp carry a mark (accuracy, from top-1, is exact).
-  const header = [
-    'layer', 'from', 'accuracy',
-    summaryColumnName(report, 'mean log p', 'mean log p'),
-    summaryColumnName(report, 'median rank', 'median rank'),
-    summaryColumnName(report, 'entropy', 'entropy'),
-    summaryColumnName(report, 'KL(final‖h)', 'KL'),
-  ];
+  // In fast mode the approximate figures carry a mark (summaryColumnName).
+  const header = ['layer', 'from', 'accuracy', 'mean log p', 'median rank', 'entropy', 'KL(final‖h)'].map((c) => summaryColumnName(report, c));
   const rows = report.summary.map((s) => [
     s.label,
     s.sourceLayer === null ? 'emb' : `L${s.sourceLayer}`,

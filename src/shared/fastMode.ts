@@ -5,9 +5,6 @@
  */
 import type { FastModeInfo, ProbeReport } from '../core/probe/report';
 
-/** Summary columns that come from the int8 log-sum-exp in fast mode (accuracy = top-1 is exact). */
-export const FAST_APPROXIMATE_SUMMARY = ['mean log p', 'median rank', 'entropy', 'KL'] as const;
-
 /** The mark put after an approximate figure's name. */
 export const APPROX_MARK = '≈';
 
@@ -43,7 +40,10 @@ export function fastModeLines(report: ProbeReport): string[] {
   return report.fast ? [fastHeadline(report.fast), fastBounds(report.fast)] : [];
 }
 
-/** A summary column's name, marked when the run was fast and the figure approximate. */
-export function summaryColumnName(report: ProbeReport, name: string, approximateAs?: (typeof FAST_APPROXIMATE_SUMMARY)[number]): string {
-  return report.fast && approximateAs ? `${name} ${APPROX_MARK}` : name;
+/**
+ * A summary column's name, marked when the run was fast and the figure comes from the int8
+ * log-sum-exp or int8 logits: log-probs, ranks, entropy, KL (accuracy, from top-1, is exact).
+ */
+export function summaryColumnName(report: ProbeReport, name: string): string {
+  return report.fast && /log p|rank|entropy|KL/.test(name) ? `${name} ${APPROX_MARK}` : name;
 }
