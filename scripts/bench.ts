@@ -1,135 +1,317 @@
 /**
- * `npm run bench`: speed and memory of the probe on a BERT-base-sized random checkpoint,
- * against a PyTorch eager implementation of the same probe. Prints figures; asserts nothing.
+ * `npm run bench`: speed, memory and fast-mode accuracy of the probe, side by side in one run:
+ * - BERT-base-sized random checkpoint at 1×32, 8×32, 32×128: PyTorch eager, Layer Lens exact and
+ *   Layer Lens fast, alternated in pairs (order reversed every other pair), so a change in the
+ *   machine's load hits all three alike; every figure is the median over pairs, and every ratio
+ *   the median of the per-pair ratios;
+ * - the reference model, a BERT-large-sized random checkpoint (8×32) and a 256k-vocabulary random
+ *   checkpoint: exact vs fast, with peak RSS;
+ * - fast vs exact on the held-out corpus: top-1 and top-k order agreement, log-prob error;
+ * - cold start, warm 1×32, and the exact head's prepacking on vs off (paired);
+ * - which int8 kernel runs (the CPU flags, and the fused op in ORT's optimized head graph).
+ * Prints figures; asserts nothing. Each measurement runs in its own process so that cold start
+ * and peak RSS are honest.
  *
- * Each measurement runs in its own process so that cold start and peak RSS are honest.
+ * Knobs: `--quick` (or LAYER_LENS_BENCH_QUICK=1): one pair, short runs, no BERT-large/256k;
+ * LAYER_LENS_BENCH_PAIRS=N; LAYER_LENS_THREADS=N.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ProbeEngine, ProbeInput } from '../src/core/probe/engine';
-import { BERT_BASE, writeSyntheticBert } from './syntheticBert';
+import { readOnnxGraph } from '../src/core/checkpoint/onnx/onnxWeights';
+import { compareReports } from '../src/core/probe/agreement';
+import { EngineOptions, ProbeEngine, ProbeInput } from '../src/core/probe/engine';
+import { readSentenceFile } from '../src/core/probe/inputs';
+import { localInt8Kernel, readCpuFlags } from '../src/core/probe/int8Kernel';
+import { median } from '../src/core/probe/metrics';
+import { BERT_BASE, BERT_LARGE, BertDims, writeSyntheticBert } from './syntheticBert';
 
-const BASE = BERT_BASE;
-const CASES = [
-  [1, 32],
-  [8, 32],
-  [32, 128],
-] as const;
 const ROOT = path.resolve(__dirname, '..');
 const THREADS = Number(process.env.LAYER_LENS_THREADS ?? os.availableParallelism());
+const QUICK = process.argv.includes('--quick') || process.env.LAYER_LENS_BENCH_QUICK === '1';
+const PAIRS = Number(process.env.LAYER_LENS_BENCH_PAIRS ?? (QUICK ? 1 : 3));
+const MIN_SECONDS = QUICK ? 0.5 : 2;
+const CORPUS = path.join(ROOT, 'data', 'heldout-sentences.txt');
+const REFERENCE = path.join(ROOT, 'models', 'reference-bert-mini');
+/** mmBERT-like vocabulary on a small BERT, so the head dominates. */
+const VOCAB_256K: BertDims = { layers: 6, hidden: 384, heads: 6, intermediate: 1536, vocab: 256_000, positions: 512 };
 
-/** Forward FLOPs per token for the whole probe: encoder layers plus the MLM head on all L+1 states. */
-function flopsPerToken(seq: number): number {
-  const { hidden: H, layers: L, intermediate: I, vocab: V } = BASE;
-  const encoder = L * (2 * 4 * H * H + 2 * 2 * H * I + 2 * 2 * seq * H);
-  const head = (L + 1) * (2 * H * H + 2 * H * V);
-  return encoder + head;
+type Mode = 'exact' | 'fast' | 'exact-prepack';
+interface Child {
+  model: string;
+  mode: Mode;
+  /** 'cold' (first result from process start, then warm 1×32), or 'BxS'. */
+  kind: string;
+  minSeconds: number;
+  optimizedHead?: string;
+}
+interface Measured {
+  tokensPerS: number;
+  msPerRun: number;
+  cpuMsPerRun: number;
+  sessionMs: number;
+  peakRssMb: number;
+  coldMs?: number;
+  warmMs?: number;
 }
 
-function writeBenchModel(dir: string): void {
-  let seed = 12345;
-  const uniform = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.07; // std ≈ 0.02
-  writeSyntheticBert(dir, BASE, (name, n) => {
-    const v = new Float32Array(n);
-    const isLnWeight = name.endsWith('LayerNorm.weight');
-    for (let i = 0; i < n; i++) v[i] = isLnWeight ? 1 : uniform();
-    return new Uint8Array(v.buffer);
-  });
-  for (const f of ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json']) {
-    fs.copyFileSync(path.join(ROOT, 'models', 'reference-bert-mini', f), path.join(dir, f));
-  }
+// ── child processes ───────────────────────────────────────────────────────────────────────
+
+function engineOptions(mode: Mode, optimizedHead?: string): EngineOptions {
+  return {
+    threads: THREADS,
+    fast: mode === 'fast',
+    tuning: { ...(mode === 'exact-prepack' ? { headPrepacking: true } : {}), ...(optimizedHead ? { optimizedHeadPath: optimizedHead } : {}) },
+  };
 }
 
 /** Sentences that tokenize to exactly `seq` tokens: [CLS] + single-token words + [SEP]. */
 function sentences(batch: number, seq: number): ProbeInput[] {
-  const vocab = fs.readFileSync(path.join(ROOT, 'models', 'reference-bert-mini', 'vocab.txt'), 'utf8').split('\n');
+  const vocab = fs.readFileSync(path.join(REFERENCE, 'vocab.txt'), 'utf8').split('\n');
   const words = vocab.slice(2000, 6000).filter((w) => /^[a-z]{3,}$/.test(w));
   return Array.from({ length: batch }, (_, b) => ({
     text: Array.from({ length: seq - 2 }, (_, i) => words[(b * 131 + i * 17) % words.length]).join(' '),
   }));
 }
 
-async function childCase(model: string, kind: string): Promise<void> {
+async function speedChild(c: Child): Promise<Measured> {
   const t0 = performance.now();
-  const engine = ProbeEngine.load(model, { threads: THREADS });
-  if (kind === 'cold') {
-    const one = sentences(1, 32);
-    const first = await engine.probe(one);
-    const cold = performance.now() - t0;
-    const t1 = performance.now();
-    await engine.probe(one);
-    const warm = performance.now() - t1;
-    print({ coldMs: cold, warmMs: warm, sessionMs: first.timing.sessionMs, peakRssMb: process.resourceUsage().maxRSS / 1024 });
-  } else {
-    const [b, s] = kind.split('x').map(Number);
+  const engine = ProbeEngine.load(c.model, engineOptions(c.mode, c.optimizedHead));
+  try {
+    if (c.kind === 'cold') {
+      const one = sentences(1, 32);
+      const first = await engine.probe(one);
+      const coldMs = performance.now() - t0;
+      const cpu0 = process.cpuUsage();
+      const t1 = performance.now();
+      await engine.probe(one);
+      const warmMs = performance.now() - t1;
+      const cpu = process.cpuUsage(cpu0);
+      return { tokensPerS: 32000 / warmMs, msPerRun: warmMs, cpuMsPerRun: (cpu.user + cpu.system) / 1000, sessionMs: first.timing.sessionMs, peakRssMb: peakRss(), coldMs, warmMs };
+    }
+    const [b, s] = c.kind.split('x').map(Number);
     const inputs = sentences(b, s);
-    const check = engine.encode(inputs).every((e) => e.ids.length === s);
-    if (!check) throw new Error(`bench inputs do not tokenize to ${s} tokens`);
+    if (!engine.encode(inputs).every((e) => e.ids.length === s)) throw new Error(`bench inputs do not tokenize to ${s} tokens`);
     const warm = await engine.probe(inputs);
     let runs = 0;
+    const cpu0 = process.cpuUsage();
     const start = performance.now();
-    while (performance.now() - start < 3000 || runs < 2) {
+    while (performance.now() - start < c.minSeconds * 1000 || runs < 2) {
       await engine.probe(inputs);
       runs++;
     }
     const seconds = (performance.now() - start) / 1000;
-    print({ tokensPerS: (b * s * runs) / seconds, msPerRun: (1000 * seconds) / runs, sessionMs: warm.timing.sessionMs, peakRssMb: process.resourceUsage().maxRSS / 1024 });
+    const cpu = process.cpuUsage(cpu0);
+    return { tokensPerS: (b * s * runs) / seconds, msPerRun: (1000 * seconds) / runs, cpuMsPerRun: (cpu.user + cpu.system) / 1000 / runs, sessionMs: warm.timing.sessionMs, peakRssMb: peakRss() };
+  } finally {
+    await engine.dispose();
   }
-  await engine.dispose();
 }
 
-function print(o: object): void {
-  process.stdout.write(JSON.stringify(o) + '\n');
+/** Exact and fast on the same sentences of the held-out corpus, compared cell by cell. */
+async function accuracyChild(model: string, count: number) {
+  const inputs = readSentenceFile(CORPUS).slice(0, count);
+  const engine = ProbeEngine.load(model, { threads: THREADS });
+  try {
+    const exact = await engine.probe(inputs);
+    const fast = await engine.probe(inputs, { fast: true });
+    return { sentences: inputs.length, agreement: compareReports(exact, fast), calibration: fast.fast?.calibration, warnings: fast.warnings };
+  } finally {
+    await engine.dispose();
+  }
 }
 
-function runChild(model: string, kind: string): Record<string, number> {
-  const out = execFileSync(process.execPath, [__filename, '--case', kind, '--model', model], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+function peakRss(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+function child<T>(args: object): T {
+  const out = execFileSync(process.execPath, [__filename, '--child', JSON.stringify(args)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-function torchBench(model: string): Record<string, { tokens_per_s: number }> | string {
+function torch(model: string, kind: string, minSeconds: number): number | string {
   const venv = path.join(ROOT, '.cache', 'venv', 'bin', 'python');
   const py = process.env.LAYER_LENS_TEST_PYTHON ?? (fs.existsSync(venv) ? venv : 'python3');
-  const r = spawnSync(py, [path.join(ROOT, 'python', 'bench_torch.py'), '--model', model, '--threads', String(THREADS)], {
+  const r = spawnSync(py, [path.join(ROOT, 'python', 'bench_torch.py'), '--model', model, '--threads', String(THREADS), '--cases', kind, '--min-seconds', String(minSeconds)], {
     encoding: 'utf8',
     env: { ...process.env, OMP_NUM_THREADS: String(THREADS), OPENBLAS_NUM_THREADS: String(THREADS) },
   });
   if (r.status !== 0) return `PyTorch bench unavailable: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
-  return JSON.parse(r.stdout.trim().split('\n').pop()!).cases;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!).cases[kind].tokens_per_s;
+}
+
+// ── paired measurements ───────────────────────────────────────────────────────────────────
+
+type Runner = () => number | Measured | string;
+type Sample = Record<string, Measured | number | string>;
+
+/** Runs every runner once per pair, in order on even pairs and reversed on odd ones. */
+function pairs(runners: Record<string, Runner>): Sample[] {
+  const names = Object.keys(runners);
+  return Array.from({ length: PAIRS }, (_, i) => {
+    const sample: Sample = {};
+    for (const n of i % 2 ? [...names].reverse() : names) sample[n] = runners[n]();
+    return sample;
+  });
+}
+
+const tps = (x: Measured | number | string | undefined) => (typeof x === 'number' ? x : typeof x === 'object' ? x.tokensPerS : NaN);
+const med = (samples: Sample[], f: (s: Sample) => number) => median(samples.map(f).filter(Number.isFinite));
+const ratio = (samples: Sample[], a: string, b: string) => med(samples, (s) => tps(s[a]) / tps(s[b]));
+const field = (samples: Sample[], name: string, key: keyof Measured) => med(samples, (s) => (typeof s[name] === 'object' ? (s[name] as Measured)[key] ?? NaN : NaN));
+
+function fmt(x: number, digits = 0): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : '-';
+}
+const times = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '-');
+
+/** Forward FLOPs per token for the whole probe: encoder layers plus the MLM head on all L+1 states. */
+function flopsPerToken(d: BertDims, seq: number): number {
+  const { hidden: H, layers: L, intermediate: I, vocab: V } = d;
+  return L * (2 * 4 * H * H + 2 * 2 * H * I + 2 * 2 * seq * H) + (L + 1) * (2 * H * H + 2 * H * V);
+}
+
+function writeRandomBert(dir: string, dims: BertDims): void {
+  let seed = 12345;
+  const uniform = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.07; // std ≈ 0.02
+  const t = performance.now();
+  writeSyntheticBert(dir, dims, (name, n) => {
+    const v = new Float32Array(n);
+    const isLnWeight = name.endsWith('LayerNorm.weight');
+    for (let i = 0; i < n; i++) v[i] = isLnWeight ? 1 : uniform();
+    return new Uint8Array(v.buffer);
+  });
+  for (const f of ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(REFERENCE, f), path.join(dir, f));
+  const mib = fs.statSync(path.join(dir, 'model.safetensors')).size / 2 ** 20;
+  console.log(`checkpoint ${path.relative(ROOT, dir)}: ${mib.toFixed(0)} MiB (ready in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+}
+
+// ── report ────────────────────────────────────────────────────────────────────────────────
+
+function speedTable(title: string, model: string, dims: BertDims | undefined, cases: string[], withTorch: boolean): void {
+  console.log(`\n${title}  (medians of ${PAIRS} alternated pair(s); ratios are medians of per-pair ratios)`);
+  console.log(
+    'case      ' + (withTorch ? 'PyTorch  ' : '') + 'exact tok/s  fast tok/s  fast/exact' + (withTorch ? '  exact/PT  fast/PT' : '') +
+      '  exact GFLOP/s  exact RSS  fast RSS  CPU ms/run exact→fast',
+  );
+  for (const kind of cases) {
+    const runners: Record<string, Runner> = {
+      exact: () => child<Measured>({ model, mode: 'exact', kind, minSeconds: MIN_SECONDS }),
+      fast: () => child<Measured>({ model, mode: 'fast', kind, minSeconds: MIN_SECONDS }),
+    };
+    if (withTorch) runners.torch = () => torch(model, kind, MIN_SECONDS);
+    const order = withTorch ? { torch: runners.torch, exact: runners.exact, fast: runners.fast } : runners;
+    const samples = pairs(order);
+    const s = Number(kind.split('x')[1]);
+    const exactTps = med(samples, (x) => tps(x.exact));
+    const torchNote = samples.map((x) => x.torch).find((x) => typeof x === 'string');
+    console.log(
+      kind.padEnd(8) +
+        (withTorch ? fmt(med(samples, (x) => tps(x.torch))).padStart(9) : '') +
+        fmt(exactTps).padStart(13) + fmt(med(samples, (x) => tps(x.fast))).padStart(12) + times(ratio(samples, 'fast', 'exact')).padStart(12) +
+        (withTorch ? times(ratio(samples, 'exact', 'torch')).padStart(10) + times(ratio(samples, 'fast', 'torch')).padStart(9) : '') +
+        (dims ? fmt((exactTps * flopsPerToken(dims, s)) / 1e9) : '-').padStart(15) +
+        `${fmt(field(samples, 'exact', 'peakRssMb'))} MB`.padStart(11) + `${fmt(field(samples, 'fast', 'peakRssMb'))} MB`.padStart(10) +
+        `${fmt(field(samples, 'exact', 'cpuMsPerRun'))} → ${fmt(field(samples, 'fast', 'cpuMsPerRun'))}`.padStart(26),
+    );
+    if (torchNote) console.log(`  ${torchNote}`);
+  }
+}
+
+function coldTable(model: string): void {
+  const samples = pairs({
+    exact: () => child<Measured>({ model, mode: 'exact', kind: 'cold', minSeconds: 0 }),
+    fast: () => child<Measured>({ model, mode: 'fast', kind: 'cold', minSeconds: 0 }),
+  });
+  console.log(`\nCold start and warm 1×32, BERT-base random (medians of ${PAIRS} pair(s))`);
+  console.log('                         exact      fast');
+  const row = (label: string, key: keyof Measured, note = '') =>
+    console.log(`${label.padEnd(22)}${`${fmt(field(samples, 'exact', key))} ms`.padStart(9)}${`${fmt(field(samples, 'fast', key))} ms`.padStart(10)}${note}`);
+  row('session create', 'sessionMs');
+  row('first result, cold', 'coldMs', '   (process start → 1×32 result: load, graph, session, run)');
+  row('warm 1×32', 'warmMs', `   (same sentence again; fast/exact ${times(med(samples, (x) => (x.exact as Measured).warmMs! / (x.fast as Measured).warmMs!))} faster)`);
+  console.log(`${'peak RSS'.padEnd(22)}${`${fmt(field(samples, 'exact', 'peakRssMb'))} MB`.padStart(9)}${`${fmt(field(samples, 'fast', 'peakRssMb'))} MB`.padStart(10)}`);
+}
+
+function prepackTable(model: string): void {
+  const kind = '8x32';
+  const samples = pairs({
+    off: () => child<Measured>({ model, mode: 'exact', kind, minSeconds: MIN_SECONDS }),
+    on: () => child<Measured>({ model, mode: 'exact-prepack', kind, minSeconds: MIN_SECONDS }),
+  });
+  console.log(`\nExact head weight prepacking, BERT-base random ${kind} (product default: off; medians of ${PAIRS} pair(s))`);
+  console.log(
+    `on/off speed ${times(ratio(samples, 'on', 'off'))} · CPU per run ${fmt(field(samples, 'on', 'cpuMsPerRun'))} vs ${fmt(field(samples, 'off', 'cpuMsPerRun'))} ms` +
+      ` · session ${fmt(field(samples, 'on', 'sessionMs'))} vs ${fmt(field(samples, 'off', 'sessionMs'))} ms · peak RSS ${fmt(field(samples, 'on', 'peakRssMb'))} vs ${fmt(field(samples, 'off', 'peakRssMb'))} MB`,
+  );
+}
+
+function accuracyRow(label: string, model: string, count: number): void {
+  const r = child<Awaited<ReturnType<typeof accuracyChild>>>({ accuracy: true, model, count });
+  const a = r.agreement;
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  console.log(
+    `${label.padEnd(22)}${String(r.sentences).padStart(6)}${String(a.cells).padStart(8)}${pct(a.top1).padStart(9)}${pct(a.topKOrder).padStart(10)}` +
+      `${a.meanAbsInputLogProb.toFixed(4).padStart(11)}${a.maxAbsInputLogProb.toFixed(4).padStart(9)}${a.maxAbsEntropy.toFixed(3).padStart(9)}${a.maxAbsKl.toFixed(3).padStart(8)}` +
+      `${pct(a.sameRank).padStart(10)}${(r.calibration ? r.calibration.maxAbsInputLogProb.toFixed(4) : '-').padStart(13)}`,
+  );
+  for (const w of r.warnings) console.log(`  warning: ${w}`);
+}
+
+function kernelReport(model: string): void {
+  const flags = readCpuFlags();
+  const shown = flags ? ['avx2', 'avx512f', 'avx512_vnni', 'avx_vnni', 'amx_int8'].filter((f) => flags.has(f)).join(' ') : 'unreadable';
+  console.log(`CPU ${os.cpus()[0]?.model ?? '?'} · flags: ${shown} · ${THREADS} threads`);
+  console.log(`int8 kernel: ${localInt8Kernel().name}${localInt8Kernel().fast ? '' : ` — fast mode off here: ${localInt8Kernel().reason}`}`);
+  const file = path.join(os.tmpdir(), `layer-lens-bench-head-${process.pid}.onnx`);
+  try {
+    child<Measured>({ model, mode: 'fast', kind: '1x32', minSeconds: 0, optimizedHead: file });
+    const ops = new Map<string, number>();
+    for (const n of readOnnxGraph(file).nodes) ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
+    const int8 = [...ops.keys()].filter((o) => /Quant|Integer|MatMulNBits/.test(o));
+    console.log(`fast head after ORT's optimizer: ${int8.map((o) => `${o}×${ops.get(o)}`).join(', ') || 'no int8 op'} (of ${[...ops.values()].reduce((a, b) => a + b, 0)} nodes)`);
+  } catch (e) {
+    console.log(`fast head graph not inspected: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const caseAt = args.indexOf('--case');
-  if (caseAt >= 0) return childCase(args[args.indexOf('--model') + 1], args[caseAt + 1]);
-
-  const model = path.join(ROOT, '.cache', 'bench', 'bert-base-random');
-  console.log(`Layer Lens bench · BERT-base shape (768 hidden, 12 layers, 30522 vocab), random F32 weights · ${THREADS} threads · ${os.cpus()[0]?.model ?? ''}`);
-  const t = performance.now();
-  writeBenchModel(model);
-  console.log(`checkpoint: ${model} (${(fs.statSync(path.join(model, 'model.safetensors')).size / 2 ** 20).toFixed(0)} MiB, ready in ${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
-
-  const cold = runChild(model, 'cold');
-  console.log(`session create            ${cold.sessionMs.toFixed(0)} ms`);
-  console.log(`first result, cold        ${cold.coldMs.toFixed(0)} ms   (process start → 1×32 result: load, graph, session, run; target ≤ 1500)`);
-  console.log(`first result, warm        ${cold.warmMs.toFixed(1)} ms   (same sentence again; target ≤ 150)`);
-  console.log(`peak RSS (cold run)       ${cold.peakRssMb.toFixed(0)} MB\n`);
-
-  const torch = torchBench(model);
-  console.log('case      tokens/s   ms/run   GFLOP/s   peak RSS   PyTorch tokens/s   speed-up');
-  for (const [b, s] of CASES) {
-    const kind = `${b}x${s}`;
-    const r = runChild(model, kind);
-    const gflops = (r.tokensPerS * flopsPerToken(s)) / 1e9;
-    const tt = typeof torch === 'string' ? undefined : torch[kind]?.tokens_per_s;
-    console.log(
-      `${kind.padEnd(8)} ${r.tokensPerS.toFixed(0).padStart(9)} ${r.msPerRun.toFixed(0).padStart(8)} ${gflops.toFixed(0).padStart(9)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(10)}` +
-        ` ${tt ? tt.toFixed(0).padStart(18) : '-'.padStart(18)} ${tt ? `${(r.tokensPerS / tt).toFixed(2)}×`.padStart(10) : ''}`,
-    );
+  const at = process.argv.indexOf('--child');
+  if (at >= 0) {
+    const c = JSON.parse(process.argv[at + 1]);
+    const result = c.accuracy ? await accuracyChild(c.model, c.count) : await speedChild(c as Child);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
   }
-  if (typeof torch === 'string') console.log(`\n${torch}`);
+  const bench = path.join(ROOT, '.cache', 'bench');
+  const base = path.join(bench, 'bert-base-random');
+  console.log(`Layer Lens bench${QUICK ? ' (--quick)' : ''} · ${PAIRS} pair(s) per figure · runs of ≥ ${MIN_SECONDS} s`);
+  writeRandomBert(base, BERT_BASE);
+  kernelReport(base);
+
+  coldTable(base);
+  speedTable('BERT-base random (768 hidden, 12 layers, 30,522 vocab, F32)', base, BERT_BASE, QUICK ? ['1x32', '8x32'] : ['1x32', '8x32', '32x128'], true);
+  speedTable('Reference model (reference-bert-mini: 256 hidden, 4 layers, 30,522 vocab, F16)', REFERENCE, undefined, ['8x32', '32x128'], false);
+  prepackTable(base);
+
+  console.log('\nFast vs exact on data/heldout-sentences.txt (cells = sentences × tokens × states; top-k = 5)');
+  console.log('model                 sent.   cells    top-1  top-k ord  mean|Δlp|  max|Δlp|  max|ΔH|  max|ΔKL|  same rank  calib. max|Δlp|');
+  accuracyRow('reference-bert-mini', REFERENCE, 500);
+  accuracyRow('BERT-base random', base, QUICK ? 20 : 100);
+
+  if (!QUICK) {
+    const large = path.join(bench, 'bert-large-random');
+    const wide = path.join(bench, 'bert-256k-vocab-random');
+    console.log('');
+    writeRandomBert(large, BERT_LARGE);
+    writeRandomBert(wide, VOCAB_256K);
+    speedTable('BERT-large random (1024 hidden, 24 layers, 30,522 vocab, F32)', large, BERT_LARGE, ['8x32'], false);
+    speedTable('256k-vocabulary random (384 hidden, 6 layers, 256,000 vocab, F32)', wide, VOCAB_256K, ['8x32'], false);
+  }
 
   console.log('\nDeepen writer (BERT-base, top layer duplicated, streamed tensor by tensor):');
   execFileSync(process.execPath, [path.join(__dirname, 'bench-deepen.js')], { stdio: 'inherit' });

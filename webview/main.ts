@@ -16,6 +16,8 @@ import {
 } from '../src/shared/protocol';
 import { clear, h, svgToDom } from './dom';
 import { hideTip, renderGrid } from './grid';
+import { fastNote, fastToggle } from './fastMode';
+import { summaryColumnName } from '../src/shared/fastMode';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -31,6 +33,8 @@ let host: HostState = saved?.host ?? { runs: [] };
 let ui: UiState = saved?.ui ?? { sentence: 0, view: 'layers' };
 let finetune: FinetuneResultsData | undefined = saved?.finetune;
 let status: { text: string; error?: boolean } | undefined;
+/** The `layer-lens.fast` setting, as the host last said (undefined until it has). */
+let fastSetting: boolean | undefined;
 
 const VIEWS: { id: View; label: string }[] = [
   { id: 'layers', label: 'Layers' },
@@ -82,6 +86,10 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       save();
       render();
       return;
+    case 'fastMode':
+      fastSetting = m.fast;
+      render();
+      return;
     case 'exported':
       status = { text: `Saved ${m.format.toUpperCase()} to ${m.file}` };
       render();
@@ -127,6 +135,8 @@ function render(): void {
   if (ui.view === 'finetune') ui = { ...ui, view: 'layers' };
   const report = run.report;
   app.appendChild(header(run));
+  const note = fastNote(report);
+  if (note) app.appendChild(note);
   if (report.warnings.length) app.appendChild(h('ul', { class: 'warnings' }, ...report.warnings.map((w) => h('li', {}, w))));
   if (status) app.appendChild(h('p', { class: status.error ? 'status error' : 'status', role: 'status' }, status.text));
   app.appendChild(tabs());
@@ -168,7 +178,7 @@ function header(run: PanelRun): HTMLElement {
     h('div', { class: 'title' },
       h('h1', {}, r.model.name),
       h('vscode-badge', { variant: 'counter' }, `${r.plan.length} layers`),
-      h('span', { class: 'meta' }, `${r.model.family} · ${r.model.dtype} · plan ${r.planText} · top-${r.topK} · ${r.sentences.length} sentence${r.sentences.length === 1 ? '' : 's'}, ${r.timing.tokens} tokens · ${Math.round(r.timing.runMs)} ms`),
+      h('span', { class: 'meta' }, `${r.model.family} · ${r.model.dtype} · plan ${r.planText} · top-${r.topK} · ${r.sentences.length} sentence${r.sentences.length === 1 ? '' : 's'}, ${r.timing.tokens} tokens · ${Math.round(r.timing.runMs)} ms${r.fast ? ' · fast' : ''}`),
     ),
     h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Run and export' },
       runSelect,
@@ -177,6 +187,7 @@ function header(run: PanelRun): HTMLElement {
       exportButton('json', 'JSON'),
       exportButton('svg', 'Chart SVG'),
       h('vscode-button', { secondary: true, onclick: () => post({ type: 'rerun', runId: run.id }) }, 'Re-run'),
+      fastToggle(fastSetting, (fast) => post({ type: 'setFast', fast })),
     ),
   );
 }
@@ -257,7 +268,7 @@ function legend(): HTMLElement {
 function summaryTable(report: ProbeReport): HTMLElement {
   const table = h('table', { class: 'summary', 'data-testid': 'summary' });
   table.appendChild(h('caption', {}, `Per layer, over ${report.summary[0]?.count ?? 0} positions${report.includeSpecial ? ' (special tokens included)' : ' (special tokens excluded)'}`));
-  table.appendChild(h('thead', {}, h('tr', {}, ...['layer', 'from', 'accuracy', 'mean log p', 'median rank', 'entropy', 'KL→final'].map((c) => h('th', { scope: 'col' }, c)))));
+  table.appendChild(h('thead', {}, h('tr', {}, ...['layer', 'from', 'accuracy', 'mean log p', 'median rank', 'entropy', 'KL→final'].map((c) => h('th', { scope: 'col' }, summaryColumnName(report, c))))));
   const body = h('tbody');
   for (const s of report.summary) {
     const bar = h('span', { class: 'accbar', 'aria-hidden': 'true' });

@@ -1,8 +1,10 @@
 /** Plain-text rendering of a report for the terminal. */
 import { ProbeReport } from '../core/probe/report';
+import { summaryColumnName } from '../shared/fastMode';
 
 export function formatSummaryTable(report: ProbeReport): string {
-  const header = ['layer', 'from', 'accuracy', 'mean log p', 'median rank', 'entropy', 'KL(final‖h)'];
+  // In fast mode the approximate figures carry a mark (summaryColumnName).
+  const header = ['layer', 'from', 'accuracy', 'mean log p', 'median rank', 'entropy', 'KL(final‖h)'].map((c) => summaryColumnName(report, c));
   const rows = report.summary.map((s) => [
     s.label,
     s.sourceLayer === null ? 'emb' : `L${s.sourceLayer}`,

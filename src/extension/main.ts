@@ -228,6 +228,9 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     watcher.onDidDelete(scheduleRefresh),
     vscode.workspace.onDidChangeWorkspaceFolders(scheduleRefresh),
     vscode.workspace.onDidGrantWorkspaceTrust(() => codeLens.refresh()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('layer-lens.fast')) ProbePanel.current?.pushFastMode();
+    }),
     vscode.commands.registerCommand('layer-lens.probe', probeCommand),
     vscode.commands.registerCommand('layer-lens.probeSelection', probeSelection),
     vscode.commands.registerCommand('layer-lens.probeCorpus', probeCorpus),

@@ -11,6 +11,18 @@ import {
   addRun, assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, isWebviewMessage, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, WebviewState,
 } from '../shared/protocol';
 
+function readFastSetting(): boolean {
+  return vscode.workspace.getConfiguration('layer-lens').get<boolean>('fast', false) === true;
+}
+
+/** Writes where the setting is set now (workspace folder, workspace, else user settings). */
+async function setFastSetting(fast: boolean): Promise<void> {
+  const c = vscode.workspace.getConfiguration('layer-lens');
+  const where = c.inspect<boolean>('fast');
+  const target = where?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  await c.update('fast', fast, target);
+}
+
 export interface PanelHost {
   extensionUri: vscode.Uri;
   log: vscode.LogOutputChannel;
@@ -121,6 +133,11 @@ export class ProbePanel implements vscode.Disposable {
     if (this.ready) this.post({ type: 'state', state: this.state });
   }
 
+  /** Tells the page the `layer-lens.fast` setting (main.ts calls this when the setting changes). */
+  pushFastMode(): void {
+    if (this.ready) this.post({ type: 'fastMode', fast: readFastSetting() });
+  }
+
   private pushFinetune(): void {
     if (!this.ready || !this.finetune) return;
     this.post({ type: 'finetuneResults', results: this.finetune, focus: this.focusFinetune });
@@ -141,6 +158,7 @@ export class ProbePanel implements vscode.Disposable {
       case 'ready':
         this.ready = true;
         this.post({ type: 'state', state: this.state });
+        this.pushFastMode();
         this.pushFinetune();
         this.readyWaiters.splice(0).forEach((r) => r());
         return;
@@ -154,6 +172,12 @@ export class ProbePanel implements vscode.Disposable {
       }
       case 'uiChanged':
         this.ui = m.ui;
+        return;
+      case 'setFast':
+        void setFastSetting(m.fast).then(
+          () => this.host.log.info(`fast mode ${m.fast ? 'on' : 'off'} (layer-lens.fast), from the panel; applies to the next probe`),
+          (e: Error) => this.post({ type: 'error', message: `Could not change layer-lens.fast: ${e.message}` }),
+        );
         return;
       case 'log':
         this.host.log[m.level](`webview: ${m.message}`);

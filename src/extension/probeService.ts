@@ -59,6 +59,7 @@ export class ProbeService implements vscode.Disposable {
         maxTokens: options.settings.maxTokens,
         topK: options.settings.topK,
         includeSpecial: options.settings.includeSpecialTokens,
+        fast: options.settings.fast,
         signal: controller.signal,
         onProgress: (done, total) => {
           const pct = (done / total) * 100;
@@ -69,7 +70,7 @@ export class ProbeService implements vscode.Disposable {
       const mem = process.memoryUsage();
       this.log.info(
         `probe ${report.model.name}: plan ${report.planText} (${report.plan.length} layers), ${report.sentences.length} sentence(s), ` +
-          `${report.timing.tokens} tokens, top-k ${report.topK}; session ${report.timing.sessionMs.toFixed(0)} ms, run ${report.timing.runMs.toFixed(0)} ms, ` +
+          `${report.timing.tokens} tokens, top-k ${report.topK}${report.fast ? `, fast (${report.fast.kernel})` : ''}; session ${report.timing.sessionMs.toFixed(0)} ms, run ${report.timing.runMs.toFixed(0)} ms, ` +
           `total ${(performance.now() - started).toFixed(0)} ms; peak RSS ${report.timing.peakRssMb.toFixed(0)} MB, rss ${(mem.rss / 2 ** 20).toFixed(0)} MB, ` +
           `heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB; model ${report.model.path}`,
       );

@@ -6,6 +6,8 @@ export interface Settings {
   maxTokens: number;
   threads: number;
   includeSpecialTokens: boolean;
+  /** Fast mode: int8 decoder with exact rescoring of the top candidates (engine.ts). */
+  fast: boolean;
   defaultSentences: string[];
   maxCorpusSentences: number;
   pythonPath: string;
@@ -25,6 +27,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     maxTokens: int('maxTokens', 128, 4, 4096),
     threads: int('threads', 0, 0, 256),
     includeSpecialTokens: c.get<boolean>('includeSpecialTokens', false) === true,
+    fast: c.get<boolean>('fast', false) === true,
     defaultSentences: Array.isArray(sentences) ? sentences.filter((s): s is string => typeof s === 'string' && s.trim() !== '') : DEFAULT_SENTENCES,
     maxCorpusSentences: int('maxCorpusSentences', 2000, 1, 1_000_000),
     pythonPath: c.get<string>('pythonPath', '') ?? '',

@@ -58,6 +58,8 @@ export type HostMessage =
   /** The comparison of a fine-tuning run folder, re-sent whenever one of its results.json files changes. `focus` switches the view to it. */
   | { type: 'finetuneResults'; results: FinetuneResultsData; focus: boolean }
   | { type: 'exported'; format: ExportFormat; file: string }
+  /** The `layer-lens.fast` setting now (sent after `ready` and when it changes): the panel's fast-mode toggle shows it. */
+  | { type: 'fastMode'; fast: boolean }
   | { type: 'error'; message: string };
 
 // ── webview → host ────────────────────────────────────────────────────────────────────────
@@ -66,6 +68,8 @@ export type WebviewMessage =
   | { type: 'export'; format: ExportFormat; runId: string; compareRunId?: string }
   | { type: 'rerun'; runId: string }
   | { type: 'uiChanged'; ui: UiState }
+  /** The fast-mode toggle: sets `layer-lens.fast`, which the next probe uses. */
+  | { type: 'setFast'; fast: boolean }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export const PANEL_VIEW_TYPE = 'layerLens.probe';
@@ -87,6 +91,8 @@ export function isWebviewMessage(value: unknown): value is WebviewMessage {
       return typeof m.runId === 'string';
     case 'uiChanged':
       return typeof (value as { ui?: unknown }).ui === 'object';
+    case 'setFast':
+      return typeof (value as { fast?: unknown }).fast === 'boolean';
     case 'log':
       return typeof (value as { message?: unknown }).message === 'string';
     default:

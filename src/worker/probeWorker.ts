@@ -63,7 +63,9 @@ async function open(graphs: BuiltProbeGraphs, threads: number, tuning: OrtTuning
   } as Ort.InferenceSession.SessionOptions;
   const withPrepack = (prepack: boolean) => ({ ...options, extra: { session: session(prepack) } }) as Ort.InferenceSession.SessionOptions;
   const encoder = await InferenceSession.create(graphs.encoder, withPrepack(true));
-  const head = await InferenceSession.create(graphs.head, withPrepack(graphs.headMode === 'fast' || tuning.headPrepacking === true));
+  const headOptions = withPrepack(graphs.headMode === 'fast' || tuning.headPrepacking === true);
+  if (tuning.optimizedHeadPath) headOptions.optimizedModelFilePath = tuning.optimizedHeadPath;
+  const head = await InferenceSession.create(graphs.head, headOptions);
   const exactHead = graphs.exactHead ? await InferenceSession.create(graphs.exactHead, withPrepack(false)) : undefined;
   opened = { encoder, head, exactHead, graphs };
 }

@@ -117,10 +117,19 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     const inputLogp = g.op('Sub', [inputExact, lse]);
     g.named('Reshape', [inputLogp, g.int64Const([stateCount, -1])], 'input_logp');
 
-    // Rank: the int8 count above the exact input logit, with the candidates counted exactly.
-    const count = (x: string, threshold: string) => g.op('ReduceSum', [g.op('Cast', [g.op('Greater', [x, threshold])], { to: TensorType.FLOAT }), axis1], { keepdims: 1 });
+    // Rank: tokens whose logit is above the input's exact one: the candidates by their exact
+    // logits, the rest by their int8 logits. The input token never counts itself (its candidate
+    // copy comes from another product and may differ from inputExact in the last bit).
+    const toFloat = (x: string) => g.op('Cast', [x], { to: TensorType.FLOAT });
+    const count = (x: string, threshold: string) => g.op('ReduceSum', [toFloat(g.op('Greater', [x, threshold])), axis1], { keepdims: 1 });
     const threshold8 = g.op('Sub', [inputExact, lseApprox]);
-    const rank = g.op('Add', [g.op('Sub', [count(approxLogp, threshold8), count(candApproxLogp, threshold8)]), count(candLogp, inputLogp)]);
+    const idCol = g.op('Reshape', [ids, g.int64Const([-1, 1])]); // [R, 1]
+    const isInput = g.op('Equal', [candIds, idCol]); // [R, C]
+    const candAbove = g.op('ReduceSum', [toFloat(g.op('And', [g.op('Greater', [candLogp, inputLogp]), g.op('Not', [isInput])])), axis1], { keepdims: 1 });
+    const inputIsCand = g.op('ReduceMax', [toFloat(isInput)], { axes: [1], keepdims: 1 }); // opset 17: axes is an attribute
+    const selfOutside = g.op('Mul', [toFloat(g.op('Greater', [g.op('GatherElements', [approxLogp, idCol], { axis: 1 }), threshold8])), g.op('Sub', [g.floatConst(1), inputIsCand])]);
+    const restAbove = g.op('Sub', [g.op('Sub', [count(approxLogp, threshold8), count(candApproxLogp, threshold8)]), selfOutside]);
+    const rank = g.op('Add', [restAbove, candAbove]);
     g.named('Reshape', [rank, g.int64Const([stateCount, -1])], 'rank_above');
 
     // Entropy: exact terms for the candidates, int8 terms (rescaled by e^−δ) for the rest:
@@ -132,12 +141,11 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     const restTerm = g.op('Mul', [shrink, g.op('Sub', [restA, g.op('Mul', [delta, restP])])]);
     const candTerm = sumRow(g.op('Mul', [g.op('Exp', [candLogp]), candLogp]));
     const entropy = g.named('Reshape', [g.op('Neg', [g.op('Add', [restTerm, candTerm])]), g.int64Const([stateCount, -1])], 'entropy');
-    // KL(final ‖ layer) = −H_F − Σ p_F·log p_l, with p_F ≈ e^−δF·p8_F and log p_l ≈ log p8_l − δ_l.
+    // KL(final ‖ layer) between the int8 distributions, Σ p8_F·(log p8_F − log p8_l): never
+    // negative, and 0 at the final layer itself (mixing in the exact candidate terms would not be).
     const logp8 = toStates(approxLogp, V);
     const crossF = sumOverVocab(g.op('Mul', [lastState(toStates(p8, V)), logp8])); // [S, P]
-    const deltaS = g.op('Reshape', [delta, g.int64Const([stateCount, -1])]);
-    const cross = g.op('Mul', [g.op('Exp', [g.op('Neg', [lastState(deltaS)])]), g.op('Sub', [crossF, deltaS])]);
-    g.named('Sub', [g.op('Neg', [lastState(entropy)]), cross], 'kl');
+    g.named('Sub', [lastState(crossF), crossF], 'kl');
   }
 
   return {

@@ -15,6 +15,7 @@ import { FastModeInfo, LayerCells, ProbedSentence, ProbeReport } from './report'
 import { WorkerClient } from './workerClient';
 import { BatchInput, FastCalibration, OrtTuning, RawLayerOutputs } from './workerProtocol';
 import { FAST_CANDIDATES } from '../graph/headGraph';
+import { Int8Kernel, localInt8Kernel } from './int8Kernel';
 
 export interface ProbeInput {
   text: string;
@@ -28,6 +29,8 @@ export interface ProbeOptions {
   includeSpecial?: boolean;
   /** Cut longer inputs to this many tokens (special tokens included); never more than the model takes. */
   maxTokens?: number;
+  /** Fast mode for this run (default: the engine's `fast` option). */
+  fast?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -43,6 +46,8 @@ export interface EngineOptions {
    * report says by how much on a sample of the run. The encoder stays fp32.
    */
   fast?: boolean;
+  /** The CPU's int8 kernel (default: read from this machine); fast mode runs only where it is VNNI/AMX-class. */
+  int8Kernel?: Int8Kernel;
   /** ORT settings and head chunk size, for the bench's paired comparisons. */
   tuning?: OrtTuning & { headBufferBytes?: number };
 }
@@ -68,6 +73,15 @@ export class ProbeEngine {
   /** An engine for a checkpoint assembled by the caller, e.g. golden fixtures that have no tokenizer. */
   static fromCheckpoint(checkpoint: Checkpoint, options: EngineOptions = {}): ProbeEngine {
     return new ProbeEngine(checkpoint, options);
+  }
+
+  /** Fast mode asked for (per run, else by the engine's option) and usable on this CPU (int8Kernel.ts). */
+  private fastFor(asked: boolean | undefined): boolean {
+    return (asked ?? this.options.fast) === true && this.kernel.fast;
+  }
+
+  get kernel(): Int8Kernel {
+    return this.options.int8Kernel ?? localInt8Kernel();
   }
 
   get threads(): number {
@@ -138,12 +152,14 @@ export class ProbeEngine {
         ? [`input ${i + 1} has ${e.truncatedFrom} tokens; truncated to ${e.ids.length} (${limitedBy})`]
         : [],
     );
+    const fast = this.fastFor(options.fast);
+    if ((options.fast ?? this.options.fast) && !fast) warnings.push(`fast mode was asked for but the exact head ran: ${this.kernel.reason}`);
 
     const abort = () => void this.cancel();
     options.signal?.addEventListener('abort', abort);
     try {
       throwIfAborted(options.signal);
-      await this.ensureSession(plan, topK);
+      await this.ensureSession(plan, topK, fast);
       throwIfAborted(options.signal);
       const sentences: ProbedSentence[] = new Array(inputs.length);
       let runMs = 0;
@@ -208,7 +224,7 @@ export class ProbeEngine {
           tokens: encoded.reduce((n, e) => n + e.ids.length, 0),
           peakRssMb: process.resourceUsage().maxRSS / 1024,
         },
-        ...(this.options.fast ? { fast: fastInfo(calibrations, topK) } : {}),
+        ...(fast ? { fast: fastInfo(calibrations, topK, this.kernel.name) } : {}),
       };
     } finally {
       options.signal?.removeEventListener('abort', abort);
@@ -227,12 +243,12 @@ export class ProbeEngine {
     await this.client.dispose();
   }
 
-  private async ensureSession(plan: LayerPlan, topK: number): Promise<void> {
-    const key = `${printPlan(plan)}|${topK}|${this.options.fast ? 'fast' : 'exact'}`;
+  private async ensureSession(plan: LayerPlan, topK: number, fast: boolean): Promise<void> {
+    const key = `${printPlan(plan)}|${topK}|${fast ? 'fast' : 'exact'}`;
     if (this.openSessionKey === key && this.client.isRunning) return;
     const { config, resolved } = this.checkpoint;
     const { headBufferBytes, ...tuning } = this.options.tuning ?? {};
-    const graphs = buildProbeGraphs({ config, weights: resolved, plan, topK, headMode: this.options.fast ? 'fast' : 'exact', headBufferBytes });
+    const graphs = buildProbeGraphs({ config, weights: resolved, plan, topK, headMode: fast ? 'fast' : 'exact', headBufferBytes });
     this.openSessionKey = undefined;
     this.sessionMs = await this.client.open(graphs, this.threads, tuning);
     this.openSessionKey = key;
@@ -279,12 +295,13 @@ export class ProbeEngine {
 }
 
 /** The run's fast-mode figures: the calibration samples of every batch, pooled. */
-function fastInfo(samples: FastCalibration[], topK: number): FastModeInfo {
+function fastInfo(samples: FastCalibration[], topK: number, kernel: string): FastModeInfo {
   const cells = samples.reduce((n, c) => n + c.cells, 0);
   const max = (key: keyof FastCalibration) => samples.reduce((m, c) => Math.max(m, c[key]), 0);
   const sum = (key: keyof FastCalibration) => samples.reduce((n, c) => n + c[key], 0);
   return {
     candidates: Math.max(FAST_CANDIDATES, topK),
+    kernel,
     approximate: ['input log-prob', 'top-k log-probs', 'entropy', 'KL', 'rank beyond the candidates'],
     calibration: {
       cells,

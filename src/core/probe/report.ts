@@ -74,6 +74,8 @@ export interface ProbeReport {
 export interface FastModeInfo {
   /** Candidates per row rescored exactly in fp32 (top-k ids, their order and the input logit are exact). */
   candidates: number;
+  /** The int8 GEMM kernel onnxruntime runs for the decoder on this CPU. */
+  kernel: string;
   /** Figures that come from the int8 log-sum-exp or the int8 logits beyond the candidates. */
   approximate: string[];
   /** Fast vs exact on a sample of this run's own layer × position cells. */

@@ -44,6 +44,8 @@ export interface OrtTuning {
   spinning?: boolean;
   /** Weight prepacking for the exact head session (the encoder always prepacks). */
   headPrepacking?: boolean;
+  /** Write the head as ORT optimized it (fused ops) to this file, so the bench can name the kernels that run. */
+  optimizedHeadPath?: string;
 }
 
 export type ToWorker =

@@ -118,6 +118,7 @@ describe('fine-tune results in the panel (view model)', () => {
         case 'state': return 'state';
         case 'finetuneResults': return `finetune:${x.results.runs.length}`;
         case 'exported': return 'exported';
+        case 'fastMode': return 'fastMode';
         case 'error': return 'error';
         default: return assertNever(x);
       }
