@@ -40,6 +40,8 @@ export const FILE_CAPS: Record<string, number> = {
   'merges.txt': 64 * MB,
   'weight index': 64 * MB,
   'input file': 1024 * MB,
+  // A passthrough plan of MAX_PLAN_LAYERS slices is about 100 kB.
+  'mergekit YAML': 4 * MB,
 };
 export const DEFAULT_CAP = 256 * MB;
 

@@ -191,7 +191,10 @@ async function askPlan(dir: string, n: number, shared: boolean): Promise<string 
       description: 'passthrough slices',
       make: async () => {
         const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'mergekit config': ['yaml', 'yml'] }, title: 'mergekit passthrough config' });
-        return f ? new TextDecoder().decode(await vscode.workspace.fs.readFile(f[0])) : undefined;
+        // Through the same regular-file and size checks as the CLI: a FIFO named x.yaml must not hang the host.
+        if (!f) return undefined;
+        const { readUserText } = await import('../../core/files');
+        return readUserText(f[0].fsPath, 'mergekit YAML');
       },
     },
   ];
