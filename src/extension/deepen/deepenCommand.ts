@@ -78,6 +78,9 @@ async function deepen(arg: unknown, deps: DeepenDeps): Promise<DeepenResult | un
     await vscode.commands.executeCommand('layer-lens.probe', { model: dir, sentences, plan: planText, compareWith: 'previous' });
   }
 
+  // The writer reads the source synchronously: a trial load in a bounded worker first (modelCheck.ts).
+  const { checkModelLoads } = await import('../../core/checkpoint/modelCheck');
+  await checkModelLoads(dir);
   const { checkReplaceable, defaultTargetDir, writeDeepenedCheckpoint } = await import('../../core/deepen/writer');
   let target = direct?.target ?? defaultTargetDir(dir, plan);
   if (!direct) {

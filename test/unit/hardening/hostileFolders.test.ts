@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { readOnnxWeights } from '../../../src/core/checkpoint/onnx/onnxWeights';
 import { resolveInsideFolder } from '../../../src/core/checkpoint/insideFolder';
 import { isUserError } from '../../../src/core/errors';
+import { readResults } from '../../../src/core/finetune/results';
 import { writeOnnx } from '../helpers/optimumOnnx';
 import { makeTempDir, writeTinyBert } from '../helpers/tinyBert';
 import { writeTinyFamily } from '../helpers/tinyFamilies';
@@ -74,6 +75,13 @@ describe('hardening: hostile model folders', function () {
       const b = fresh();
       replaceWith(path.join(b, 'vocab.txt'), (f) => fs.symlinkSync('/dev/zero', f));
       expectError(cli('deepen', b, '--plan', 'dup:0', '--out', path.join(makeTempDir(), 'o')), 'vocab.txt', 'outside the model folder');
+    });
+    it('a FIFO results.json in a fine-tuning run folder (which the extension watches) is refused at once', () => {
+      const run = path.join(makeTempDir(), 'runs', 'tiny');
+      fs.mkdirSync(run, { recursive: true });
+      const file = path.join(run, 'results.json');
+      fifo(file);
+      assert.throws(() => readResults(file), (e: Error) => isUserError(e) && e.message === `${file}: cannot read the results.json: it is a FIFO (named pipe), not a regular file`);
     });
   });
 
