@@ -17,6 +17,7 @@ const node = {
 const targets = [
   { ...node, entryPoints: { extension: 'src/extension/main.ts' } },
   { ...node, entryPoints: { worker: 'src/worker/probeWorker.ts' } },
+  { ...node, entryPoints: { modelCheckWorker: 'src/worker/modelCheckWorker.ts' } },
   { ...node, entryPoints: { cli: 'src/cli/main.ts' }, banner: { js: '#!/usr/bin/env node' } },
   { ...node, entryPoints: { bench: 'scripts/bench.ts' } },
   { ...node, entryPoints: { paper: 'scripts/paper-table.ts' } },

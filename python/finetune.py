@@ -420,7 +420,26 @@ def run_torch(args, model_dir, task, results):
 
 # ---------------------------------------------------------------- transformers backend
 
+SAFETENSORS_FILES = ("model.safetensors", "model.safetensors.index.json")
+
+
+def require_safetensors(model_dir):
+    """The transformers backend loads safetensors only. A pytorch_model.bin is a pickle, and loading
+    it goes through torch.load, which can run code from the file; refuse it before transformers is
+    even imported (from_pretrained is also called with use_safetensors=True, which never falls back)."""
+    if any(os.path.isfile(os.path.join(model_dir, f)) for f in SAFETENSORS_FILES):
+        return
+    try:
+        pickles = sorted(f for f in os.listdir(model_dir) if f.endswith((".bin", ".pt", ".pth", ".ckpt")))
+    except OSError:
+        pickles = []
+    found = f"it has only {pickles[0]}" if pickles else "it has no weights file"
+    raise UsageError(f"{model_dir}: no model.safetensors; {found}, and the transformers backend never loads pickled "
+                     "weights (torch.load can run code); convert it to safetensors first")
+
+
 def run_transformers(args, model_dir, task, results, run_dir):
+    require_safetensors(model_dir)
     import inspect
     import numpy as np
     import torch
@@ -431,7 +450,8 @@ def run_transformers(args, model_dir, task, results, run_dir):
     label_ids = {l: i for i, l in enumerate(labels)}
     tok = AutoTokenizer.from_pretrained(model_dir)
     model, info = AutoModelForSequenceClassification.from_pretrained(
-        model_dir, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_ids, output_loading_info=True)
+        model_dir, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_ids, output_loading_info=True,
+        use_safetensors=True)
     # Train in float32 whatever the checkpoint stores: recent transformers keep the checkpoint's
     # dtype (e.g. float16), and plain fp16 training without a scaler diverges to NaN.
     model = model.float()

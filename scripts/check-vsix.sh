@@ -16,7 +16,7 @@ check() { # check TARGET FILE... : the VSIX must hold exactly these native files
   local native; native=$(grep -E '/bin/napi-v6/' "$WORK/$target.files" | sed 's#.*/bin/napi-v6/##' | sort | tr '\n' ' ')
   local want; want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
   [ "$native" = "$want" ] || { echo "check-vsix: $target native files are [$native], expected [$want]"; fail=1; }
-  for f in extension/package.json extension/readme.md extension/dist/extension.js extension/dist/worker.js extension/dist/webview.js \
+  for f in extension/package.json extension/readme.md extension/dist/extension.js extension/dist/worker.js extension/dist/modelCheckWorker.js extension/dist/webview.js \
            extension/dist/webview.css extension/models/reference-bert-mini/model.safetensors extension/models/reference-bert-mini/tokenizer.json; do
     grep -qix "$f" "$WORK/$target.files" || { echo "check-vsix: $target lacks $f"; fail=1; }
   done

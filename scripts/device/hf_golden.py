@@ -27,8 +27,7 @@ Outputs (all under --out, at most 8 files):
   finetune-check.json only with --finetune-check
 
 Needs: torch, transformers (4.4x or 5.x), safetensors. No network. Takes well under a minute.
-The pure helpers at the top (input building, per-layer statistics, rounding, JSON) need only torch
-and are unit-checked by scripts/device/test_hf_golden.py with a fake model.
+What it writes is checked by test/unit/golden/hfGolden.test.ts ("fixture is consistent").
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import type { ProbeInput } from '../core/probe/engine';
 import type { LayerSummary, ProbeReport } from '../core/probe/report';
 import { PANEL_VIEW_TYPE, PanelRun } from '../shared/protocol';
 import { runLabel } from '../shared/format';
+import { rerunRefusal } from '../shared/savedState';
 import { CONFIG_SELECTOR, ConfigCodeLensProvider, ConfigHoverProvider } from './configFeatures';
 import { askSentence, parseCorpus, parseInputLine, rememberInput, selectionInputs } from './inputs';
 import { findWorkspaceModels, modelDirFor, pickModel, sampleModelDir } from './models';
@@ -41,6 +42,8 @@ export interface LayerLensApi {
 
 const LAST_MODEL_KEY = 'layer-lens.lastModel';
 const LATEST_KEY = 'layer-lens.latestSummaries';
+const PROBED_KEY = 'layer-lens.probedModels';
+const MAX_PROBED = 200;
 
 type Latest = { summary: LayerSummary[]; planText: string; sentences: number; at: number };
 
@@ -56,11 +59,23 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
   const sample = sampleModelDir(context.extensionPath);
   let runCounter = 0;
 
+  // The model folders this extension probed, in its own storage: the panel re-runs only these, so a
+  // run in the webview's (untrusted) saved state cannot make the host probe a path of its choosing.
+  const probedModels = () => context.globalState.get<string[]>(PROBED_KEY, []);
+  const rememberProbed = (dir: string) => context.globalState.update(PROBED_KEY, [...probedModels().filter((d) => d !== dir), dir].slice(-MAX_PROBED));
   const panelHost = {
     extensionUri: context.extensionUri,
     log,
-    rerun: (run: PanelRun) =>
-      probeAndShow(run.report.model.path, run.report.sentences.map((s) => ({ text: s.text, pair: s.pair })), run.source, run.report.planText, run.id),
+    rerun: async (run: PanelRun) => {
+      try {
+        const refusal = rerunRefusal(run, probedModels());
+        if (refusal) throw userError(refusal);
+        const inputs = run.report.sentences.map((s) => ({ text: s.text, pair: s.pair }));
+        return await probeAndShow(modelDirFor(run.report.model.path), inputs, run.source, run.report.planText, run.id);
+      } catch (e) {
+        return reportError(log, 'rerun', e);
+      }
+    },
   };
 
   async function probeAndShow(
@@ -81,6 +96,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
       },
     );
     await context.globalState.update(LAST_MODEL_KEY, dir);
+    await rememberProbed(dir);
     const entry: Latest = { summary: report.summary, planText: report.planText, sentences: report.sentences.length, at: Date.now() };
     latest.set(dir, entry);
     void context.workspaceState.update(LATEST_KEY, Object.fromEntries([...latest].slice(-20)));

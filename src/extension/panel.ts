@@ -8,8 +8,9 @@ import * as vscode from 'vscode';
 import { buildChart, EXPORT_COLORS, svgToString } from '../shared/chart';
 import { exportFileName, reportToCsv, reportToJson, summaryToCsv } from '../shared/export';
 import {
-  addRun, assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, isWebviewMessage, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, WebviewState,
+  addRun, assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, webviewMessageProblem,
 } from '../shared/protocol';
+import { reviveWebviewState } from '../shared/savedState';
 
 function readFastSetting(): boolean {
   return vscode.workspace.getConfiguration('layer-lens').get<boolean>('fast', false) === true;
@@ -101,13 +102,13 @@ export class ProbePanel implements vscode.Disposable {
     return current;
   }
 
+  /** After a reload: the saved state is the webview's, so only what fits the protocol is kept (savedState.ts). */
   static revive(host: PanelHost, panel: vscode.WebviewPanel, saved: unknown): ProbePanel {
-    const s = saved as Partial<WebviewState> | undefined;
-    const state: HostState = s?.host && Array.isArray(s.host.runs) ? s.host : { runs: [] };
-    const finetune = s?.finetune && typeof s.finetune.outDir === 'string' && Array.isArray(s.finetune.runs) ? s.finetune : undefined;
+    const revived = reviveWebviewState(saved);
+    for (const d of revived.dropped) host.log.warn(`dropped from the saved panel state: ${d}`);
     ProbePanel.current?.dispose();
-    ProbePanel.current = new ProbePanel(panel, host, state, s?.ui, finetune);
-    host.log.info(`restored the probe panel with ${state.runs.length} run(s)`);
+    ProbePanel.current = new ProbePanel(panel, host, revived.host, revived.ui, revived.finetune);
+    host.log.info(`restored the probe panel with ${revived.host.runs.length} run(s)`);
     return ProbePanel.current;
   }
 
@@ -149,11 +150,12 @@ export class ProbePanel implements vscode.Disposable {
   }
 
   private receive(raw: unknown): void {
-    if (!isWebviewMessage(raw)) {
-      this.host.log.warn(`ignored a malformed message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+    const problem = webviewMessageProblem(raw);
+    if (problem) {
+      this.host.log.warn(`ignored a malformed message from the webview (${problem}): ${safeJson(raw)}`);
       return;
     }
-    const m: WebviewMessage = raw;
+    const m = raw as WebviewMessage;
     switch (m.type) {
       case 'ready':
         this.ready = true;
@@ -290,6 +292,14 @@ function makeNonce(): string {
   const bytes = new Uint8Array(18);
   crypto.getRandomValues(bytes);
   return Buffer.from(bytes).toString('base64').replace(/[+/=]/g, '');
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return (JSON.stringify(value) ?? String(value)).slice(0, 200);
+  } catch {
+    return 'unprintable';
+  }
 }
 
 /** Reads a file the panel needs to exist, for a clear message when the build is missing. */

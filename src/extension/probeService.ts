@@ -25,13 +25,20 @@ export class ProbeService implements vscode.Disposable {
     return this.busy;
   }
 
-  async engineFor(dir: string, threads: number): Promise<ProbeEngine> {
+  async engineFor(dir: string, threads: number, signal?: AbortSignal): Promise<ProbeEngine> {
     if (this.loaded && this.loaded.dir === dir && this.loaded.threads === threads) return this.loaded.engine;
     await this.unload();
+    // The loader is synchronous: a trial load in a worker (bounded in time and heap) comes first, so
+    // a folder that would hang it, exhaust memory or crash V8 never reaches the extension-host thread.
+    const { checkModelLoads } = await import('../core/checkpoint/modelCheck');
+    const trial = await checkModelLoads(dir, { signal });
     const t = performance.now();
     const { ProbeEngine } = await import('../core/probe/engine');
     const engine = ProbeEngine.load(dir, threads > 0 ? { threads } : {});
-    this.log.info(`loaded ${dir} (${engine.checkpoint.config.modelType}, ${engine.checkpoint.config.numLayers} layers) in ${(performance.now() - t).toFixed(0)} ms`);
+    this.log.info(
+      `loaded ${dir} (${engine.checkpoint.config.modelType}, ${engine.checkpoint.config.numLayers} layers) in ${(performance.now() - t).toFixed(0)} ms ` +
+        `(trial load in a worker: ${trial.ms.toFixed(0)} ms)`,
+    );
     this.loaded = { dir, threads, engine };
     return engine;
   }
@@ -47,7 +54,7 @@ export class ProbeService implements vscode.Disposable {
     const started = performance.now();
     try {
       options.progress?.report({ message: 'loading the model…' });
-      const engine = await this.engineFor(dir, options.settings.threads);
+      const engine = await this.engineFor(dir, options.settings.threads, controller.signal);
       if (controller.signal.aborted) throw cancelled();
       const { parsePlan } = await import('../core/deepen/plan');
       const plan =

@@ -7,6 +7,7 @@
  */
 import type { ProbeReport } from '../core/probe/report';
 import type { FinetuneResultsData } from './finetune';
+import { bool, Infer, lit, num, obj, opt, Same, str, tagged } from './schema';
 
 export type { FinetuneResultsData, ProbeReport };
 
@@ -78,26 +79,42 @@ export function assertNever(value: never, what = 'message'): never {
   throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`);
 }
 
-/** Runtime guard for what arrives from the webview (it is another process; trust nothing). */
+// ── runtime schemas (the webview is another process: trust nothing it sends or saved) ──────
+const id = () => str(200);
+const VIEWS = ['layers', 'summary', 'chart', 'sentences', 'compare', 'finetune'] as const satisfies readonly View[];
+
+export const uiStateSchema = obj({
+  runId: opt(id()),
+  compareRunId: opt(id()),
+  sentence: num({ int: true, min: 0, max: 10_000_000 }),
+  view: lit(...VIEWS),
+  seenFocusRunId: opt(id()),
+});
+
+/** Every inbound message, every field: e.g. `{type: 'log', level: 'dispose'}` is refused. */
+export const webviewMessageSchema = tagged({
+  ready: obj({}),
+  export: obj({ format: lit(...(EXPORT_FORMATS as readonly ExportFormat[])), runId: id(), compareRunId: opt(id()) }),
+  rerun: obj({ runId: id() }),
+  uiChanged: obj({ ui: uiStateSchema }),
+  setFast: obj({ fast: bool() }),
+  log: obj({ level: lit('info', 'warn', 'error'), message: str(10_000) }),
+});
+
+// Compile-time: the schemas and the protocol types say the same thing.
+const messageSchemaMatches: Same<Infer<typeof webviewMessageSchema>, WebviewMessage> = true;
+const uiSchemaMatches: Same<Infer<typeof uiStateSchema>, UiState> = true;
+void messageSchemaMatches;
+void uiSchemaMatches;
+
+/** What is wrong with an inbound message (the first field that does not fit), or undefined. */
+export function webviewMessageProblem(value: unknown): string | undefined {
+  return webviewMessageSchema.check(value, '');
+}
+
+/** Runtime guard for what arrives from the webview. */
 export function isWebviewMessage(value: unknown): value is WebviewMessage {
-  if (typeof value !== 'object' || value === null) return false;
-  const m = value as { type?: unknown; format?: unknown; runId?: unknown };
-  switch (m.type) {
-    case 'ready':
-      return true;
-    case 'export':
-      return EXPORT_FORMATS.includes(m.format as ExportFormat) && typeof m.runId === 'string';
-    case 'rerun':
-      return typeof m.runId === 'string';
-    case 'uiChanged':
-      return typeof (value as { ui?: unknown }).ui === 'object';
-    case 'setFast':
-      return typeof (value as { fast?: unknown }).fast === 'boolean';
-    case 'log':
-      return typeof (value as { message?: unknown }).message === 'string';
-    default:
-      return false;
-  }
+  return webviewMessageProblem(value) === undefined;
 }
 
 export const MAX_RUNS = 8;

@@ -9,6 +9,7 @@ import { printPlan } from '../../core/deepen/plan';
 import { parsePresetOrPlan, PRESETS } from '../../core/deepen/presets';
 import { writeDeepenedCheckpoint } from '../../core/deepen/writer';
 import { isCancelled, UserError } from '../../core/errors';
+import { readUserText } from '../../core/files';
 
 export const DEEPEN_USAGE = `Usage: layer-lens deepen MODEL --plan PLAN [--out DIR] [--overwrite]
        layer-lens deepen MODEL --plan mergekit.yaml [--out DIR]
@@ -113,12 +114,8 @@ export async function runDeepenCommand(argv: string[]): Promise<number> {
 /** --plan is a preset, an explicit plan, a mergekit YAML file, or mergekit YAML text. */
 export function readPlanArgument(arg: string, numLayers: number): { plan: number[]; planText: string; yamlModel?: string } {
   if (/\.ya?ml$/i.test(arg) || (fs.existsSync(arg) && fs.statSync(arg).isFile())) {
-    let text: string;
-    try {
-      text = fs.readFileSync(arg, 'utf8');
-    } catch (e) {
-      throw new UserError(`cannot read the plan file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, arg);
-    }
+    // A regular text file of sane size: a FIFO or /dev/zero named plan.yaml must not hang or fill memory.
+    const text = readUserText(arg, 'mergekit YAML');
     const m = parseMergekitYaml(text, numLayers, arg);
     return { plan: m.plan, planText: printPlan(m.plan), yamlModel: m.model };
   }

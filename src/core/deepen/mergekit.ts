@@ -14,6 +14,7 @@
  * per-tensor parameters. Anything else is rejected with a message naming the offending part.
  */
 import YAML from 'yaml';
+import { MAX_PLAN_LAYERS } from '../checkpoint/limits';
 import { UserError } from '../errors';
 import { LayerPlan } from './plan';
 
@@ -67,7 +68,8 @@ export function parseMergekitYaml(text: string, numLayers: number, file?: string
   const plan: number[] = [];
   let model: string | undefined = typeof d.base_model === 'string' ? d.base_model : undefined;
   let modelFrom = model !== undefined ? 'base_model' : '';
-  d.slices.forEach((slice: unknown, si: number) => {
+  const slices: unknown[] = d.slices;
+  slices.forEach((slice: unknown, si: number) => {
     const where = `slice ${si + 1}`;
     if (typeof slice !== 'object' || slice === null || Array.isArray(slice)) throw fail(`${where} must be a mapping with "sources"`);
     const s = slice as Record<string, unknown>;
@@ -103,6 +105,9 @@ export function parseMergekitYaml(text: string, numLayers: number, file?: string
     const [a, b] = r as [number, number];
     if (a < 0 || b > numLayers) throw fail(`${where} layer_range [${a}, ${b}] is out of range: the model has layers 0-${numLayers - 1}, so ranges lie within [0, ${numLayers}]`);
     if (b <= a) throw fail(`${where} layer_range [${a}, ${b}] is empty; ranges are half-open [start, end) with end > start`);
+    if (plan.length + (b - a) > MAX_PLAN_LAYERS) {
+      throw fail(`mergekit config's slices add up to more than ${MAX_PLAN_LAYERS} layers (over the limit by ${where})`);
+    }
     for (let i = a; i < b; i++) plan.push(i);
   });
   const out: MergekitPlan = { plan };

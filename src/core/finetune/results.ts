@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import type { FinetuneEval, FinetuneResultsData } from '../../shared/finetune';
+import { readUserText } from '../files';
 
 export const RESULTS_SCHEMA = 'layer-lens-finetune/1';
 export const RESULTS_FILE = 'results.json';
@@ -58,13 +59,8 @@ export function parseResults(text: string, file = RESULTS_FILE): FinetuneResults
 }
 
 export function readResults(file: string): FinetuneResults {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read results: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
-  }
-  return parseResults(text, file);
+  // A regular file of sane size: the extension watches run folders, and a FIFO must not block it.
+  return parseResults(readUserText(file, 'results.json'), file);
 }
 
 /** Every <out>/<run>/results.json under a run folder, sorted by run name. */

@@ -78,6 +78,9 @@ async function deepen(arg: unknown, deps: DeepenDeps): Promise<DeepenResult | un
     await vscode.commands.executeCommand('layer-lens.probe', { model: dir, sentences, plan: planText, compareWith: 'previous' });
   }
 
+  // The writer reads the source synchronously: a trial load in a bounded worker first (modelCheck.ts).
+  const { checkModelLoads } = await import('../../core/checkpoint/modelCheck');
+  await checkModelLoads(dir);
   const { checkReplaceable, defaultTargetDir, writeDeepenedCheckpoint } = await import('../../core/deepen/writer');
   let target = direct?.target ?? defaultTargetDir(dir, plan);
   if (!direct) {
@@ -191,7 +194,10 @@ async function askPlan(dir: string, n: number, shared: boolean): Promise<string 
       description: 'passthrough slices',
       make: async () => {
         const f = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'mergekit config': ['yaml', 'yml'] }, title: 'mergekit passthrough config' });
-        return f ? new TextDecoder().decode(await vscode.workspace.fs.readFile(f[0])) : undefined;
+        // Through the same regular-file and size checks as the CLI: a FIFO named x.yaml must not hang the host.
+        if (!f) return undefined;
+        const { readUserText } = await import('../../core/files');
+        return readUserText(f[0].fsPath, 'mergekit YAML');
       },
     },
   ];

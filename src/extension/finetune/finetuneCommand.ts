@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FINETUNE_DEFAULTS } from '../../core/finetune/args';
+import { readJsonObject, readUserText } from '../../core/files';
 import { createFinetuneTask, FINETUNE_TASK_TYPE, FinetuneTaskDefinition, FinetuneTaskProvider } from './tasks';
 import type { FinetuneResultsData } from '../../shared/finetune';
 import { FinetuneResultsWatcher } from './resultsView';
@@ -116,7 +117,7 @@ async function pickRunFolder(): Promise<string | undefined> {
   const files = await vscode.workspace.findFiles('**/results.json', '**/node_modules/**', 500);
   const dirs = [...new Set(files.map((f) => path.dirname(path.dirname(f.fsPath))))].filter((d) => {
     try {
-      return files.some((f) => path.dirname(path.dirname(f.fsPath)) === d && fs.readFileSync(f.fsPath, 'utf8').includes('"layer-lens-finetune/'));
+      return files.some((f) => path.dirname(path.dirname(f.fsPath)) === d && readUserText(f.fsPath, 'results.json').includes('"layer-lens-finetune/'));
     } catch {
       return false;
     }
@@ -138,7 +139,8 @@ async function pickModels(deps: FinetuneDeps, arg: unknown): Promise<string[] | 
   const items = dirs.map((dir) => {
     let detail = dir;
     try {
-      const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+      // Through readJsonObject: a FIFO or a device as config.json is refused, never read on this thread.
+      const cfg = readJsonObject(path.join(dir, 'config.json'), 'config.json') as { layer_lens?: { source?: string; plan?: string } };
       if (cfg.layer_lens?.source) detail = `deepened from ${path.basename(cfg.layer_lens.source)} with plan ${cfg.layer_lens.plan} · ${dir}`;
     } catch {
       // listed anyway

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSafetensorsHeader, readTensorBytes } from '../../../src/core/checkpoint/safetensors';
@@ -25,6 +26,26 @@ function snapshot(dir: string): string {
       return `${f}:${st.size}:${st.mtimeMs}:${st.isFile() ? fs.readFileSync(path.join(dir, f)).toString('base64').slice(0, 64) : ''}`;
     })
     .join('\n');
+}
+
+/**
+ * Runs writeDeepenedCheckpoint with no privileges over `root` and returns its error message (or
+ * undefined). Root ignores directory permissions, so as root the write runs in a child process
+ * with uid/gid 65534 (nobody), over a tree it may read but not write; otherwise in this process.
+ */
+async function deepenAsUnprivileged(root: string, options: { source: string; plan: number[]; target: string }): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) {
+    return writeDeepenedCheckpoint(options).then(() => undefined, (e: Error) => e.message);
+  }
+  for (const f of [root, ...fs.readdirSync(root, { recursive: true }).map((f) => path.join(root, String(f)))]) {
+    if (!f.endsWith('locked')) fs.chmodSync(f, fs.statSync(f).isDirectory() ? 0o755 : 0o644);
+  }
+  const writer = path.resolve(__dirname, '../../../src/core/deepen/writer.js');
+  const script = `require(${JSON.stringify(writer)}).writeDeepenedCheckpoint(${JSON.stringify(options)})
+    .then(() => console.log(JSON.stringify({ ok: true })), (e) => console.log(JSON.stringify({ message: e.message })))`;
+  const r = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `the unprivileged child failed:\n${r.stderr}`);
+  return (JSON.parse(r.stdout) as { message?: string }).message;
 }
 
 function listParent(dir: string): string[] {
@@ -168,13 +189,13 @@ describe('deepened checkpoint writer', () => {
     await assert.rejects(writeDeepenedCheckpoint({ source: src, plan: [0, 2] }), /entry 2 \(2\) is out of range: the model has layers 0-1/);
   });
 
-  it('an unwritable parent fails cleanly (permission denied)', async function () {
-    if (process.getuid?.() === 0) this.skip(); // root ignores directory permissions
+  it('an unwritable parent fails cleanly (permission denied)', async () => {
     const root = makeTempDir();
     const src = writeTinyBert(path.join(root, 'tiny'), { layers: 2 });
     const locked = path.join(root, 'locked');
     fs.mkdirSync(locked, { mode: 0o555 });
-    await assert.rejects(writeDeepenedCheckpoint({ source: src, plan: [0, 1, 1], target: path.join(locked, 'out') }), /cannot create a folder here: EACCES/);
+    const message = await deepenAsUnprivileged(root, { source: src, plan: [0, 1, 1], target: path.join(locked, 'out') });
+    assert.match(message ?? 'it succeeded', /cannot create a folder here: EACCES/);
     assert.deepEqual(fs.readdirSync(locked), []);
   });
 });

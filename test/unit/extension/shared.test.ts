@@ -3,7 +3,8 @@ import type { ProbeReport } from '../../../src/core/probe/report';
 import { buildChart, escapeXml, EXPORT_COLORS, SvgNode, svgToString } from '../../../src/shared/chart';
 import { csvField, reportToCsv, reportToJson, summaryToCsv, exportFileName, CELL_COLUMNS } from '../../../src/shared/export';
 import { diffSummaries, displayToken, fmtPct, matchingSentence, probStep } from '../../../src/shared/format';
-import { addRun, HostState, isWebviewMessage, MAX_RUNS, PanelRun } from '../../../src/shared/protocol';
+import { addRun, HostState, isWebviewMessage, MAX_RUNS, PanelRun, webviewMessageProblem } from '../../../src/shared/protocol';
+import { rerunRefusal, reviveWebviewState } from '../../../src/shared/savedState';
 import { parseCorpus, parseInputLine } from '../../../src/extension/corpus';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -172,6 +173,70 @@ describe('shared: protocol', () => {
     assert.ok(!isWebviewMessage({ type: 'nope' }));
     assert.ok(!isWebviewMessage(null));
     assert.ok(!isWebviewMessage('ready'));
+  });
+
+  it('checks every field of every inbound message against the protocol (one schema)', () => {
+    const good = [
+      { type: 'ready' },
+      { type: 'export', format: 'csv', runId: 'r1', compareRunId: 'r2' },
+      { type: 'rerun', runId: 'r1' },
+      { type: 'uiChanged', ui: { sentence: 0, view: 'layers' } },
+      { type: 'uiChanged', ui: { runId: 'r1', compareRunId: 'r2', sentence: 3, view: 'compare', seenFocusRunId: 'r1' } },
+      { type: 'log', level: 'warn', message: 'hello' },
+    ];
+    for (const m of good) assert.equal(webviewMessageProblem(m), undefined, JSON.stringify(m));
+    const bad: [unknown, string][] = [
+      [{ type: 'log', level: 'dispose', message: 'x' }, 'level is "dispose", expected "info" | "warn" | "error"'],
+      [{ type: 'log', message: 'x' }, 'level is undefined'],
+      [{ type: 'log', level: 'info', message: 42 }, 'message is 42, expected a string'],
+      [{ type: 'log', level: 'info', message: 'x'.repeat(10_001) }, 'message is longer than 10000 characters'],
+      [{ type: 'ready', extra: 1 }, 'has an unknown field "extra"'],
+      [{ type: 'export', format: 'csv', runId: 'r1', compareRunId: 7 }, 'compareRunId is 7, expected a string'],
+      [{ type: 'rerun', runId: { toString: 'r1' } }, 'runId is an object, expected a string'],
+      [{ type: 'uiChanged', ui: {} }, 'ui.sentence is undefined'],
+      [{ type: 'uiChanged', ui: { sentence: -1, view: 'layers' } }, 'ui.sentence is -1, expected an integer from 0 to 10000000'],
+      [{ type: 'uiChanged', ui: { sentence: 0, view: 'evil' } }, 'ui.view is "evil"'],
+      [{ type: 'uiChanged', ui: { sentence: 0, view: 'layers', __proto__x: 1 } }, 'ui has an unknown field "__proto__x"'],
+      [{ type: 'constructor' }, 'type is "constructor"'],
+      [{ type: 'toString' }, 'type is "toString"'],
+      [[], 'the message is an array of 0, expected an object'],
+    ];
+    for (const [m, want] of bad) {
+      const problem = webviewMessageProblem(m);
+      assert.ok(problem?.includes(want), `${JSON.stringify(m)?.slice(0, 80)}: ${problem}`);
+      assert.ok(!isWebviewMessage(m));
+    }
+  });
+
+  it('re-validates saved webview state: runs that do not fit the protocol are dropped, and said so', () => {
+    const run = (id: string, r = report()): PanelRun => ({ id, label: id, source: 'input', createdAt: 1, report: r });
+    // What setState keeps is JSON: NaN and -Infinity come back as null, which a revived report allows.
+    const saved = JSON.parse(JSON.stringify({
+      host: { runs: [run('ok'), { ...run('bad'), source: 'evil' }, { ...run('badpath'), report: { ...report(), model: { ...report().model, path: 7 } } }], focusRunId: 'bad', compareRunId: 'ok' },
+      ui: { sentence: 0, view: 'layers' },
+      finetune: { outDir: '/runs', task: null, runs: [], warnings: [], unreadable: [], updatedAt: 1, extra: true },
+    }));
+    const revived = reviveWebviewState(saved);
+    assert.deepEqual(revived.host.runs.map((r) => r.id), ['ok']);
+    assert.equal(revived.host.focusRunId, undefined, 'focus on a dropped run is dropped');
+    assert.equal(revived.host.compareRunId, 'ok');
+    assert.deepEqual(revived.ui, { sentence: 0, view: 'layers' });
+    assert.equal(revived.finetune, undefined);
+    assert.deepEqual(revived.dropped, [
+      'host.runs[1].source is "evil", expected "input" | "selection" | "corpus" | "api"',
+      'host.runs[2].report.model.path is 7, expected a string',
+      'finetune has an unknown field "extra"',
+    ]);
+    assert.equal(revived.host.runs[0].report.sentences[0].layers[0].inputLogProb[2], null);
+    assert.deepEqual(reviveWebviewState(undefined), { host: { runs: [] }, dropped: [] });
+    assert.deepEqual(reviveWebviewState('x').host, { runs: [] });
+    assert.deepEqual(reviveWebviewState({ host: { runs: 'x' }, ui: { view: 'layers' } }).dropped, ['host.runs is not an array', 'ui.sentence is undefined, expected an integer from 0 to 10000000']);
+  });
+
+  it('a revived rerun probes only a model folder the host probed itself', () => {
+    const run: PanelRun = { id: 'r', label: 'tiny', source: 'input', createdAt: 1, report: report({ model: { ...report().model, path: '/etc' } }) };
+    assert.match(rerunRefusal(run, ['/m'])!, /not re-running "tiny": \/etc is not a model folder Layer Lens probed here/);
+    assert.equal(rerunRefusal(run, ['/m', '/etc']), undefined);
   });
 
   it('keeps at most MAX_RUNS runs, newest focused, and a valid comparison', () => {

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { ProbeEngine, ProbeInput } from '../../../src/core/probe/engine';
 import { makeTempDir } from '../helpers/tinyBert';
 import { hasHfPython, ROOT, TEST_PYTHON } from '../helpers/python';
+import { skipBecause } from '../helpers/pending';
 
 /** Engine (float32 ONNX) vs HF float64: the issue's bound. */
 const TOLERANCE = 1e-4;
@@ -50,7 +51,7 @@ describe('ModernBERT vs HF transformers (tiny random models built by HF)', funct
   before(function () {
     if (!hasHfPython()) {
       if (process.env.CI) throw new Error(`CI needs ${TEST_PYTHON} with torch and transformers (scripts/install-python.sh)`);
-      this.skip();
+      skipBecause(this, `${TEST_PYTHON} cannot import torch and transformers (scripts/install-python.sh)`);
     }
     generated = generateModern();
   });

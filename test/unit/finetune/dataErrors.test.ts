@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TEST_PYTHON } from '../helpers/python';
 import { makeTempDir } from '../helpers/tinyBert';
+import { skipBecause } from '../helpers/pending';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const PYTHON = TEST_PYTHON;
@@ -29,7 +30,7 @@ function readData(file: string) {
 
 describe('finetune.py: bad data files', function () {
   before(function () {
-    if (!fs.existsSync(PYTHON)) this.skip();
+    if (!fs.existsSync(PYTHON)) skipBecause(this, `no Python at ${PYTHON} (scripts/install-python.sh)`);
   });
 
   it('a JSONL line that is not an object is named, not an AttributeError', () => {

@@ -11,6 +11,7 @@ import { runDeepenCommand } from '../../../src/cli/commands/deepen';
 import { runFinetuneCommand } from '../../../src/cli/commands/finetune';
 import { compareResults, findResultFiles, formatComparison, parseResults, readResults } from '../../../src/core/finetune/results';
 import { makeTempDir, writeTinyBert } from '../helpers/tinyBert';
+import { skipBecause } from '../helpers/pending';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const PYTHON = TEST_PYTHON;
@@ -18,7 +19,7 @@ const hasTorch = fs.existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch
 
 describe('fine-tune run (torch backend)', () => {
   it('deepens, fine-tunes baseline and deepened for a few steps, and compares them', async function () {
-    if (!hasTorch) this.skip();
+    if (!hasTorch) skipBecause(this, `${PYTHON} cannot import torch and numpy (scripts/install-python.sh)`);
     const root = makeTempDir();
     const base = writeTinyBert(path.join(root, 'tiny base'), { layers: 2, seed: 21 });
     const log = console.log;

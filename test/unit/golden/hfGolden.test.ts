@@ -8,8 +8,8 @@
  * |Δ log-prob| ≤ 1e-4 for the input token and each of the top-5, the same top-1 (unless HF's own
  * top-2 gap is below 1e-5) and the same rank (unless a neighbour is that close).
  *
- * A family the engine does not read yet is reported as pending; BERT must pass. The .bin check is
- * pending until the .bin reader exists. LAYER_LENS_HF_GOLDEN_DIR points at another fixture root.
+ * A family the engine does not read yet is reported as pending, with that reason; BERT must pass.
+ * A missing fixture root or pytorch_model.bin fails. LAYER_LENS_HF_GOLDEN_DIR points at another fixture root.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -22,6 +22,7 @@ import { ProbeEngine } from '../../../src/core/probe/engine';
 import { positionId } from '../../../src/core/probe/inputs';
 import { ProbedSentence } from '../../../src/core/probe/report';
 import { LOGP_TOLERANCE, NEAR_TIE, ParityStats } from '../helpers/parity';
+import { skipBecause } from '../helpers/pending';
 import { GoldenExample, GoldenFile, goldenCheckpoint, goldenFolders, readGolden } from '../helpers/hfGolden';
 
 /** Ranks may differ only where a neighbour's log-prob is this close (the same threshold as top-1). */
@@ -69,28 +70,13 @@ export async function probeAgainstGolden(checkpoint: Checkpoint, golden: GoldenF
   return c;
 }
 
-/**
- * pytorch_model.bin through our reader, or the reason it can't be read yet. The reader registers
- * itself with openWeights(); until it exists the compiled module is absent and this returns a reason.
- */
-function openBin(dir: string): WeightIndex | string {
+/** pytorch_model.bin through our reader (every fixture has one: HF's torch.save of the same state). */
+function openBin(dir: string): WeightIndex {
   const file = path.join(dir, 'pytorch_model.bin');
-  if (!fs.existsSync(file)) return 'the fixture has no pytorch_model.bin';
-  const compiled = path.resolve(__dirname, '../../../src/core/checkpoint');
-  const modules = ['formats.js', 'pytorch/pytorchBin.js', 'pytorchBin.js'].map((f) => path.join(compiled, f)).filter((f) => fs.existsSync(f));
-  if (modules.length === 0) return 'the .bin reader (src/core/checkpoint/pytorch/pytorchBin.ts) does not exist yet';
-  // Loaded by path so that this file compiles before the reader exists.
-  const loaded = modules.map((m) => require(m) as { readPytorchBin?: (f: string) => WeightIndex });
+  assert.ok(fs.existsSync(file), `${dir} has no pytorch_model.bin: the fixture is incomplete (scripts/device/run_golden.sh writes one)`);
   const index = openWeights(dir, file);
-  if (index.format === 'pytorch') return index;
-  const reader = loaded.find((m) => typeof m.readPytorchBin === 'function');
-  if (reader) return reader.readPytorchBin!(file);
-  return 'the .bin reader exists but is not registered with openWeights()';
-}
-
-function pending(ctx: Mocha.Context, reason: string): never {
-  console.log(`      pending: ${reason}`);
-  ctx.skip();
+  assert.equal(index.format, 'pytorch');
+  return index;
 }
 
 function summarize(label: string, c: ParityStats): string {
@@ -104,12 +90,10 @@ describe('engine vs HF transformers golden fixtures', function () {
     if (lines.length) console.log(`\n  HF golden agreement:\n${lines.map((l) => `    ${l}`).join('\n')}\n`);
   });
 
-  if (folders.length === 0) {
-    it('has fixtures', function () {
-      pending(this, `no fixtures under ${ROOT} (made on the GPU machine by scripts/device/run_golden.sh)`);
-    });
-    return;
-  }
+  // A missing fixture folder must fail, not shrink the whole comparison to one pending test.
+  it('has fixtures', () => {
+    assert.ok(folders.length > 0, `no fixtures under ${ROOT} (made on the GPU machine by scripts/device/run_golden.sh)`);
+  });
 
   for (const dir of folders) {
     const name = path.basename(dir);
@@ -119,7 +103,7 @@ describe('engine vs HF transformers golden fixtures', function () {
       if (supported()) return;
       // BERT is the baseline family: it must never be skipped.
       assert.notEqual(golden.model_type, 'bert', 'model_type bert must be supported');
-      pending(ctx, `${name}: model_type "${golden.model_type}" is not supported by the engine yet`);
+      skipBecause(ctx, `${name}: model_type "${golden.model_type}" is not supported by the engine yet`);
     };
 
     describe(`${name} (${golden.model_class}, transformers ${golden.transformers_version})`, () => {
@@ -153,7 +137,6 @@ describe('engine vs HF transformers golden fixtures', function () {
       it('pytorch_model.bin (torch.save state_dict): engine matches HF per layer', async function () {
         requireSupport(this);
         const bin = openBin(dir);
-        if (typeof bin === 'string') pending(this, `${name}: ${bin}`);
         const c = await probeAgainstGolden(goldenCheckpoint(dir, golden, bin), golden);
         lines.push(summarize(`${name} pytorch_model.bin`, c));
         assert.deepEqual(c.failures, [], `${name}: engine (.bin) vs HF\n${c.failures.join('\n')}`);

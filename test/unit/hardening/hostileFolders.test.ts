@@ -10,8 +10,11 @@ import * as path from 'node:path';
 import { readOnnxWeights } from '../../../src/core/checkpoint/onnx/onnxWeights';
 import { resolveInsideFolder } from '../../../src/core/checkpoint/insideFolder';
 import { isUserError } from '../../../src/core/errors';
+import { readResults } from '../../../src/core/finetune/results';
 import { writeOnnx } from '../helpers/optimumOnnx';
 import { makeTempDir, writeTinyBert } from '../helpers/tinyBert';
+import { writeTinyFamily } from '../helpers/tinyFamilies';
+import '../helpers/torchBin';
 
 const CLI = path.resolve(__dirname, '../../../../dist/cli.js');
 
@@ -73,6 +76,21 @@ describe('hardening: hostile model folders', function () {
       replaceWith(path.join(b, 'vocab.txt'), (f) => fs.symlinkSync('/dev/zero', f));
       expectError(cli('deepen', b, '--plan', 'dup:0', '--out', path.join(makeTempDir(), 'o')), 'vocab.txt', 'outside the model folder');
     });
+    it('a FIFO results.json in a fine-tuning run folder (which the extension watches) is refused at once', () => {
+      const run = path.join(makeTempDir(), 'runs', 'tiny');
+      fs.mkdirSync(run, { recursive: true });
+      const file = path.join(run, 'results.json');
+      fifo(file);
+      assert.throws(() => readResults(file), (e: Error) => isUserError(e) && e.message === `${file}: cannot read the results.json: it is a FIFO (named pipe), not a regular file`);
+    });
+  });
+
+  it('deepen, run before any probe in a fresh process, says a .bin folder needs safetensors (not "no weights found")', () => {
+    const dir = writeTinyFamily(path.join(makeTempDir(), 'bin'), 'roberta', { format: 'bin', layers: 2 });
+    assert.ok(fs.existsSync(path.join(dir, 'pytorch_model.bin')) && !fs.existsSync(path.join(dir, 'model.safetensors')));
+    const r = cli('deepen', dir, '--plan', 'dup:1', '--out', path.join(makeTempDir(), 'o'));
+    expectError(r, path.join(dir, 'pytorch_model.bin'), 'deepening needs safetensors weights; this model has pytorch weights');
+    assert.doesNotMatch(r.stderr, /no weights found/);
   });
 
   describe('sizes and contents', () => {
@@ -144,6 +162,24 @@ describe('hardening: hostile model folders', function () {
       expectError(cli('deepen', dir, '--plan', 'stack:99999999999999999999', '--out', out), 'has 2.00e+20 layers, over the limit of 1024');
       expectError(cli('probe', dir, '--text', 'hi', '--layers', Array(600).fill('0-1').join(',')), 'has 1026 layers, over the limit of 1024');
       assert.ok(!fs.existsSync(out));
+    });
+    it('a mergekit YAML whose slices add up to more than 1024 layers is refused with the limit, naming the file', () => {
+      const dir = fresh();
+      const yaml = path.join(makeTempDir(), 'plan.yaml');
+      const slice = '  - sources:\n      - model: tiny\n        layer_range: [0, 2]\n';
+      fs.writeFileSync(yaml, `merge_method: passthrough\nslices:\n${slice.repeat(600)}`);
+      const out = path.join(makeTempDir(), 'o');
+      expectError(cli('deepen', dir, '--plan', yaml, '--out', out), yaml, "mergekit config's slices add up to more than 1024 layers (over the limit by slice 513)");
+      assert.ok(!fs.existsSync(out));
+    });
+    it('a FIFO or /dev/zero as the mergekit YAML is refused at once', () => {
+      const dir = fresh();
+      const yaml = path.join(makeTempDir(), 'plan.yaml');
+      fifo(yaml);
+      expectError(cli('deepen', dir, '--plan', yaml, '--out', path.join(makeTempDir(), 'o')), yaml, 'cannot read the mergekit YAML: it is a FIFO (named pipe), not a regular file');
+      const zero = path.join(makeTempDir(), 'zero.yaml');
+      fs.symlinkSync('/dev/zero', zero);
+      expectError(cli('deepen', dir, '--plan', zero, '--out', path.join(makeTempDir(), 'o')), zero, 'it is a device, not a regular file');
     });
     it('a negative type_id in the tokenizer is a clear line before onnxruntime', () => {
       const dir = fresh({ tokenizer: 'tokenizer.json' });

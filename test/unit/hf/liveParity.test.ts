@@ -23,6 +23,7 @@ import { ProbedSentence } from '../../../src/core/probe/report';
 import { LOGP_TOLERANCE, ParityStats } from '../helpers/parity';
 import { hasHfPython, ROOT, TEST_PYTHON } from '../helpers/python';
 import { makeTempDir } from '../helpers/tinyBert';
+import { skipBecause } from '../helpers/pending';
 
 /** One line per family python/hf_live.py builds (its BUILDERS keys). */
 const FAMILIES = ['bert', 'roberta', 'xlm-roberta', 'camembert', 'albert', 'distilbert', 'electra'];
@@ -116,7 +117,7 @@ describe('live HF transformers parity (python/hf_live.py)', function () {
     if (!hasHfPython()) {
       assert.ok(!process.env.CI, `CI must run the live HF parity: ${TEST_PYTHON} cannot import torch and transformers (scripts/install-python.sh)`);
       console.warn(`\n    !!! ${TEST_PYTHON} has no torch/transformers: live HF parity NOT run (scripts/install-python.sh) !!!\n`);
-      this.skip();
+      skipBecause(this, `${TEST_PYTHON} has no torch/transformers (scripts/install-python.sh)`);
     }
     out = makeTempDir();
     const started = Date.now();
