@@ -4,7 +4,8 @@
  * (hover or focus) listing the top-k predictions with the input token's rank.
  */
 import type { ProbeReport, ProbedSentence } from '../src/core/probe/report';
-import { displayToken, fmtNum, fmtPct, layerLabels, prob, probStep, tokenOf } from '../src/shared/format';
+import { displayToken, fmtNum, fmtPct, layerLabels, prob, tokenOf } from '../src/shared/format';
+import { colorAt, counted, DEFAULT_STATISTIC, Domain, formatStat, scaleOf, Statistic, statDomain, statisticInfo, statValue, textOn } from '../src/shared/heatmap';
 import { h } from './dom';
 
 export interface GridOptions {
@@ -12,10 +13,27 @@ export interface GridOptions {
   differs?: Set<string>;
   caption: string;
   idPrefix: string;
+  /** The statistic that colours the cells (default log p(input)). */
+  stat?: Statistic;
+  /** The colour scale's ends; default the statistic's own for this report. */
+  domain?: Domain;
+}
+
+/** Paints a heatmap cell: an opaque palette fill with black or white text (CSSOM, which the CSP allows). */
+export function paint(el: HTMLElement, t: number): void {
+  if (Number.isNaN(t)) return;
+  const fill = colorAt(t);
+  el.style.backgroundColor = fill;
+  el.style.color = textOn(fill);
 }
 
 export function renderGrid(report: ProbeReport, sentence: ProbedSentence, options: GridOptions): HTMLElement {
   const labels = layerLabels(report);
+  const stat = options.stat ?? DEFAULT_STATISTIC;
+  const domain = options.domain ?? statDomain(report, stat);
+  const statLabel = statisticInfo(stat).label;
+  // The last kept column of a truncated input is marked as the cut.
+  const cutAt = sentence.truncatedFrom ? sentence.ids.length - 1 : -1;
   const table = h('table', {
     class: 'grid',
     role: 'grid',
@@ -29,7 +47,11 @@ export function renderGrid(report: ProbeReport, sentence: ProbedSentence, option
     headRow.appendChild(
       h(
         'th',
-        { scope: 'col', role: 'columnheader', 'aria-colindex': p + 2, class: sentence.special[p] ? 'tok special' : 'tok', title: `position ${p}, id ${sentence.ids[p]}` },
+        {
+          scope: 'col', role: 'columnheader', 'aria-colindex': p + 2, 'data-p': p,
+          class: ['tok', sentence.special[p] ? 'special' : '', counted(report, sentence, p) ? '' : 'excluded', cutAt === p ? 'cut' : ''].filter(Boolean).join(' '),
+          title: `position ${p}, id ${sentence.ids[p]}${counted(report, sentence, p) ? '' : ' (special token, not counted in the summary)'}${cutAt === p ? ` · the input was cut here: ${sentence.truncatedFrom} tokens before truncation` : ''}`,
+        },
         displayToken(tok),
       ),
     ),
@@ -41,26 +63,31 @@ export function renderGrid(report: ProbeReport, sentence: ProbedSentence, option
     const row = h(
       'tr',
       { role: 'row', 'aria-rowindex': l + 2 },
-      h('th', { scope: 'row', role: 'rowheader', 'aria-colindex': 1, title: source === null || source === undefined ? 'embeddings (after LayerNorm)' : `output of encoder layer ${source}` }, labels[l] ?? `h${l}`),
+      h('th', { scope: 'row', role: 'rowheader', class: 'layer', 'aria-colindex': 1, title: source === null || source === undefined ? 'embeddings (after LayerNorm)' : `output of encoder layer ${source}` }, labels[l] ?? `h${l}`),
     );
     for (let p = 0; p < sentence.ids.length; p++) {
       const top1 = layer.top1[p];
       const match = top1 === sentence.ids[p];
       const pIn = prob(layer.inputLogProb[p]);
-      const cls = ['cell', `p${probStep(pIn)}`, match ? 'hit' : 'miss'];
+      const value = statValue(layer, p, stat);
+      const excluded = !counted(report, sentence, p);
+      const cls = ['cell', match ? 'hit' : 'miss'];
       if (sentence.special[p]) cls.push('special');
+      // A special token the summary leaves out is dimmed, not judged: no hit or mismatch mark.
+      if (excluded) cls.push('excluded');
       if (options.differs?.has(`${l}:${p}`)) cls.push('diff');
+      if (p === cutAt) cls.push('cut');
       const label =
         `${labels[l] ?? `h${l}`}, input ${displayToken(sentence.tokens[p])}: predicts ${displayToken(tokenOf(report, top1))}` +
-        `${match ? '' : ' (mismatch)'}, input probability ${fmtPct(pIn)}, rank ${layer.rank[p]}`;
-      row.appendChild(
-        h(
-          'td',
-          { class: cls.join(' '), role: 'gridcell', tabindex: -1, 'aria-colindex': p + 2, 'aria-label': label, 'data-l': l, 'data-p': p },
-          h('span', { class: 'mark', 'aria-hidden': 'true' }, match ? '' : '≠'),
-          displayToken(tokenOf(report, top1)),
-        ),
+        `${excluded ? ' (special token, not counted)' : match ? ' (match)' : ' (mismatch)'}, ${statLabel} ${formatStat(stat, value)}, input probability ${fmtPct(pIn)}, rank ${layer.rank[p]}`;
+      const td = h(
+        'td',
+        { class: cls.join(' '), role: 'gridcell', tabindex: -1, 'aria-colindex': p + 2, 'aria-label': label, 'data-l': l, 'data-p': p, 'data-v': String(value) },
+        h('span', { class: 'mark', 'aria-hidden': 'true' }, excluded ? '' : match ? '✓' : '≠'),
+        displayToken(tokenOf(report, top1)),
       );
+      paint(td, scaleOf(stat, value, domain));
+      row.appendChild(td);
     }
     body.appendChild(row);
   });

@@ -8,14 +8,15 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './style.css';
 import type { ProbeReport, ProbedSentence } from '../src/core/probe/report';
-import { buildChart, ChartSeries } from '../src/shared/chart';
+import { buildChart, ChartSeries, type SvgNode as SvgChild } from '../src/shared/chart';
 import { finetuneSummary, finetuneTableModel, type Cell } from '../src/shared/finetune';
 import { diffSummaries, fmtNum, matchingSentence } from '../src/shared/format';
 import {
   assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
 } from '../src/shared/protocol';
 import { clear, h, svgToDom } from './dom';
-import { hideTip, renderGrid } from './grid';
+import { hideTip, paint, renderGrid } from './grid';
+import { colorAt, DEFAULT_STATISTIC, legendTicks, scaleOf, Statistic, STATISTICS, statDomain, statisticInfo, statValue } from '../src/shared/heatmap';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -229,29 +230,113 @@ function sentenceNav(report: ProbeReport): HTMLElement | null {
   );
 }
 
+/** Inputs longer than this get a zoomed-out overview of the whole grid above it. */
+const OVERVIEW_MIN_TOKENS = 40;
+
+function currentStat(): Statistic {
+  return ui.stat ?? DEFAULT_STATISTIC;
+}
+
 function layersView(run: PanelRun): HTMLElement {
   const report = run.report;
   const s = report.sentences[Math.min(ui.sentence, report.sentences.length - 1)];
+  const stat = currentStat();
+  const domain = statDomain(report, stat);
+  const gridScroll = h('div', { class: 'scroll grid-scroll', 'data-testid': 'grid-scroll' },
+    renderGrid(report, s, { caption: `Top-1 prediction of the MLM head at each layer (rows) for each input token (columns); colour: ${statisticInfo(stat).label}`, idPrefix: 'main', stat, domain }));
   return h('div', { class: 'layers' },
     sentenceNav(report),
     sentenceLine(s),
-    legend(),
-    h('div', { class: 'scroll' }, renderGrid(report, s, { caption: 'Top-1 prediction of the MLM head at each layer (rows) for each input token (columns)', idPrefix: 'main' })),
+    h('div', { class: 'heat-controls' },
+      select('Colour', STATISTICS.map((x) => ({ value: x.id, label: x.label })), stat, (v) => setUi({ stat: v as Statistic })),
+      legend(report, stat)),
+    s.ids.length > OVERVIEW_MIN_TOKENS || s.truncatedFrom ? overview(report, s, stat, gridScroll) : null,
+    gridScroll,
     h('h2', {}, 'Per-layer summary'),
     summaryTable(report),
   );
 }
 
 function sentenceLine(s: ProbedSentence): HTMLElement {
-  return h('p', { class: 'sentence' }, h('span', { class: 'label' }, 'Input: '), s.text, s.pair !== undefined ? h('span', { class: 'pair' }, ' ||| ', s.pair) : null,
-    s.truncatedFrom ? h('span', { class: 'note' }, ` (truncated from ${s.truncatedFrom} tokens)`) : null);
+  // A long text is clamped to two lines (it used to push the grid below the fold); a toggle shows it all.
+  const long = s.text.length + (s.pair?.length ?? 0) > 240;
+  const line = h('p', { class: long ? 'sentence clamped' : 'sentence', 'data-testid': 'sentence' }, h('span', { class: 'label' }, 'Input: '), s.text, s.pair !== undefined ? h('span', { class: 'pair' }, ' ||| ', s.pair) : null);
+  const note = s.truncatedFrom
+    ? h('p', { class: 'note truncation', 'data-testid': 'truncation' }, `Probed the first ${s.ids.length} of ${s.truncatedFrom} tokens; the cut is marked ⟩ in the overview and on the last column.`)
+    : null;
+  if (!long) return h('div', {}, line, note);
+  const toggle = h('button', { class: 'link', type: 'button', 'aria-expanded': 'false' }, `Show all ${s.text.length.toLocaleString('en-US')} characters`);
+  toggle.addEventListener('click', () => {
+    const open = line.classList.toggle('clamped') === false;
+    toggle.setAttribute('aria-expanded', String(open));
+    toggle.textContent = open ? 'Show less' : `Show all ${s.text.length.toLocaleString('en-US')} characters`;
+  });
+  return h('div', {}, line, toggle, note);
 }
 
-function legend(): HTMLElement {
+function legend(report: ProbeReport, stat: Statistic): HTMLElement {
+  const info = statisticInfo(stat);
+  const domain = statDomain(report, stat);
   const steps = h('span', { class: 'scale', 'aria-hidden': 'true' });
-  for (let i = 0; i <= 10; i += 2) steps.appendChild(h('span', { class: `swatch p${i}` }));
-  return h('p', { class: 'legend' }, 'Cell: top-1 token. Colour: probability of the input token ', h('span', { class: 'lo' }, '0'), steps, h('span', { class: 'hi' }, '1'),
-    '. ', h('span', { class: 'mark legend-mark' }, '≠'), ' marks a mismatch. Hover or focus a cell (arrow keys move) for the top-k.');
+  const N = 9;
+  for (let i = 0; i < N; i++) {
+    const sw = h('span', { class: 'swatch' });
+    paint(sw, i / (N - 1));
+    steps.appendChild(sw);
+  }
+  const ticks = h('span', { class: 'ticks', 'aria-hidden': 'true' });
+  const tickList = legendTicks(stat, domain);
+  for (const t of tickList) {
+    const tick = h('span', { class: 'tick' }, t.label);
+    tick.style.left = `${(t.t * 100).toFixed(1)}%`;
+    ticks.appendChild(tick);
+  }
+  const ends = info.better === 'high' ? 'bright = higher' : 'bright = lower (closer to the input or the final layer)';
+  return h('div', { class: 'legend', 'data-testid': 'legend', 'aria-label': `Colour scale for ${info.label}: from ${tickList[0].label} to ${tickList[tickList.length - 1].label}${info.scale === 'log' ? ', log scale' : ''}` },
+    h('span', { class: 'legend-title' }, `${info.label}${info.scale === 'log' ? ' (log scale)' : ''}: `),
+    h('span', { class: 'legend-bar' }, steps, ticks),
+    h('span', { class: 'legend-text' },
+      ` ${ends}. Cell: top-1 token; `, h('span', { class: 'legend-mark hit' }, '✓'), ' it is the input, ', h('span', { class: 'legend-mark miss' }, '≠'), ' it is not',
+      report.includeSpecial ? '' : '; dimmed columns (special tokens) are not counted in the summary', '. Hover or focus a cell (arrow keys move) for the top-k.'),
+  );
+}
+
+/**
+ * The whole grid zoomed out (one small rect per cell, same palette), for inputs too long to see at
+ * once; the truncation point is marked and a click scrolls the grid to that column.
+ */
+function overview(report: ProbeReport, s: ProbedSentence, stat: Statistic, gridScroll: HTMLElement): HTMLElement {
+  const domain = statDomain(report, stat);
+  const P = s.ids.length;
+  const L = s.layers.length;
+  const cw = Math.max(1.5, Math.min(8, 1100 / P));
+  const ch = 6;
+  const width = Math.ceil(P * cw) + (s.truncatedFrom ? 70 : 2);
+  const height = L * ch + 14;
+  const rects: SvgChild[] = [];
+  s.layers.forEach((layer, l) => {
+    for (let p = 0; p < P; p++) {
+      const t = scaleOf(stat, statValue(layer, p, stat), domain);
+      rects.push({ tag: 'rect', attrs: { x: (p * cw).toFixed(2), y: l * ch, width: (cw + 0.02).toFixed(2), height: ch, fill: Number.isNaN(t) ? '#808080' : colorAt(t), 'fill-opacity': report.includeSpecial || !s.special[p] ? 1 : 0.35 } });
+    }
+  });
+  if (s.truncatedFrom) {
+    const x = (P * cw).toFixed(2);
+    rects.push({ tag: 'line', attrs: { x1: x, x2: x, y1: 0, y2: L * ch + 12, stroke: 'currentColor', 'stroke-width': 2, class: 'cut' } });
+    rects.push({ tag: 'text', attrs: { x: P * cw + 4, y: L * ch / 2 + 4, 'font-size': 10, fill: 'currentColor' }, text: `cut at ${P}/${s.truncatedFrom}` });
+  }
+  rects.push({ tag: 'text', attrs: { x: 0, y: L * ch + 11, 'font-size': 9, fill: 'currentColor' }, text: `${P} tokens × ${L} layers; click to scroll the grid there` });
+  const svg = svgToDom({ tag: 'svg', attrs: { xmlns: 'http://www.w3.org/2000/svg', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `Overview of all ${P} tokens and ${L} layers${s.truncatedFrom ? `, cut at token ${P} of ${s.truncatedFrom}` : ''}` }, children: rects });
+  svg.addEventListener('click', (e) => {
+    const box = svg.getBoundingClientRect();
+    const p = Math.max(0, Math.min(P - 1, Math.floor(((e as MouseEvent).clientX - box.left) / cw)));
+    const l = Math.max(0, Math.min(L - 1, Math.floor(((e as MouseEvent).clientY - box.top) / ch)));
+    const cell = gridScroll.querySelector<HTMLElement>(`td[data-l="${l}"][data-p="${p}"]`);
+    if (!cell) return;
+    gridScroll.scrollLeft = Math.max(0, cell.offsetLeft - gridScroll.clientWidth / 2);
+    cell.focus({ preventScroll: true });
+  });
+  return h('figure', { class: 'overview', 'data-testid': 'overview' }, svg);
 }
 
 function summaryTable(report: ProbeReport): HTMLElement {

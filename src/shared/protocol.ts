@@ -7,6 +7,7 @@
  */
 import type { ProbeReport } from '../core/probe/report';
 import type { FinetuneResultsData } from './finetune';
+import type { Statistic } from './heatmap';
 
 export type { FinetuneResultsData, ProbeReport };
 
@@ -47,6 +48,8 @@ export interface UiState {
   view: View;
   /** The host's focusRunId last acted on, so a new run switches the view once and only once. */
   seenFocusRunId?: string;
+  /** The statistic that colours the grid (default log p(input)). */
+  stat?: Statistic;
 }
 
 export type ExportFormat = 'csv' | 'summary-csv' | 'json' | 'svg';

@@ -283,6 +283,51 @@ async function gridOf(page, expectSentence) {
   }));
 }
 
+/** The CLI's report for the same model and text: the numbers the panel must show. */
+function cliReport(model, text, extra = []) {
+  const out = path.join(RUN, 'tmp', `cli-${Date.now()}.json`);
+  execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'probe', model, '--text', text, '--threads', '2', '--json', out, ...extra], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+  const report = JSON.parse(fs.readFileSync(out, 'utf8'));
+  fs.rmSync(out, { force: true });
+  return report;
+}
+
+const hexRgb = (c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
+const parseRgb = (c) => (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
+/** Within one unit per channel: the panel and the CLI may differ in the last float bits. */
+function sameColor(css, hex) {
+  const a = parseRgb(css);
+  const b = hexRgb(hex);
+  return a.length === 3 && a.every((v, i) => Math.abs(v - b[i]) <= 1);
+}
+
+/** Picks a statistic in the panel's "Colour" select (the component's own change event). */
+async function pickStatistic(wv, id) {
+  await wv.locator('vscode-single-select[aria-label="Colour"]').evaluate((el, v) => {
+    el.value = v;
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, id);
+  await wv.locator(`table.grid caption`, { hasText: id === 'rank' ? 'rank of the input' : '' }).first().waitFor({ timeout: 10_000 });
+}
+
+/** What the panel's grid shows: per cell its value, fill, text colour, mark, classes; the legend's ticks. */
+async function heatmapOf(wv) {
+  return wv.locator('table.grid').first().evaluate((grid) => {
+    const doc = grid.ownerDocument;
+    const css = (el) => doc.defaultView.getComputedStyle(el);
+    return {
+      cells: [...grid.querySelectorAll('tbody td')].map((td) => ({
+        l: Number(td.dataset.l), p: Number(td.dataset.p), v: Number(td.dataset.v), bg: css(td).backgroundColor, color: css(td).color,
+        mark: td.querySelector('.mark')?.textContent ?? '', excluded: td.classList.contains('excluded'), opacity: Number(css(td).opacity), text: td.textContent,
+      })),
+      ticks: [...doc.querySelectorAll('[data-testid="legend"] .tick')].map((t) => t.textContent),
+      swatches: [...doc.querySelectorAll('[data-testid="legend"] .swatch')].map((s) => css(s).backgroundColor),
+      legend: doc.querySelector('[data-testid="legend"]')?.getAttribute('aria-label'),
+      summaryLast: [...doc.querySelectorAll('table[data-testid="summary"] tbody tr')].at(-1)?.querySelectorAll('td')[1]?.textContent,
+    };
+  });
+}
+
 async function uiPhase(context, port, fixtures, sampleDir) {
   const page = await newPage(context);
   currentPage = page;
@@ -320,6 +365,55 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(state.l === '1' && state.p === '2', `focus at ${state.l},${state.p}`);
     assert(/input rank/.test(state.tip), `tooltip: ${state.tip}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'panel-dark.png') });
+  });
+
+  await check('ui: heatmap: each statistic colours the grid with the viridis value of the CLI\'s number; legend scale; specials dimmed', async () => {
+    const wv = webview(page);
+    const want = cliReport(sampleDir, sentence);
+    const ws = want.sentences[0];
+    const V = want.model.vocabSize;
+    const checkStat = async (stat, valueOf, tol) => {
+      if (stat !== 'logp') await pickStatistic(wv, stat);
+      const got = await heatmapOf(wv);
+      const domain = fixtures.statDomain(want, stat);
+      const ticks = fixtures.legendTicks(stat, domain).map((t) => t.label);
+      assert(JSON.stringify(got.ticks) === JSON.stringify(ticks), `${stat}: legend ticks ${JSON.stringify(got.ticks)}, want ${JSON.stringify(ticks)}`);
+      assert(got.cells.length === ws.layers.length * ws.ids.length, `${stat}: ${got.cells.length} cells`);
+      let worst = 0;
+      for (const c of got.cells) {
+        const v = valueOf(ws.layers[c.l], c.p);
+        worst = Math.max(worst, Math.abs(c.v - v));
+        assert(Math.abs(c.v - v) <= tol, `${stat} at h${c.l} p${c.p}: panel ${c.v}, CLI ${v}`);
+        const fill = fixtures.colorAt(fixtures.scaleOf(stat, v, domain));
+        assert(sameColor(c.bg, fill), `${stat} at h${c.l} p${c.p}: fill ${c.bg}, want ${fill} for ${v}`);
+      }
+      log(`  ${stat}: ${got.cells.length} cells match the CLI (max |Δ| ${worst.toExponential(1)}), legend ${got.ticks.join(' | ')}`);
+      return got;
+    };
+    const g = await checkStat('logp', (L, p) => L.inputLogProb[p], 1e-4);
+    assert(g.swatches.length === 9 && new Set(g.swatches).size === 9, `legend swatches ${g.swatches}`);
+    // Specials: dimmed, no mark; every other cell is marked ✓ (top-1 is the input) or ≠.
+    const special = new Set(ws.special.flatMap((x, p) => (x ? [p] : [])));
+    assert(special.size === 2, `special positions ${[...special]}`);
+    for (const c of g.cells) {
+      if (special.has(c.p)) assert(c.excluded && c.mark === '' && c.opacity < 0.5, `special cell h${c.l} p${c.p}: ${JSON.stringify(c)}`);
+      else assert(c.mark === (ws.layers[c.l].top1[c.p] === ws.ids[c.p] ? '✓' : '≠'), `mark at h${c.l} p${c.p}: ${c.mark}`);
+    }
+    const last = ws.layers.length - 1;
+    const hits = g.cells.filter((c) => c.l === last && c.mark === '✓').length;
+    const counted = ws.ids.length - special.size;
+    const acc = `${((hits / counted) * 100).toFixed(1)}%`;
+    assert(g.summaryLast === acc && acc === `${(want.summary[last].accuracy * 100).toFixed(1)}%`, `final accuracy shown ${g.summaryLast}, ✓ marks give ${acc}, CLI ${want.summary[last].accuracy}`);
+    log(`  final layer: ${hits} ✓ of ${counted} counted positions = ${acc}; specials at ${[...special]} dimmed`);
+    await checkStat('rank', (L, p) => L.rank[p], 0);
+    await checkStat('p', (L, p) => Math.exp(L.inputLogProb[p]), 1e-5);
+    await checkStat('entropy', (L, p) => L.entropy[p], 1e-4);
+    await checkStat('kl', (L, p) => L.kl[p], 1e-4);
+    await checkStat('top1p', (L, p) => Math.exp(L.topKLogProbs[p][0]), 1e-5);
+    await pickStatistic(wv, 'rank');
+    assert(V === 30522 || sampleDir !== path.join(ROOT, 'models/reference-bert-mini'), `vocab ${V}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'heatmap-rank-dark.png') });
+    await pickStatistic(wv, 'logp');
   });
 
   await check('ui: summary, chart and sentences views render', async () => {
@@ -449,6 +543,60 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     await page.screenshot({ path: path.join(ARTIFACTS, 'xss-dark.png') });
   });
 
+  await check('ui: a long input: clamped text, overview with the cut marked, sticky layer column and token header', async () => {
+    const words = 'the cat sat on the mat and the dog ran to a big red house then went out again at night'.split(' ');
+    const text = Array.from({ length: 700 }, (_, k) => words[(k * 5) % words.length]).join(' ');
+    const full = fixtures.expected(sampleDir, text).tokens.length;
+    const kept = 128; // the default layer-lens.maxTokens, below the model's 512 positions
+    await runCommand(page, 'Layer Lens: Probe Layers…');
+    await pickItem(page, 'embedded sample model');
+    const w = await quickInput(page);
+    await w.locator('.quick-input-title', { hasText: 'probe' }).waitFor({ timeout: 20_000 });
+    await page.keyboard.insertText(text);
+    await w.locator('.quick-input-list .monaco-list-row', { hasText: 'probe this text' }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    const wv = webview(page);
+    const note = wv.locator('[data-testid="truncation"]');
+    await note.waitFor({ timeout: 60_000 });
+    const noteText = await note.textContent();
+    assert(noteText.includes(`first ${kept} of ${full} tokens`), `truncation note: ${noteText} (want ${kept} of ${full})`);
+    const ov = await wv.locator('[data-testid="overview"] svg').evaluate((svg) => ({
+      rects: svg.querySelectorAll('rect').length, cut: svg.querySelector('line.cut') !== null,
+      label: [...svg.querySelectorAll('text')].map((t) => t.textContent), aria: svg.getAttribute('aria-label'),
+    }));
+    const rows = fixtures.expected(sampleDir, 'x').rows;
+    assert(ov.rects === kept * rows, `overview has ${ov.rects} cells, want ${kept * rows}`);
+    assert(ov.cut && ov.label.includes(`cut at ${kept}/${full}`), `overview cut mark: ${JSON.stringify(ov)}`);
+    const lay = await wv.locator('[data-testid="grid-scroll"]').evaluate(async (box) => {
+      const doc = box.ownerDocument;
+      const sentenceH = doc.querySelector('[data-testid="sentence"]').getBoundingClientRect().height;
+      const lineH = parseFloat(doc.defaultView.getComputedStyle(doc.querySelector('[data-testid="sentence"]')).lineHeight) || 20;
+      const top0 = box.getBoundingClientRect().top;
+      box.scrollLeft = 3000;
+      box.scrollTop = 60;
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const b = box.getBoundingClientRect();
+      const head = [...box.querySelectorAll('thead th.tok')].find((th) => { const r = th.getBoundingClientRect(); return r.left > b.left + 80 && r.right < b.right; });
+      const rowHead = box.querySelector('tbody tr:nth-child(3) th');
+      const lastHead = box.querySelector('thead th.tok:last-child');
+      return {
+        sentenceLines: sentenceH / lineH, gridTop: top0, viewport: doc.defaultView.innerHeight,
+        scrolled: [box.scrollLeft, box.scrollTop],
+        headTopGap: head ? head.getBoundingClientRect().top - b.top : NaN,
+        rowHeadLeftGap: rowHead.getBoundingClientRect().left - b.left,
+        cutClass: lastHead.classList.contains('cut'),
+      };
+    });
+    log(`  long input: ${JSON.stringify(lay)}`);
+    assert(lay.sentenceLines <= 2.6, `the input text takes ${lay.sentenceLines.toFixed(1)} lines`);
+    assert(lay.gridTop < lay.viewport * 0.75, `the grid starts at ${lay.gridTop}px of ${lay.viewport}`);
+    assert(lay.scrolled[0] > 0 && lay.scrolled[1] > 0, `the grid did not scroll: ${lay.scrolled}`);
+    assert(Math.abs(lay.headTopGap) <= 1.5, `token header moved ${lay.headTopGap}px from the top while scrolling`);
+    assert(Math.abs(lay.rowHeadLeftGap) <= 1.5, `layer column moved ${lay.rowHeadLeftGap}px from the left while scrolling`);
+    assert(lay.cutClass, 'the last column is not marked as the cut');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'long-input-dark.png') });
+  });
+
   await check('ui: cancel in the progress notification stops a long corpus run', async () => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^corpus\.txt$/ }).first().click({ button: 'right' });
     const item = page.locator('.context-view .monaco-menu .action-label', { hasText: 'Probe Corpus File…' });
@@ -543,18 +691,20 @@ async function uiPhase(context, port, fixtures, sampleDir) {
       probe.remove();
       const td = grid.querySelector('tbody td');
       const focused = doc.activeElement;
-      const mark = grid.querySelector('td.miss .mark');
+      const mark = grid.querySelector('td.miss:not(.excluded) .mark');
+      const markCellBg = mark ? css(mark.closest('td')).backgroundColor : '';
       const swatches = [...doc.querySelectorAll('.scale .swatch')].map((s) => css(s).backgroundColor);
       const cellBgs = [...new Set([...grid.querySelectorAll('td.cell')].map((c) => css(c).backgroundColor))];
+      const sw = doc.querySelector('.scale .swatch');
       return {
         bodyHc: doc.body.classList.contains('vscode-high-contrast'),
         contrastBorder, activeBorder, bg,
-        tdBorder: css(td).borderTopColor, tdBorderWidth: css(td).borderTopWidth,
-        thBorder: css(grid.querySelector('thead th')).borderTopColor,
+        tdBorder: css(td).borderRightColor, tdBorderWidth: css(td).borderRightWidth,
+        thBorder: css(grid.querySelector('thead th')).borderTopColor, scaleBorder: css(sw.parentElement).borderTopColor,
         focusedIsCell: focused?.matches?.('td.cell') ?? false,
         outline: focused ? `${css(focused).outlineStyle} ${css(focused).outlineWidth} ${css(focused).outlineColor}` : '',
         outlineColor: focused ? css(focused).outlineColor : '',
-        mark: mark ? { color: css(mark).color, weight: css(mark).fontWeight, text: mark.textContent } : null,
+        mark: mark ? { color: css(mark).color, cellBg: markCellBg, weight: css(mark).fontWeight, text: mark.textContent } : null,
         missDecoration: grid.querySelector('td.miss') ? css(grid.querySelector('td.miss')).textDecorationLine : '',
         swatches, cellBgs,
         tip: !doc.getElementById('tooltip')?.hidden,
@@ -565,9 +715,11 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(hc.tdBorder === hc.contrastBorder && hc.thBorder === hc.contrastBorder, `cell borders ${hc.tdBorder}/${hc.thBorder}, want contrastBorder ${hc.contrastBorder}`);
     assert(hc.tdBorderWidth !== '0px', 'cells have no border');
     assert(hc.focusedIsCell && /^solid 2px /.test(hc.outline) && hc.outlineColor === hc.activeBorder && hc.outlineColor !== hc.bg, `focus outline: ${hc.outline} (want 2px ${hc.activeBorder})`);
-    assert(hc.mark && hc.mark.text === '≠' && hc.mark.color !== hc.bg && Number(hc.mark.weight) >= 700, `mismatch mark: ${JSON.stringify(hc.mark)}`);
+    assert(hc.mark && hc.mark.text === '≠' && hc.mark.color !== hc.mark.cellBg && Number(hc.mark.weight) >= 700, `mismatch mark: ${JSON.stringify(hc.mark)}`);
     assert(/underline/.test(hc.missDecoration), `mismatched cells are not underlined (${hc.missDecoration})`);
-    assert(new Set(hc.swatches).size === hc.swatches.length && hc.swatches.length === 6, `colour scale swatches not distinct: ${hc.swatches}`);
+    assert(new Set(hc.swatches).size === hc.swatches.length && hc.swatches.length === 9, `colour scale swatches not distinct: ${hc.swatches}`);
+    assert(hc.scaleBorder === hc.contrastBorder, `legend scale border ${hc.scaleBorder}`);
+    assert(hc.cellBgs.length > 4, `only ${hc.cellBgs.length} distinct cell fills`);
     assert(hc.tip, 'the focused cell shows no tooltip');
     await page.screenshot({ path: path.join(ARTIFACTS, 'panel-hc.png') });
   });

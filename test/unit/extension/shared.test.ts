@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import type { ProbeReport } from '../../../src/core/probe/report';
 import { buildChart, escapeXml, EXPORT_COLORS, SvgNode, svgToString } from '../../../src/shared/chart';
 import { csvField, reportToCsv, reportToJson, summaryToCsv, exportFileName, CELL_COLUMNS } from '../../../src/shared/export';
-import { diffSummaries, displayToken, fmtPct, matchingSentence, probStep } from '../../../src/shared/format';
+import { diffSummaries, displayToken, fmtPct, matchingSentence } from '../../../src/shared/format';
 import { addRun, HostState, isWebviewMessage, MAX_RUNS, PanelRun } from '../../../src/shared/protocol';
 import { parseCorpus, parseInputLine } from '../../../src/extension/corpus';
 
@@ -122,15 +122,6 @@ describe('shared: chart', () => {
 });
 
 describe('shared: formatting and colour scale', () => {
-  it('maps probabilities to 11 colour steps on a square-root scale', () => {
-    assert.equal(probStep(0), 0);
-    assert.equal(probStep(NaN), 0);
-    assert.equal(probStep(1), 10);
-    assert.equal(probStep(0.25), 5);
-    assert.equal(probStep(0.01), 1);
-    assert.equal(probStep(2), 10);
-  });
-
   it('formats percentages', () => {
     assert.equal(fmtPct(0.999), '100%');
     assert.equal(fmtPct(0.5), '50%');
