@@ -86,7 +86,8 @@ export function renderGrid(report: ProbeReport, sentence: ProbedSentence, option
         h('span', { class: 'mark', 'aria-hidden': 'true' }, excluded ? '' : match ? '✓' : '≠'),
         displayToken(tokenOf(report, top1)),
       );
-      paint(td, scaleOf(stat, value, domain));
+      // Excluded specials keep the theme's background and muted text: dimmed, readable in every theme.
+      if (!excluded) paint(td, scaleOf(stat, value, domain));
       row.appendChild(td);
     }
     body.appendChild(row);

@@ -318,7 +318,7 @@ async function heatmapOf(wv) {
     return {
       cells: [...grid.querySelectorAll('tbody td')].map((td) => ({
         l: Number(td.dataset.l), p: Number(td.dataset.p), v: Number(td.dataset.v), bg: css(td).backgroundColor, color: css(td).color,
-        mark: td.querySelector('.mark')?.textContent ?? '', excluded: td.classList.contains('excluded'), opacity: Number(css(td).opacity), text: td.textContent,
+        mark: td.querySelector('.mark')?.textContent ?? '', excluded: td.classList.contains('excluded'), image: css(td).backgroundImage, text: td.textContent,
       })),
       ticks: [...doc.querySelectorAll('[data-testid="legend"] .tick')].map((t) => t.textContent),
       swatches: [...doc.querySelectorAll('[data-testid="legend"] .swatch')].map((s) => css(s).backgroundColor),
@@ -384,6 +384,7 @@ async function uiPhase(context, port, fixtures, sampleDir) {
         const v = valueOf(ws.layers[c.l], c.p);
         worst = Math.max(worst, Math.abs(c.v - v));
         assert(Math.abs(c.v - v) <= tol, `${stat} at h${c.l} p${c.p}: panel ${c.v}, CLI ${v}`);
+        if (c.excluded) continue; // dimmed specials carry no heat fill (checked below)
         const fill = fixtures.colorAt(fixtures.scaleOf(stat, v, domain));
         assert(sameColor(c.bg, fill), `${stat} at h${c.l} p${c.p}: fill ${c.bg}, want ${fill} for ${v}`);
       }
@@ -396,7 +397,7 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     const special = new Set(ws.special.flatMap((x, p) => (x ? [p] : [])));
     assert(special.size === 2, `special positions ${[...special]}`);
     for (const c of g.cells) {
-      if (special.has(c.p)) assert(c.excluded && c.mark === '' && c.opacity < 0.5, `special cell h${c.l} p${c.p}: ${JSON.stringify(c)}`);
+      if (special.has(c.p)) assert(c.excluded && c.mark === '' && c.bg === 'rgba(0, 0, 0, 0)' && /gradient/.test(c.image), `special cell h${c.l} p${c.p}: ${JSON.stringify(c)}`);
       else assert(c.mark === (ws.layers[c.l].top1[c.p] === ws.ids[c.p] ? '✓' : '≠'), `mark at h${c.l} p${c.p}: ${c.mark}`);
     }
     const last = ws.layers.length - 1;

@@ -84,6 +84,7 @@ function idTokenizer(run: LiveModel, file: string): ModelTokenizer {
       return { ids: [...e.ids], tokens: e.ids.map((id) => `#${id}`), typeIds: [...e.type_ids], special: e.ids.map((id) => specials.has(id)) };
     },
     idToToken: (id: number) => `#${id}`,
+    tokenToId: () => undefined,
   };
 }
 
