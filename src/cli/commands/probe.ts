@@ -9,13 +9,14 @@ import { ProbeEngine, ProbeInput } from '../../core/probe/engine';
 import { reportToCsv, reportToJson } from '../../shared/export';
 import { readSentenceFile } from '../../core/probe/inputs';
 import { ProbeReport } from '../../core/probe/report';
-import { formatSummaryTable, formatTokenGrid } from '../format';
+import { formatMaskTopK, formatSummaryTable, formatTokenGrid } from '../format';
 import { ProgressBar } from '../progress';
 import { referenceModelDir } from '../paths';
 
 export const PROBE_USAGE = `Usage: layer-lens probe [MODEL] (--text "…")… | --file sentences.txt
                         [--pair "…"] [--layers PLAN] [--top-k K] [--threads N]
-                        [--include-special] [--json out.json] [--csv out.csv]
+                        [--include-special] [--mask-gold WORD]… [--mask-each]
+                        [--json out.json] [--csv out.csv]
 
 MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
            model.safetensors, model.safetensors.index.json). Default: the embedded
@@ -26,6 +27,10 @@ MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
 --layers   layer plan: the order encoder layers run, e.g. 0-3,3 (duplicates layer 3)
 --top-k    how many top predictions to keep per position (default 5)
 --include-special  also count [CLS]/[SEP] etc. in the per-layer figures
+--mask-gold  the token a mask token ([MASK], <mask>) in the --text stands for, one
+           per mask in order (repeatable); masks get their own per-layer summary
+--mask-each  also mask each token in turn (per-layer pseudo-log-likelihood); costs one
+           extra sequence per token: n sequences of n tokens for an n-token sentence
 --json/--csv       write the full report`;
 
 const DEFAULT_TEXT = 'The quick brown fox jumps over the lazy dog.';
@@ -42,6 +47,8 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
       'top-k': { type: 'string' },
       threads: { type: 'string' },
       'include-special': { type: 'boolean' },
+      'mask-gold': { type: 'string', multiple: true },
+      'mask-each': { type: 'boolean' },
       json: { type: 'string' },
       csv: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -54,10 +61,15 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
   if (positionals.length > 1) throw new UserError(`expected at most one MODEL, got ${positionals.length}: ${positionals.join(' ')}`);
   if (values.file && values.text) throw new UserError('give either --text or --file, not both');
   if (values.pair && (values.text?.length ?? 0) !== 1) throw new UserError('--pair goes with exactly one --text');
+  if (values['mask-gold'] && (values.text?.length ?? 0) !== 1) throw new UserError('--mask-gold goes with exactly one --text that holds the mask token');
 
   const inputs: ProbeInput[] = values.file
     ? readSentenceFile(values.file)
-    : (values.text ?? [DEFAULT_TEXT]).map((text) => (values.pair !== undefined ? { text, pair: values.pair } : { text }));
+    : (values.text ?? [DEFAULT_TEXT]).map((text) => ({
+        text,
+        ...(values.pair !== undefined ? { pair: values.pair } : {}),
+        ...(values['mask-gold'] ? { maskGold: values['mask-gold'] } : {}),
+      }));
   const engine = ProbeEngine.load(positionals[0] ?? referenceModelDir(), {
     threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
   });
@@ -75,6 +87,7 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
       plan,
       topK,
       includeSpecial: values['include-special'] ?? false,
+      pll: values['mask-each'] ?? false,
       signal: controller.signal,
       onProgress: (done) => progress?.update(done),
     });
@@ -126,11 +139,28 @@ function printReport(report: ProbeReport): void {
   for (const w of report.warnings) console.log(`warning: ${w}`);
   console.log('');
   console.log(formatSummaryTable(report));
+  if (report.maskSummary) {
+    console.log('');
+    console.log(`Masked positions (${report.maskSummary[0].count} with a gold token): accuracy, log p and rank of the gold`);
+    console.log(formatSummaryTable(report, report.maskSummary));
+  }
+  if (report.pllSummary && report.pllCost) {
+    const c = report.pllCost;
+    console.log('');
+    console.log(`Each token masked in turn (pseudo-log-likelihood): ${c.sequences} extra sequences, ${c.tokens} tokens, ${c.runMs.toFixed(0)} ms`);
+    console.log(formatSummaryTable(report, report.pllSummary));
+    const pll = report.pllSummary.map((x) => `${x.label} ${(x.meanLogProb * x.count).toFixed(2)}`).join(' · ');
+    console.log(`PLL (sum of log p over ${report.pllSummary[0].count} tokens): ${pll}`);
+  }
   if (report.sentences.length === 1) {
     const s = report.sentences[0];
     console.log('');
-    console.log(`Top-1 token per layer for: ${s.text}${s.pair ? ` ‖ ${s.pair}` : ''}   (* = differs from the input)`);
+    console.log(`Top-1 token per layer for: ${s.text}${s.pair ? ` ‖ ${s.pair}` : ''}   (* = differs from the input${s.masks ? ' or the gold' : ''})`);
     console.log(formatTokenGrid(report));
+    if (s.masks?.length) {
+      console.log('');
+      console.log(formatMaskTopK(report));
+    }
   }
   const t = report.timing;
   console.log('');
