@@ -7,10 +7,10 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './style.css';
-import type { ProbeReport, ProbedSentence } from '../src/core/probe/report';
+import type { LayerSummary, ProbeReport, ProbedSentence } from '../src/core/probe/report';
 import { buildChart, ChartSeries, type SvgNode as SvgChild } from '../src/shared/chart';
 import { finetuneSummary, finetuneTableModel, type Cell } from '../src/shared/finetune';
-import { diffSummaries, fmtNum, matchingSentence } from '../src/shared/format';
+import { diffSummaries, displayToken, fmtNum, fmtPct, matchingSentence } from '../src/shared/format';
 import {
   assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
 } from '../src/shared/protocol';
@@ -239,22 +239,107 @@ function currentStat(): Statistic {
 
 function layersView(run: PanelRun): HTMLElement {
   const report = run.report;
-  const s = report.sentences[Math.min(ui.sentence, report.sentences.length - 1)];
+  const si = Math.min(ui.sentence, report.sentences.length - 1);
+  const s = report.sentences[si];
   const stat = currentStat();
   const domain = statDomain(report, stat);
-  const gridScroll = h('div', { class: 'scroll grid-scroll', 'data-testid': 'grid-scroll' },
-    renderGrid(report, s, { caption: `Top-1 prediction of the MLM head at each layer (rows) for each input token (columns); colour: ${statisticInfo(stat).label}`, idPrefix: 'main', stat, domain }));
+  const pllMode = ui.gridMode === 'pll' && s.pll !== undefined;
+  const caption = pllMode
+    ? `Each token masked in turn: top-1 of the MLM head at each layer when that token alone is masked; colour: ${statisticInfo(stat).label}`
+    : `Top-1 prediction of the MLM head at each layer (rows) for each input token (columns); colour: ${statisticInfo(stat).label}`;
+  const grid = renderGrid(report, s, { caption, idPrefix: 'main', stat, domain, ...(pllMode ? { cells: s.pll } : {}) });
+  const gridScroll = h('div', { class: 'scroll grid-scroll', 'data-testid': 'grid-scroll' }, grid);
   return h('div', { class: 'layers' },
     sentenceNav(report),
     sentenceLine(s),
     h('div', { class: 'heat-controls' },
       select('Colour', STATISTICS.map((x) => ({ value: x.id, label: x.label })), stat, (v) => setUi({ stat: v as Statistic })),
       legend(report, stat)),
+    maskToolbar(run, si, grid),
     s.ids.length > OVERVIEW_MIN_TOKENS || s.truncatedFrom ? overview(report, s, stat, gridScroll) : null,
     gridScroll,
     h('h2', {}, 'Per-layer summary'),
     summaryTable(report),
+    masksSection(report, s),
+    pllSection(report),
   );
+}
+
+/**
+ * The selected token (the grid's focused cell) and what can be done with it: mask it, or mask each
+ * token in turn, with what that costs; and the switch between the typed and the masked-in-turn grid.
+ */
+function maskToolbar(run: PanelRun, si: number, grid: HTMLElement): HTMLElement {
+  const report = run.report;
+  const s = report.sentences[si];
+  const counted = s.ids.filter((_, p) => (report.includeSpecial || !s.special[p]) && !s.masks?.some((m) => m.position === p)).length;
+  const sequences = report.sentences.reduce((n, x) => n + x.ids.filter((_, p) => (report.includeSpecial || !x.special[p]) && !x.masks?.some((m) => m.position === p)).length, 0);
+  const tokens = report.sentences.reduce((n, x) => n + x.ids.filter((_, p) => (report.includeSpecial || !x.special[p]) && !x.masks?.some((m) => m.position === p)).length * x.ids.length, 0);
+  const picked = h('span', { class: 'picked', 'data-testid': 'picked' }, 'Selected: none (click a cell)');
+  let position = -1;
+  const maskButton = h('vscode-button', { secondary: true, disabled: true, 'data-action': 'mask', onclick: () => { if (position >= 0) post({ type: 'rerun', runId: run.id, mask: { sentence: si, position } }); } }, 'Mask this word');
+  const choose = (p: number) => {
+    position = p;
+    const m = s.masks?.find((x) => x.position === p);
+    const can = !s.special[p] && !m;
+    picked.textContent = `Selected: "${displayToken(s.tokens[p])}" (token ${p})${m ? ', already masked' : s.special[p] ? ', a special token' : ''}`;
+    if (can) maskButton.removeAttribute('disabled'); else maskButton.setAttribute('disabled', '');
+  };
+  grid.addEventListener('focusin', (e) => {
+    const cell = (e.target as HTMLElement).closest('td[data-p]');
+    if (cell) choose(Number(cell.getAttribute('data-p')));
+  });
+  const pllButton = report.pllSummary
+    ? null
+    : h('vscode-button', { secondary: true, 'data-action': 'pll', title: 'One extra sequence per counted token: a batch per sentence', onclick: () => post({ type: 'rerun', runId: run.id, pll: true }) },
+      `Mask each token in turn (${sequences} sequence${sequences === 1 ? '' : 's'}, ${tokens} tokens)`);
+  const modes = s.pll
+    ? select('Grid', [{ value: 'input', label: 'as typed' }, { value: 'pll', label: `each token masked in turn (${counted} sequences)` }], ui.gridMode ?? 'input', (v) => setUi({ gridMode: v as 'input' | 'pll' }))
+    : null;
+  return h('div', { class: 'mask-toolbar', role: 'toolbar', 'aria-label': 'Masking' }, picked, maskButton, pllButton, modes);
+}
+
+/** Per mask of this sentence: the top-k at each layer; and the masked positions' own summary over the run. */
+function masksSection(report: ProbeReport, s: ProbedSentence): HTMLElement | null {
+  if (!s.masks?.length && !report.maskSummary) return null;
+  const out = h('div', { class: 'masks', 'data-testid': 'masks' }, h('h2', {}, `Masked positions (${report.maskToken ?? 'mask token'})`));
+  for (const m of s.masks ?? []) {
+    const gold = m.gold !== undefined ? tokenText(report, m.gold) : undefined;
+    const t = h('table', { class: 'summary mask-topk', 'data-testid': 'mask-topk', 'data-position': m.position });
+    t.appendChild(h('caption', {}, `Token ${m.position}: top-${report.topK} at each layer; ${gold !== undefined ? `gold "${gold}" (bold)` : 'target unknown'}${m.source === 'masked' ? ` · masked from "${gold}"` : ''}`));
+    t.appendChild(h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'layer'), ...Array.from({ length: report.topK }, (_, k) => h('th', { scope: 'col' }, `top-${k + 1}`)),
+      m.gold !== undefined ? h('th', { scope: 'col' }, 'gold rank') : null, m.gold !== undefined ? h('th', { scope: 'col' }, 'p(gold)') : null)));
+    const body = h('tbody');
+    s.layers.forEach((cells, l) => {
+      body.appendChild(h('tr', {}, h('th', { scope: 'row' }, report.summary[l]?.label ?? `h${l}`),
+        ...cells.topKIds[m.position].map((id, k) => h('td', { class: id === m.gold ? 'gold' : '' }, `${displayToken(tokenText(report, id))} `, h('span', { class: 'pr' }, fmtPct(Math.exp(cells.topKLogProbs[m.position][k]))))),
+        m.gold !== undefined ? h('td', { class: 'num' }, String(cells.rank[m.position])) : null,
+        m.gold !== undefined ? h('td', { class: 'num' }, fmtPct(Math.exp(cells.inputLogProb[m.position]))) : null));
+    });
+    t.appendChild(body);
+    out.appendChild(h('div', { class: 'scroll' }, t));
+  }
+  if (report.maskSummary) {
+    out.appendChild(summaryTable(report, report.maskSummary, `Masked positions with a gold token, per layer, over ${report.maskSummary[0]?.count ?? 0} position(s): accuracy, log p and rank of the gold`, 'mask-summary'));
+  }
+  return out;
+}
+
+/** The per-layer pseudo-log-likelihood of the run, with what it cost. */
+function pllSection(report: ProbeReport): HTMLElement | null {
+  if (!report.pllSummary || !report.pllCost) return null;
+  const c = report.pllCost;
+  const pll = report.pllSummary.map((x) => `${x.label} ${fmtNum(x.meanLogProb * x.count)}`).join(' · ');
+  return h('div', { class: 'pll', 'data-testid': 'pll' },
+    h('h2', {}, 'Each token masked in turn (pseudo-log-likelihood)'),
+    h('p', { class: 'note', 'data-testid': 'pll-cost' }, `Cost: ${c.sequences} extra sequences, ${c.tokens} tokens, ${Math.round(c.runMs)} ms (one sequence per counted token, a batch per sentence).`),
+    summaryTable(report, report.pllSummary, `Per layer, over ${report.pllSummary[0]?.count ?? 0} positions each masked alone: accuracy, log p and rank of the input token`, 'pll-summary'),
+    h('p', { 'data-testid': 'pll-sums' }, `PLL (sum of log p): ${pll}`),
+  );
+}
+
+function tokenText(report: ProbeReport, id: number): string {
+  return report.vocab[id] ?? `[${id}]`;
 }
 
 function sentenceLine(s: ProbedSentence): HTMLElement {
@@ -339,12 +424,12 @@ function overview(report: ProbeReport, s: ProbedSentence, stat: Statistic, gridS
   return h('figure', { class: 'overview', 'data-testid': 'overview' }, svg);
 }
 
-function summaryTable(report: ProbeReport): HTMLElement {
-  const table = h('table', { class: 'summary', 'data-testid': 'summary' });
-  table.appendChild(h('caption', {}, `Per layer, over ${report.summary[0]?.count ?? 0} positions${report.includeSpecial ? ' (special tokens included)' : ' (special tokens excluded)'}`));
+function summaryTable(report: ProbeReport, summary: LayerSummary[] = report.summary, caption?: string, testid = 'summary'): HTMLElement {
+  const table = h('table', { class: 'summary', 'data-testid': testid });
+  table.appendChild(h('caption', {}, caption ?? `Per layer, over ${report.summary[0]?.count ?? 0} positions${report.includeSpecial ? ' (special tokens included)' : ' (special tokens excluded)'}${report.sentences.some((x) => x.masks?.length) ? '; masked positions have their own summary below' : ''}`));
   table.appendChild(h('thead', {}, h('tr', {}, ...['layer', 'from', 'accuracy', 'mean log p', 'median rank', 'entropy', 'KL→final'].map((c) => h('th', { scope: 'col' }, c)))));
   const body = h('tbody');
-  for (const s of report.summary) {
+  for (const s of summary) {
     const bar = h('span', { class: 'accbar', 'aria-hidden': 'true' });
     bar.style.setProperty('--w', `${(s.accuracy * 100).toFixed(1)}%`);
     body.appendChild(h('tr', {},
@@ -369,7 +454,7 @@ function sentenceStats(s: ProbedSentence, includeSpecial: boolean): { acc: numbe
   const last = s.layers[s.layers.length - 1];
   let n = 0, hits = 0, lp = 0;
   s.ids.forEach((id, p) => {
-    if (s.special[p] && !includeSpecial) return;
+    if ((s.special[p] && !includeSpecial) || s.masks?.some((m) => m.position === p)) return;
     n++;
     if (last.top1[p] === id) hits++;
     lp += last.inputLogProb[p];

@@ -13,7 +13,8 @@ import { runLabel } from '../shared/format';
 import { CONFIG_SELECTOR, ConfigCodeLensProvider, ConfigHoverProvider } from './configFeatures';
 import { askSentence, parseCorpus, parseInputLine, rememberInput, selectionInputs } from './inputs';
 import { findWorkspaceModels, modelDirFor, pickModel, sampleModelDir } from './models';
-import { ProbePanel } from './panel';
+import { ProbePanel, type RerunOptions } from './panel';
+import { rerunInputs } from './rerunInputs';
 import { ProbeService } from './probeService';
 import { readSettings } from './settings';
 import { registerDeepenCommands } from './deepen/deepenCommand';
@@ -59,8 +60,10 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
   const panelHost = {
     extensionUri: context.extensionUri,
     log,
-    rerun: (run: PanelRun) =>
-      probeAndShow(run.report.model.path, run.report.sentences.map((s) => ({ text: s.text, pair: s.pair })), run.source, run.report.planText, run.id),
+    // A plain re-run is compared with the run it repeats; masking a word or each token in turn is shown by itself.
+    rerun: (run: PanelRun, options: RerunOptions = {}) =>
+      probeAndShow(run.report.model.path, rerunInputs(run.report, options.mask), run.source, run.report.planText,
+        options.mask || options.pll ? undefined : run.id, undefined, options.pll ?? Boolean(run.report.pllSummary)),
   };
 
   async function probeAndShow(
@@ -70,6 +73,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     plan?: string,
     compareWith?: string,
     outerToken?: vscode.CancellationToken,
+    pll = false,
   ): Promise<ProbeReport | undefined> {
     const settings = readSettings(vscode.Uri.file(dir));
     const name = path.basename(dir);
@@ -77,7 +81,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
       { location: vscode.ProgressLocation.Notification, title: `Layer Lens: probing ${name}`, cancellable: true },
       (progress, token) => {
         const merged = outerToken ? anyToken(token, outerToken) : token;
-        return service.run(dir, inputs, { plan, settings, token: merged, progress });
+        return service.run(dir, inputs, { plan, settings, token: merged, progress, pll });
       },
     );
     await context.globalState.update(LAST_MODEL_KEY, dir);

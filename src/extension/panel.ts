@@ -11,11 +11,16 @@ import {
   addRun, assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, isWebviewMessage, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, WebviewState,
 } from '../shared/protocol';
 
+export interface RerunOptions {
+  mask?: { sentence: number; position: number };
+  pll?: boolean;
+}
+
 export interface PanelHost {
   extensionUri: vscode.Uri;
   log: vscode.LogOutputChannel;
   /** Re-runs a run's model and sentences (the panel's "Re-run" button). */
-  rerun(run: PanelRun): Thenable<unknown>;
+  rerun(run: PanelRun, options?: RerunOptions): Thenable<unknown>;
 }
 
 export class ProbePanel implements vscode.Disposable {
@@ -149,7 +154,7 @@ export class ProbePanel implements vscode.Disposable {
         return;
       case 'rerun': {
         const run = this.state.runs.find((r) => r.id === m.runId);
-        if (run) void this.host.rerun(run);
+        if (run) void this.host.rerun(run, { mask: m.mask, pll: m.pll });
         return;
       }
       case 'uiChanged':

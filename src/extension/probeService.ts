@@ -11,6 +11,8 @@ import type { Settings } from './settings';
 export interface RunOptions {
   plan?: string | number[];
   settings: Settings;
+  /** Also mask each token in turn (per-layer pseudo-log-likelihood). */
+  pll?: boolean;
   token?: vscode.CancellationToken;
   progress?: vscode.Progress<{ message?: string; increment?: number }>;
 }
@@ -59,6 +61,7 @@ export class ProbeService implements vscode.Disposable {
         maxTokens: options.settings.maxTokens,
         topK: options.settings.topK,
         includeSpecial: options.settings.includeSpecialTokens,
+        pll: options.pll,
         signal: controller.signal,
         onProgress: (done, total) => {
           const pct = (done / total) * 100;

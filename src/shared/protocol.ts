@@ -50,6 +50,8 @@ export interface UiState {
   seenFocusRunId?: string;
   /** The statistic that colours the grid (default log p(input)). */
   stat?: Statistic;
+  /** Which cells the grid shows when the run masked each token in turn: the input as typed, or each token masked. */
+  gridMode?: 'input' | 'pll';
 }
 
 export type ExportFormat = 'csv' | 'summary-csv' | 'json' | 'svg';
@@ -67,7 +69,8 @@ export type HostMessage =
 export type WebviewMessage =
   | { type: 'ready' }
   | { type: 'export'; format: ExportFormat; runId: string; compareRunId?: string }
-  | { type: 'rerun'; runId: string }
+  /** Re-runs a run; `mask` also masks one more token of one sentence ("mask this word"), `pll` masks each token in turn. */
+  | { type: 'rerun'; runId: string; mask?: { sentence: number; position: number }; pll?: boolean }
   | { type: 'uiChanged'; ui: UiState }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
@@ -86,8 +89,11 @@ export function isWebviewMessage(value: unknown): value is WebviewMessage {
       return true;
     case 'export':
       return EXPORT_FORMATS.includes(m.format as ExportFormat) && typeof m.runId === 'string';
-    case 'rerun':
-      return typeof m.runId === 'string';
+    case 'rerun': {
+      const { mask, pll } = value as { mask?: { sentence?: unknown; position?: unknown }; pll?: unknown };
+      const okMask = mask === undefined || (typeof mask === 'object' && mask !== null && Number.isInteger(mask.sentence) && Number.isInteger(mask.position));
+      return typeof m.runId === 'string' && okMask && (pll === undefined || typeof pll === 'boolean');
+    }
     case 'uiChanged':
       return typeof (value as { ui?: unknown }).ui === 'object';
     case 'log':

@@ -573,6 +573,8 @@ async function uiPhase(context, port, fixtures, sampleDir) {
       const sentenceH = doc.querySelector('[data-testid="sentence"]').getBoundingClientRect().height;
       const lineH = parseFloat(doc.defaultView.getComputedStyle(doc.querySelector('[data-testid="sentence"]')).lineHeight) || 20;
       const top0 = box.getBoundingClientRect().top;
+      // Five rows fit the panel; a short box (as in a small editor group) makes it scroll down too.
+      box.style.maxHeight = '140px';
       box.scrollLeft = 3000;
       box.scrollTop = 60;
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -596,6 +598,71 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(Math.abs(lay.rowHeadLeftGap) <= 1.5, `layer column moved ${lay.rowHeadLeftGap}px from the left while scrolling`);
     assert(lay.cutClass, 'the last column is not marked as the cut');
     await page.screenshot({ path: path.join(ARTIFACTS, 'long-input-dark.png') });
+  });
+
+  await check('ui: masked-token mode: a typed [MASK] has no target, "Mask this word" and "Mask each token in turn" match the CLI', async () => {
+    const text = 'the cat sat on the [MASK].';
+    await runCommand(page, 'Layer Lens: Probe Layers…');
+    await pickItem(page, 'embedded sample model');
+    await typeSentence(page, text);
+    const wv = webview(page);
+    await wv.locator('[data-testid="mask-topk"]').first().waitFor({ timeout: 60_000 });
+    const want = cliReport(sampleDir, text);
+    const ws = want.sentences[0];
+    const pos = ws.ids.indexOf(ws.ids.find((_, p) => ws.tokens[p] === '[MASK]'));
+    const shown = await wv.locator('body').evaluate((body, p) => ({
+      head: body.querySelector(`table.grid thead th[data-p="${p}"]`)?.textContent,
+      marks: [...body.querySelectorAll(`table.grid td[data-p="${p}"] .mark`)].map((m) => m.textContent),
+      topk: [...body.querySelectorAll('[data-testid="mask-topk"] tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+      summaryCount: body.querySelector('table[data-testid="summary"] caption')?.textContent,
+    }), pos);
+    assert(shown.head === '[MASK]=?', `mask header ${shown.head}`);
+    assert(shown.marks.every((m) => m === '?') && shown.marks.length === ws.layers.length, `mask marks ${shown.marks}`);
+    const fmt = (p) => (p >= 0.995 ? '100%' : p < 0.0005 ? '<0.1%' : p < 0.1 ? `${(p * 100).toFixed(1)}%` : `${Math.round(p * 100)}%`);
+    ws.layers.forEach((L, l) => {
+      const wantRow = L.topKIds[pos].map((id, k) => `${want.vocab[id]} ${fmt(Math.exp(L.topKLogProbs[pos][k]))}`);
+      assert(JSON.stringify(shown.topk[l]) === JSON.stringify(wantRow), `h${l} top-k at the mask: ${JSON.stringify(shown.topk[l])}, CLI ${JSON.stringify(wantRow)}`);
+    });
+    assert(/over 6 positions/.test(shown.summaryCount), `summary caption: ${shown.summaryCount}`);
+    log(`  [MASK] at token ${pos}: h4 top-k ${shown.topk.at(-1).join(', ')}`);
+
+    // "Mask this word" on "cat" (token 2): the same as the CLI with --mask-gold cat on "the [MASK] sat on the [MASK]."
+    await wv.locator('table.grid td[data-l="4"][data-p="2"]').first().click();
+    await wv.locator('[data-testid="picked"]', { hasText: '"cat" (token 2)' }).waitFor({ timeout: 5_000 });
+    await wv.locator('vscode-button[data-action="mask"]').click();
+    await wv.locator('table.grid thead th[data-p="2"]', { hasText: '[MASK]=cat' }).waitFor({ timeout: 60_000 });
+    const gold = cliReport(sampleDir, 'the [MASK] sat on the [MASK].', ['--mask-gold', 'cat']);
+    const ms = await wv.locator('table[data-testid="mask-summary"] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+    gold.maskSummary.forEach((x, l) => {
+      const row = ms[l];
+      const acc = `${(x.accuracy * 100).toFixed(1)}%`;
+      const lp = x.meanLogProb.toFixed(2).replace(/^-/, '−');
+      assert(row && row[2] === acc && row[3] === lp && row[4] === String(x.medianRank), `mask summary h${l}: ${row}, CLI ${acc} ${lp} ${x.medianRank}`);
+    });
+    log(`  "Mask this word" on cat: gold log p by layer ${ms.map((r) => r[3]).join(' ')}, rank ${ms.map((r) => r[4]).join(' ')} (= CLI --mask-gold cat)`);
+
+    // "Mask each token in turn": its cost and per-layer PLL, as the CLI's --mask-each gives them.
+    await wv.locator('vscode-button[data-action="pll"]').click();
+    await wv.locator('[data-testid="pll-cost"]').waitFor({ timeout: 60_000 });
+    const pll = cliReport(sampleDir, 'the [MASK] sat on the [MASK].', ['--mask-gold', 'cat', '--mask-each']);
+    const cost = await wv.locator('[data-testid="pll-cost"]').textContent();
+    assert(cost.includes(`${pll.pllCost.sequences} extra sequences, ${pll.pllCost.tokens} tokens`), `cost ${cost}, CLI ${JSON.stringify(pll.pllCost)}`);
+    const sums = await wv.locator('[data-testid="pll-sums"]').textContent();
+    const wantSums = pll.pllSummary.map((x) => `${x.label} ${(x.meanLogProb * x.count).toFixed(2).replace(/^-/, '−')}`).join(' · ');
+    assert(sums === `PLL (sum of log p): ${wantSums}`, `PLL ${sums}, CLI ${wantSums}`);
+    await wv.locator('vscode-single-select[aria-label="Grid"]').evaluate((el) => { el.value = 'pll'; el.dispatchEvent(new Event('change', { bubbles: true })); });
+    await wv.locator('table.grid caption', { hasText: 'Each token masked in turn' }).waitFor({ timeout: 10_000 });
+    const cells = await wv.locator('table.grid tbody td').evaluateAll((tds) => tds.map((td) => ({ l: Number(td.dataset.l), p: Number(td.dataset.p), v: Number(td.dataset.v) })));
+    let n = 0;
+    for (const c of cells) {
+      const v = pll.sentences[0].pll[c.l].inputLogProb[c.p];
+      if (v === null || Number.isNaN(v) || typeof v === 'string') continue;
+      n++;
+      assert(Math.abs(c.v - v) < 1e-4, `masked-in-turn h${c.l} p${c.p}: ${c.v}, CLI ${v}`);
+    }
+    assert(n === pll.pllCost.sequences * ws.layers.length, `${n} masked-in-turn cells compared`);
+    log(`  mask each in turn: ${cost.trim()} · ${sums}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'masked-dark.png'), fullPage: true });
   });
 
   await check('ui: cancel in the progress notification stops a long corpus run', async () => {
