@@ -5,7 +5,7 @@
  */
 import type { LayerCells, ProbeReport, ProbedSentence } from '../src/core/probe/report';
 import { displayToken, fmtNum, fmtPct, layerLabels, prob, tokenOf } from '../src/shared/format';
-import { colorAt, counted, DEFAULT_STATISTIC, Domain, formatStat, scaleOf, Statistic, statDomain, statisticInfo, statValue, textOn } from '../src/shared/heatmap';
+import { colorAt, counted, settleLayers, DEFAULT_STATISTIC, Domain, formatStat, scaleOf, Statistic, statDomain, statisticInfo, statValue, textOn } from '../src/shared/heatmap';
 import { h } from './dom';
 
 export interface GridOptions {
@@ -50,7 +50,7 @@ export function renderGrid(report: ProbeReport, sentence: ProbedSentence, option
   const table = h('table', {
     class: 'grid',
     role: 'grid',
-    'aria-rowcount': layers.length + 1,
+    'aria-rowcount': layers.length + 2,
     'aria-colcount': sentence.ids.length + 1,
     'data-testid': `${options.idPrefix}-grid`,
   });
@@ -90,7 +90,9 @@ export function renderGrid(report: ProbeReport, sentence: ProbedSentence, option
       const value = statValue(layer, p, stat);
       const excluded = excludedAt(p);
       const unknown = target === undefined;
-      const cls = ['cell', unknown ? 'unknown' : match ? 'hit' : 'miss'];
+      // Not computed: a mask or special in the masked-in-turn grid, or a non-finite distribution.
+      const none = typeof top1 !== 'number' || Number.isNaN(top1);
+      const cls = ['cell', none ? 'none' : unknown ? 'unknown' : match ? 'hit' : 'miss'];
       if (sentence.special[p]) cls.push('special');
       // A special token the summary leaves out is dimmed, not judged: no hit or mismatch mark.
       if (excluded) cls.push('excluded');
@@ -102,16 +104,21 @@ export function renderGrid(report: ProbeReport, sentence: ProbedSentence, option
       const td = h(
         'td',
         { class: cls.join(' '), role: 'gridcell', tabindex: -1, 'aria-colindex': p + 2, 'aria-label': label, 'data-l': l, 'data-p': p, 'data-v': String(value) },
-        h('span', { class: 'mark', 'aria-hidden': 'true' }, excluded ? '' : unknown ? '?' : match ? '✓' : '≠'),
+        h('span', { class: 'mark', 'aria-hidden': 'true' }, excluded || none ? '' : unknown ? '?' : match ? '✓' : '≠'),
         displayToken(tokenOf(report, top1)),
       );
       // Excluded specials keep the theme's background and muted text: dimmed, readable in every theme.
-      if (!excluded) paint(td, scaleOf(stat, value, domain));
+      if (!excluded && !none) paint(td, scaleOf(stat, value, domain));
       row.appendChild(td);
     }
     body.appendChild(row);
   });
   table.appendChild(body);
+  // Where the final answer first appears: the first layer from which the final top-1 stays top-1.
+  const settle = settleLayers(layers);
+  table.appendChild(h('tfoot', {}, h('tr', { role: 'row', 'aria-rowindex': layers.length + 2, class: 'settle-row' },
+    h('th', { scope: 'row', role: 'rowheader', class: 'layer', title: 'The first layer from which the final top-1 stays top-1' }, 'settles'),
+    ...settle.map((l, p) => h('td', { role: 'gridcell', class: 'settle', 'data-p': p, 'data-settle': l }, typeof layers[l]?.top1[p] === 'number' && !Number.isNaN(layers[l].top1[p]) ? (labels[l] ?? `h${l}`) : '–')))));
   const first = body.querySelector<HTMLElement>('td');
   if (first) first.tabIndex = 0;
   wireGrid(table, report, sentence, layers);
@@ -128,7 +135,7 @@ function wireGrid(table: HTMLTableElement, report: ProbeReport, sentence: Probed
     to.focus();
   };
   table.addEventListener('keydown', (e) => {
-    const cell = (e.target as HTMLElement).closest('td');
+    const cell = (e.target as HTMLElement).closest('td.cell') as HTMLElement | null;
     if (!cell) return;
     const { l, p } = pos(cell);
     const L = layers.length;
@@ -150,19 +157,19 @@ function wireGrid(table: HTMLTableElement, report: ProbeReport, sentence: Probed
     move(cell, next);
   });
   table.addEventListener('focusin', (e) => {
-    const cell = (e.target as HTMLElement).closest('td');
+    const cell = (e.target as HTMLElement).closest('td.cell') as HTMLElement | null;
     if (cell) showTip(cell, report, sentence, layers);
   });
   table.addEventListener('focusout', () => hideTip());
   table.addEventListener('mouseover', (e) => {
-    const cell = (e.target as HTMLElement).closest('td');
+    const cell = (e.target as HTMLElement).closest('td.cell') as HTMLElement | null;
     if (cell) showTip(cell, report, sentence, layers);
   });
   table.addEventListener('mouseleave', () => {
     if (!table.contains(document.activeElement)) hideTip();
   });
   table.addEventListener('click', (e) => {
-    const cell = (e.target as HTMLElement).closest('td');
+    const cell = (e.target as HTMLElement).closest('td.cell') as HTMLElement | null;
     const current = table.querySelector<HTMLElement>('td[tabindex="0"]');
     if (cell && current) move(current, cell);
   });

@@ -1,5 +1,6 @@
 /** Plain-text rendering of a report for the terminal. */
 import { LayerSummary, ProbeReport } from '../core/probe/report';
+import { settleLayers } from '../shared/heatmap';
 
 export function formatSummaryTable(report: ProbeReport, summary: LayerSummary[] = report.summary): string {
   const header = ['layer', 'from', 'accuracy', 'mean log p', 'median rank', 'entropy', 'KL(final‖h)'];
@@ -37,7 +38,10 @@ export function formatTokenGrid(report: ProbeReport, sentenceIndex = 0, maxWidth
       return [clip((report.vocab[id] ?? `[${id}]`) + (t === undefined || id === t ? '' : '*'))];
     }),
   ]);
-  return alignTable([header, ...rows], header.map(() => false));
+  // Where the final answer first appears: the first layer from which the final top-1 stays top-1.
+  const settle = settleLayers(s.layers);
+  const settleRow = ['settles', ...settle.flatMap((l, p) => (show[p] ? [Number.isNaN(s.layers[l].top1[p]) ? '–' : `h${l}`] : []))];
+  return alignTable([header, ...rows, settleRow], header.map(() => false));
 }
 
 /** Per layer, the top-k at each mask of one sentence, with their probabilities. */

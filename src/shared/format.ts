@@ -28,7 +28,7 @@ export function displayToken(token: string | undefined): string {
 
 export function tokenOf(report: ProbeReport, id: number): string {
   // NaN: the layer's distribution held NaN/Inf, so it has no top-1 (see the report's warnings).
-  if (Number.isNaN(id)) return '–';
+  if (typeof id !== 'number' || Number.isNaN(id)) return '–';
   return report.vocab[id] ?? `[${id}]`;
 }
 

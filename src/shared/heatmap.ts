@@ -38,16 +38,15 @@ export function statisticInfo(stat: Statistic): StatisticInfo {
 
 /** The statistic's value at one cell (NaN where the cell has none, e.g. a non-finite distribution). */
 export function statValue(cells: LayerCells, p: number, stat: Statistic): number {
+  // NaN may arrive as null (a report that went through JSON): both mean "no figure".
+  const n = (x: unknown) => (typeof x === 'number' ? x : NaN);
   switch (stat) {
-    case 'p': return Math.exp(cells.inputLogProb[p]);
-    case 'logp': return cells.inputLogProb[p];
-    case 'rank': return cells.rank[p];
-    case 'entropy': return cells.entropy[p];
-    case 'kl': return cells.kl[p];
-    case 'top1p': {
-      const lp = cells.topKLogProbs[p]?.[0];
-      return lp === undefined ? NaN : Math.exp(lp);
-    }
+    case 'p': return Math.exp(n(cells.inputLogProb[p]));
+    case 'logp': return n(cells.inputLogProb[p]);
+    case 'rank': return n(cells.rank[p]);
+    case 'entropy': return n(cells.entropy[p]);
+    case 'kl': return n(cells.kl[p]);
+    case 'top1p': return Math.exp(n(cells.topKLogProbs[p]?.[0]));
   }
 }
 
@@ -161,4 +160,18 @@ export function legendTicks(stat: Statistic, d: Domain): LegendTick[] {
 /** Whether the position counts in the per-layer summary (special tokens only when asked). */
 export function counted(report: ProbeReport, sentence: ProbedSentence, p: number): boolean {
   return report.includeSpecial || !sentence.special[p];
+}
+
+/**
+ * Where the final answer first appears: per position, the first layer from which the top-1 equals
+ * the final layer's top-1 at every later layer (the final layer itself when it only appears there).
+ */
+export function settleLayers(cells: LayerCells[]): number[] {
+  const last = cells.length - 1;
+  if (last < 0) return [];
+  return cells[last].top1.map((final, p) => {
+    let l = last;
+    while (l > 0 && cells[l - 1].top1[p] === final) l--;
+    return l;
+  });
 }

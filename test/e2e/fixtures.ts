@@ -87,4 +87,4 @@ export function expected(dir: string, text: string): { tokens: string[]; rows: n
 }
 
 // The panel's colour mapping, so the UI checks compute the expected fill of a cell from the CLI's numbers.
-export { colorAt, legendTicks, scaleOf, statDomain } from '../../src/shared/heatmap';
+export { colorAt, legendTicks, scaleOf, settleLayers, statDomain } from '../../src/shared/heatmap';

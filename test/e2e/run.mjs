@@ -406,6 +406,10 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     const acc = `${((hits / counted) * 100).toFixed(1)}%`;
     assert(g.summaryLast === acc && acc === `${(want.summary[last].accuracy * 100).toFixed(1)}%`, `final accuracy shown ${g.summaryLast}, ✓ marks give ${acc}, CLI ${want.summary[last].accuracy}`);
     log(`  final layer: ${hits} ✓ of ${counted} counted positions = ${acc}; specials at ${[...special]} dimmed`);
+    const settle = await wv.locator('table.grid tfoot td.settle').evaluateAll((tds) => tds.map((td) => td.textContent));
+    const wantSettle = fixtures.settleLayers(ws.layers).map((l) => `h${l}`);
+    assert(JSON.stringify(settle) === JSON.stringify(wantSettle), `"settles" row ${settle}, from the CLI's top-1s ${wantSettle}`);
+    log(`  where the final top-1 first appears and stays: ${settle.join(' ')}`);
     await checkStat('rank', (L, p) => L.rank[p], 0);
     await checkStat('p', (L, p) => Math.exp(L.inputLogProb[p]), 1e-5);
     await checkStat('entropy', (L, p) => L.entropy[p], 1e-4);

@@ -384,7 +384,7 @@ export class ProbeEngine {
     for (const s of sentences) {
       s.ids.forEach(add);
       for (const m of s.masks ?? []) if (m.gold !== undefined) add(m.gold);
-      for (const layer of s.layers) layer.topKIds.forEach((ids) => ids.forEach(add));
+      for (const layer of [...s.layers, ...(s.pll ?? [])]) layer.topKIds.forEach((ids) => ids.forEach((id) => Number.isFinite(id) && add(id)));
     }
     return vocab;
   }

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { ProbeReport } from '../../../src/core/probe/report';
-import { colorAt, legendTicks, luminance, scaleOf, statDomain, statValue, textOn } from '../../../src/shared/heatmap';
+import { colorAt, legendTicks, luminance, scaleOf, settleLayers, statDomain, statValue, textOn } from '../../../src/shared/heatmap';
 
 const V = 30522;
 const report = { model: { vocabSize: V }, sentences: [{ layers: [{ kl: [0, 0.5, 2.25] }] }] } as unknown as ProbeReport;
@@ -62,5 +62,14 @@ describe('views: heatmap scale and palette', () => {
     assert.equal(statValue(cells, 0, 'rank'), 3);
     assert.ok(Math.abs(statValue(cells, 0, 'top1p') - 0.5) < 1e-12);
     assert.ok(Number.isNaN(statValue({ ...cells, topKLogProbs: [[]] }, 0, 'top1p')));
+  });
+});
+
+describe('views: where the final answer first appears', () => {
+  it('is the first layer from which the final top-1 stays top-1', () => {
+    const layer = (top1: number[]) => ({ top1, inputLogProb: [], rank: [], entropy: [], kl: [], topKIds: [], topKLogProbs: [] });
+    // position 0: 7 from h1 on; 1: flips back and forth, settles at h3; 2: only the final layer; 3: from h0
+    const cells = [layer([1, 5, 1, 9]), layer([7, 5, 1, 9]), layer([7, 6, 1, 9]), layer([7, 5, 1, 9]), layer([7, 5, 2, 9])];
+    assert.deepEqual(settleLayers(cells), [1, 3, 4, 0]);
   });
 });
