@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './style.css';
-import type { LayerSummary, ProbeReport, ProbedSentence } from '../src/core/probe/report';
+import type { LayerSummary, ProbeReport, ProbedSentence, TokenTrajectory } from '../src/core/probe/report';
 import { buildChart, ChartSeries, type SvgNode as SvgChild } from '../src/shared/chart';
 import { finetuneSummary, finetuneTableModel, type Cell } from '../src/shared/finetune';
 import { diffSummaries, displayToken, fmtNum, fmtPct, matchingSentence } from '../src/shared/format';
@@ -32,6 +32,8 @@ let host: HostState = saved?.host ?? { runs: [] };
 let ui: UiState = saved?.ui ?? { sentence: 0, view: 'layers' };
 let finetune: FinetuneResultsData | undefined = saved?.finetune;
 let status: { text: string; error?: boolean } | undefined;
+/** The token last followed through a sentence (kept in memory; asked for again after a reload). */
+let followed: { runId: string; sentence: number; data: TokenTrajectory } | undefined;
 
 const VIEWS: { id: View; label: string }[] = [
   { id: 'layers', label: 'Layers' },
@@ -85,6 +87,11 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       return;
     case 'exported':
       status = { text: `Saved ${m.format.toUpperCase()} to ${m.file}` };
+      render();
+      return;
+    case 'trajectory':
+      followed = { runId: m.runId, sentence: m.sentence, data: m.trajectory };
+      status = undefined;
       render();
       return;
     case 'error':
@@ -260,9 +267,58 @@ function layersView(run: PanelRun): HTMLElement {
     gridScroll,
     h('h2', {}, 'Per-layer summary'),
     summaryTable(report),
+    trajectorySection(run, si),
     masksSection(report, s),
     pllSection(report),
   );
+}
+
+/**
+ * Token trajectories (ecco's rankings_watch): type a word or follow a selected cell's top-1; its
+ * rank (log scale) across the layers at every position, as small multiples, and the numbers.
+ */
+function trajectorySection(run: PanelRun, si: number): HTMLElement {
+  const report = run.report;
+  const s = report.sentences[si];
+  const input = h('input', { type: 'text', id: 'follow-word', 'aria-label': 'Token to follow', placeholder: 'a token, e.g. cat', class: 'follow-input' }) as HTMLInputElement;
+  const go = () => { if (input.value.trim()) post({ type: 'trajectory', runId: run.id, sentence: si, token: input.value.trim() }); };
+  input.addEventListener('keydown', (e) => { if ((e as KeyboardEvent).key === 'Enter') go(); });
+  const out = h('div', { class: 'trajectory', 'data-testid': 'trajectory' },
+    h('h2', {}, 'Token trajectory'),
+    h('div', { class: 'follow' }, h('label', { for: 'follow-word' }, 'Follow '), input,
+      h('vscode-button', { secondary: true, 'data-action': 'follow', onclick: go }, 'Follow'),
+      h('span', { class: 'note' }, ' or select a cell and press "Follow its top-1": its rank and probability at every layer and position.')));
+  const t = followed && followed.runId === run.id && followed.sentence === si ? followed.data : undefined;
+  if (!t) return out;
+  const V = report.model.vocabSize;
+  const L = t.rank.length;
+  const W = 96, H = 64, pad = 14;
+  const y = (r: number) => pad + (Math.log10(Math.max(1, r)) / Math.log10(V)) * (H - 2 * pad);
+  const x = (l: number) => 6 + (l / Math.max(1, L - 1)) * (W - 12);
+  const panels: SvgChild[] = [];
+  s.ids.forEach((_, p) => {
+    const ox = p * (W + 6);
+    const pts = t.rank.map((row, l) => ({ l, r: row[p] })).filter((q) => typeof q.r === 'number' && Number.isFinite(q.r));
+    const d = pts.map((q, i) => `${i ? 'L' : 'M'}${(ox + x(q.l)).toFixed(1)},${y(q.r).toFixed(1)}`).join(' ');
+    panels.push({ tag: 'rect', attrs: { x: ox, y: 0, width: W, height: H, fill: 'none', stroke: 'currentColor', 'stroke-opacity': 0.35 } });
+    panels.push({ tag: 'line', attrs: { x1: ox, x2: ox + W, y1: y(1), y2: y(1), stroke: 'currentColor', 'stroke-opacity': 0.25, 'stroke-dasharray': '2 2' } });
+    panels.push({ tag: 'text', attrs: { x: ox + 3, y: 10, 'font-size': 9, fill: 'currentColor' }, text: displayToken(s.tokens[p]).slice(0, 14) });
+    if (d) panels.push({ tag: 'path', attrs: { d, fill: 'none', stroke: colorAt(0.55), 'stroke-width': 2 } });
+    for (const q of pts) panels.push({ tag: 'circle', attrs: { cx: (ox + x(q.l)).toFixed(1), cy: y(q.r).toFixed(1), r: 2.5, fill: q.r === 1 ? colorAt(1) : colorAt(0.55), stroke: 'currentColor', 'stroke-width': 0.5 }, children: [{ tag: 'title', attrs: {}, text: `h${q.l}: rank ${q.r}` }] });
+    const last = t.rank[L - 1][p];
+    panels.push({ tag: 'text', attrs: { x: ox + 3, y: H - 3, 'font-size': 9, fill: 'currentColor' }, text: `h${L - 1}: rank ${typeof last === 'number' ? last : '–'}` });
+  });
+  const width = s.ids.length * (W + 6);
+  out.appendChild(h('figure', { class: 'trajectory-chart' },
+    svgToDom({ tag: 'svg', attrs: { xmlns: 'http://www.w3.org/2000/svg', width, height: H, viewBox: `0 0 ${width} ${H}`, role: 'img', 'aria-label': `Rank of "${t.tokenText}" across layers h0-h${L - 1} at each of ${s.ids.length} positions (log scale, rank 1 at the dashed line)` }, children: panels }),
+    h('figcaption', {}, `Rank of "${t.tokenText}" (id ${t.token}) across the layers (left to right, h0 to h${L - 1}) at each position; log scale, rank 1 at the dashed line.`)));
+  const table = h('table', { class: 'summary trajectory-table', 'data-testid': 'trajectory-table' });
+  table.appendChild(h('caption', {}, `"${t.tokenText}": rank and probability at each layer and position`));
+  table.appendChild(h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'layer'), ...s.tokens.map((tok) => h('th', { scope: 'col' }, displayToken(tok))))));
+  table.appendChild(h('tbody', {}, ...t.rank.map((row, l) => h('tr', {}, h('th', { scope: 'row' }, `h${l}`),
+    ...row.map((r, p) => h('td', { class: 'num', 'data-l': l, 'data-p': p }, typeof r === 'number' && Number.isFinite(r) ? `${r} (${fmtPct(Math.exp(t.logProb[l][p]))})` : '–'))))));
+  out.appendChild(h('div', { class: 'scroll' }, table));
+  return out;
 }
 
 /**
@@ -278,16 +334,21 @@ function maskToolbar(run: PanelRun, si: number, grid: HTMLElement): HTMLElement 
   const picked = h('span', { class: 'picked', 'data-testid': 'picked' }, 'Selected: none (click a cell)');
   let position = -1;
   const maskButton = h('vscode-button', { secondary: true, disabled: true, 'data-action': 'mask', onclick: () => { if (position >= 0) post({ type: 'rerun', runId: run.id, mask: { sentence: si, position } }); } }, 'Mask this word');
-  const choose = (p: number) => {
+  let top1: number | undefined;
+  const followButton = h('vscode-button', { secondary: true, disabled: true, 'data-action': 'follow-top1', onclick: () => { if (top1 !== undefined) post({ type: 'trajectory', runId: run.id, sentence: si, token: top1 }); } }, 'Follow its top-1');
+  const choose = (p: number, l: number) => {
     position = p;
+    const cellTop1 = (ui.gridMode === 'pll' && s.pll ? s.pll : s.layers)[l]?.top1[p];
+    top1 = typeof cellTop1 === 'number' && Number.isFinite(cellTop1) ? cellTop1 : undefined;
+    if (top1 !== undefined) followButton.removeAttribute('disabled'); else followButton.setAttribute('disabled', '');
     const m = s.masks?.find((x) => x.position === p);
     const can = !s.special[p] && !m;
-    picked.textContent = `Selected: "${displayToken(s.tokens[p])}" (token ${p})${m ? ', already masked' : s.special[p] ? ', a special token' : ''}`;
+    picked.textContent = `Selected: "${displayToken(s.tokens[p])}" (token ${p}) at h${l}${top1 !== undefined ? `, top-1 "${displayToken(tokenText(report, top1))}"` : ''}${m ? ', already masked' : s.special[p] ? ', a special token' : ''}`;
     if (can) maskButton.removeAttribute('disabled'); else maskButton.setAttribute('disabled', '');
   };
   grid.addEventListener('focusin', (e) => {
     const cell = (e.target as HTMLElement).closest('td[data-p]');
-    if (cell) choose(Number(cell.getAttribute('data-p')));
+    if (cell) choose(Number(cell.getAttribute('data-p')), Number(cell.getAttribute('data-l')));
   });
   const pllButton = report.pllSummary
     ? null
@@ -296,7 +357,7 @@ function maskToolbar(run: PanelRun, si: number, grid: HTMLElement): HTMLElement 
   const modes = s.pll
     ? select('Grid', [{ value: 'input', label: 'as typed' }, { value: 'pll', label: `each token masked in turn (${counted} sequences)` }], ui.gridMode ?? 'input', (v) => setUi({ gridMode: v as 'input' | 'pll' }))
     : null;
-  return h('div', { class: 'mask-toolbar', role: 'toolbar', 'aria-label': 'Masking' }, picked, maskButton, pllButton, modes);
+  return h('div', { class: 'mask-toolbar', role: 'toolbar', 'aria-label': 'Selected token' }, picked, maskButton, followButton, pllButton, modes);
 }
 
 /** Per mask of this sentence: the top-k at each layer; and the masked positions' own summary over the run. */

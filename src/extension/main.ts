@@ -64,6 +64,8 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     rerun: (run: PanelRun, options: RerunOptions = {}) =>
       probeAndShow(run.report.model.path, rerunInputs(run.report, options.mask), run.source, run.report.planText,
         options.mask || options.pll ? undefined : run.id, undefined, options.pll ?? Boolean(run.report.pllSummary)),
+    trajectory: (run: PanelRun, sentence: number, token: number | string) =>
+      service.trajectory(run.report.model.path, rerunInputs(run.report)[sentence], token, { plan: run.report.plan, topK: run.report.topK, settings: readSettings(vscode.Uri.file(run.report.model.path)) }),
   };
 
   async function probeAndShow(

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import type { TokenTrajectory } from '../core/probe/report';
 import { buildChart, EXPORT_COLORS, svgToString } from '../shared/chart';
 import { exportFileName, reportToCsv, reportToJson, summaryToCsv } from '../shared/export';
 import {
@@ -21,6 +22,8 @@ export interface PanelHost {
   log: vscode.LogOutputChannel;
   /** Re-runs a run's model and sentences (the panel's "Re-run" button). */
   rerun(run: PanelRun, options?: RerunOptions): Thenable<unknown>;
+  /** Follows a token through one sentence of a run. */
+  trajectory(run: PanelRun, sentence: number, token: number | string): Promise<TokenTrajectory>;
 }
 
 export class ProbePanel implements vscode.Disposable {
@@ -160,6 +163,15 @@ export class ProbePanel implements vscode.Disposable {
       case 'uiChanged':
         this.ui = m.ui;
         return;
+      case 'trajectory': {
+        const run = this.state.runs.find((r) => r.id === m.runId);
+        if (!run || !run.report.sentences[m.sentence]) return;
+        this.host.trajectory(run, m.sentence, m.token).then(
+          (trajectory) => this.post({ type: 'trajectory', runId: run.id, sentence: m.sentence, trajectory }),
+          (e: Error) => this.post({ type: 'error', message: e.name === 'UserError' ? e.message.replace(/^input 1: /, '') : `Could not follow the token: ${e.message}` }),
+        );
+        return;
+      }
       case 'log':
         this.host.log[m.level](`webview: ${m.message}`);
         return;

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { ProbeEngine, ProbeInput } from '../core/probe/engine';
-import type { ProbeReport } from '../core/probe/report';
+import type { ProbeReport, TokenTrajectory } from '../core/probe/report';
 import type { Settings } from './settings';
 
 export interface RunOptions {
@@ -86,6 +86,18 @@ export class ProbeService implements vscode.Disposable {
       throw e;
     } finally {
       sub?.dispose();
+      this.busy = false;
+    }
+  }
+
+  /** Follows one token through a sentence of a run (see ProbeEngine.trajectory). */
+  async trajectory(dir: string, input: ProbeInput, token: number | string, options: { plan: number[]; topK: number; settings: Settings }): Promise<TokenTrajectory> {
+    if (this.busy) throw new BusyError();
+    this.busy = true;
+    try {
+      const engine = await this.engineFor(dir, options.settings.threads);
+      return await engine.trajectory(input, token, { plan: options.plan, topK: options.topK, maxTokens: options.settings.maxTokens });
+    } finally {
       this.busy = false;
     }
   }

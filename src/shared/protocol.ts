@@ -5,7 +5,7 @@
  * handle it. Handshake: the webview posts `ready` once it listens; only then does the host send
  * `state`. The host never pushes into a page that is not listening.
  */
-import type { ProbeReport } from '../core/probe/report';
+import type { ProbeReport, TokenTrajectory } from '../core/probe/report';
 import type { FinetuneResultsData } from './finetune';
 import type { Statistic } from './heatmap';
 
@@ -63,6 +63,8 @@ export type HostMessage =
   /** The comparison of a fine-tuning run folder, re-sent whenever one of its results.json files changes. `focus` switches the view to it. */
   | { type: 'finetuneResults'; results: FinetuneResultsData; focus: boolean }
   | { type: 'exported'; format: ExportFormat; file: string }
+  /** A token followed through one sentence of a run, as asked for with `trajectory`. */
+  | { type: 'trajectory'; runId: string; sentence: number; trajectory: TokenTrajectory }
   | { type: 'error'; message: string };
 
 // ── webview → host ────────────────────────────────────────────────────────────────────────
@@ -72,6 +74,8 @@ export type WebviewMessage =
   /** Re-runs a run; `mask` also masks one more token of one sentence ("mask this word"), `pll` masks each token in turn. */
   | { type: 'rerun'; runId: string; mask?: { sentence: number; position: number }; pll?: boolean }
   | { type: 'uiChanged'; ui: UiState }
+  /** Follow a token (an id from a clicked cell, or a typed word) through one sentence of a run. */
+  | { type: 'trajectory'; runId: string; sentence: number; token: number | string }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export const PANEL_VIEW_TYPE = 'layerLens.probe';
@@ -96,6 +100,10 @@ export function isWebviewMessage(value: unknown): value is WebviewMessage {
     }
     case 'uiChanged':
       return typeof (value as { ui?: unknown }).ui === 'object';
+    case 'trajectory': {
+      const { sentence, token } = value as { sentence?: unknown; token?: unknown };
+      return typeof m.runId === 'string' && Number.isInteger(sentence) && (Number.isInteger(token) || (typeof token === 'string' && token.length > 0 && token.length < 200));
+    }
     case 'log':
       return typeof (value as { message?: unknown }).message === 'string';
     default:

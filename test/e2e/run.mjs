@@ -292,6 +292,8 @@ function cliReport(model, text, extra = []) {
   return report;
 }
 
+/** The panel's percentage format (src/shared/format.ts fmtPct). */
+const fmtPct = (p) => (p >= 0.995 ? '100%' : p < 0.0005 ? (p === 0 ? '0%' : '<0.1%') : p < 0.1 ? `${(p * 100).toFixed(1)}%` : `${Math.round(p * 100)}%`);
 const hexRgb = (c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
 const parseRgb = (c) => (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
 /** Within one unit per channel: the panel and the CLI may differ in the last float bits. */
@@ -415,6 +417,37 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     await checkStat('entropy', (L, p) => L.entropy[p], 1e-4);
     await checkStat('kl', (L, p) => L.kl[p], 1e-4);
     await checkStat('top1p', (L, p) => Math.exp(L.topKLogProbs[p][0]), 1e-5);
+    // Token trajectories: follow the top-1 of a clicked cell, then a typed word.
+    const table = () => wv.locator('table[data-testid="trajectory-table"] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const mp = ws.tokens.indexOf('mat');
+    const top1 = ws.layers[0].top1[mp];
+    await wv.locator(`table.grid td[data-l="0"][data-p="${mp}"]`).first().click();
+    await wv.locator('vscode-button[data-action="follow-top1"]').click();
+    await wv.locator('table[data-testid="trajectory-table"] caption', { hasText: `"${want.vocab[top1]}"` }).waitFor({ timeout: 30_000 });
+    let rowsT = await table();
+    let compared = 0;
+    ws.layers.forEach((L, l) => L.topKIds.forEach((ids, p) => {
+      const k = ids.indexOf(top1);
+      if (k < 0) return;
+      compared++;
+      const cell = `${k + 1} (${fmtPct(Math.exp(L.topKLogProbs[p][k]))})`;
+      assert(rowsT[l][p] === cell, `trajectory of "${want.vocab[top1]}" at h${l} p${p}: ${rowsT[l][p]}, CLI top-k gives ${cell}`);
+    }));
+    assert(compared >= 1 && rowsT[0][mp].startsWith('1 ('), `followed top-1: ${rowsT[0][mp]}`);
+    log(`  trajectory of "${want.vocab[top1]}" (top-1 at h0 over "mat"): ${compared} cells agree with the CLI's top-k; at "mat": ${rowsT.map((r) => r[mp]).join(' | ')}`);
+    await wv.locator('#follow-word').fill('cat');
+    await wv.locator('#follow-word').press('Enter');
+    await wv.locator('table[data-testid="trajectory-table"] caption', { hasText: '"cat"' }).waitFor({ timeout: 30_000 });
+    rowsT = await table();
+    const cp = ws.tokens.indexOf('cat');
+    ws.layers.forEach((L, l) => {
+      const cell = `${L.rank[cp]} (${fmtPct(Math.exp(L.inputLogProb[cp]))})`;
+      assert(rowsT[l][cp] === cell, `trajectory of "cat" at h${l}: ${rowsT[l][cp]}, CLI ${cell}`);
+    });
+    const paths = await wv.locator('.trajectory-chart svg path').count();
+    assert(paths === ws.ids.length, `${paths} trajectory lines for ${ws.ids.length} positions`);
+    log(`  trajectory of "cat" at its own position: ${rowsT.map((r) => r[cp]).join(' | ')} (= CLI rank and p(input))`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'trajectory-dark.png'), fullPage: true });
     await pickStatistic(wv, 'rank');
     assert(V === 30522 || sampleDir !== path.join(ROOT, 'models/reference-bert-mini'), `vocab ${V}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'heatmap-rank-dark.png') });
@@ -622,7 +655,7 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     }), pos);
     assert(shown.head === '[MASK]=?', `mask header ${shown.head}`);
     assert(shown.marks.every((m) => m === '?') && shown.marks.length === ws.layers.length, `mask marks ${shown.marks}`);
-    const fmt = (p) => (p >= 0.995 ? '100%' : p < 0.0005 ? '<0.1%' : p < 0.1 ? `${(p * 100).toFixed(1)}%` : `${Math.round(p * 100)}%`);
+    const fmt = fmtPct;
     ws.layers.forEach((L, l) => {
       const wantRow = L.topKIds[pos].map((id, k) => `${want.vocab[id]} ${fmt(Math.exp(L.topKLogProbs[pos][k]))}`);
       assert(JSON.stringify(shown.topk[l]) === JSON.stringify(wantRow), `h${l} top-k at the mask: ${JSON.stringify(shown.topk[l])}, CLI ${JSON.stringify(wantRow)}`);

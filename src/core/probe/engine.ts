@@ -11,7 +11,7 @@ import { CancelledError, UserError } from '../errors';
 import { buildProbeGraphs } from '../graph/probeGraph';
 import { positionId } from './inputs';
 import { goldAt, isMasked, summarizeLayers } from './metrics';
-import { FastModeInfo, LayerCells, MaskedPosition, ProbedSentence, ProbeReport } from './report';
+import { FastModeInfo, LayerCells, MaskedPosition, ProbedSentence, ProbeReport, TokenTrajectory } from './report';
 import { WorkerClient } from './workerClient';
 import { BatchInput, FastCalibration, OrtTuning, RawLayerOutputs } from './workerProtocol';
 import { FAST_CANDIDATES } from '../graph/headGraph';
@@ -54,6 +54,7 @@ export interface EngineOptions {
 }
 
 export const DEFAULT_TOP_K = 5;
+
 
 export class ProbeEngine {
   private readonly client: WorkerClient;
@@ -227,6 +228,25 @@ export class ProbeEngine {
     }
   }
 
+  /**
+   * A token's trajectory through one input (ecco's rankings_watch): its log p and rank at every layer
+   * and position, from one more run with every position scored against that token.
+   */
+  async trajectory(input: ProbeInput, token: number | string, options: Pick<ProbeOptions, 'plan' | 'topK' | 'maxTokens' | 'signal'> = {}): Promise<TokenTrajectory> {
+    const { config } = this.checkpoint;
+    const plan = options.plan ?? identityPlan(config.numLayers);
+    const topK = Math.min(options.topK ?? DEFAULT_TOP_K, config.vocabSize);
+    const id = typeof token === 'number' ? token : this.goldId(token, 0, 'the token to follow');
+    if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) throw new UserError(`token id ${token} is outside the vocabulary (0-${config.vocabSize - 1})`);
+    const [e] = this.encode([input], options.maxTokens);
+    this.applyMasks(e, input, 0);
+    await this.ensureSession(plan, topK);
+    throwIfAborted(options.signal);
+    const { output } = await this.client.run(this.toBatch([e], [e.ids.map(() => id)]));
+    const cells = sliceSentence(output, 0, e.ids.length);
+    return { token: id, tokenText: this.checkpoint.tokenizer.idToToken(id), logProb: cells.map((c) => c.inputLogProb), rank: cells.map((c) => c.rank) };
+  }
+
   /** Stops a running probe at once; the worker and its session are freed. */
   async cancel(): Promise<void> {
     this.openSessionKey = undefined;
@@ -289,12 +309,12 @@ export class ProbeEngine {
   }
 
   /** A gold word must be one token of the vocabulary (as written, or lowercased for an uncased model). */
-  private goldId(word: string, i: number): number {
+  private goldId(word: string, i: number, what = 'the gold token'): number {
     const tok = this.checkpoint.tokenizer;
     const id = tok.tokenToId(word) ?? tok.tokenToId(word.toLowerCase());
     if (id !== undefined) return id;
     const pieces = tok.encode(word).tokens.filter((_, k, all) => k > 0 && k < all.length - 1);
-    throw new UserError(`input ${i + 1}: the gold token "${word}" is not one token of the vocabulary (the tokenizer splits it into ${pieces.map((t) => `"${t}"`).join(' ')})`, tok.file);
+    throw new UserError(`input ${i + 1}: ${what} "${word}" is not one token of the vocabulary (the tokenizer splits it into ${pieces.map((t) => `"${t}"`).join(' ')})`, tok.file);
   }
 
   /**

@@ -115,3 +115,11 @@ export interface FastModeInfo {
     maxAbsRank: number;
   };
 }
+
+/** One token followed through every layer and position (ecco's rankings_watch): log p and rank, [layer][position]. */
+export interface TokenTrajectory {
+  token: number;
+  tokenText: string;
+  logProb: number[][];
+  rank: number[][];
+}

@@ -119,6 +119,7 @@ describe('fine-tune results in the panel (view model)', () => {
         case 'finetuneResults': return `finetune:${x.results.runs.length}`;
         case 'exported': return 'exported';
         case 'error': return 'error';
+        case 'trajectory': return 'trajectory';
         default: return assertNever(x);
       }
     };

@@ -109,4 +109,27 @@ describe('views: masked-token mode and mask-each-in-turn (PLL)', function () {
     await assert.rejects(engine.probe([{ text: 'the cat', maskPositions: [0] }]), (e: Error) => e instanceof UserError && /special token/.test(e.message));
     await assert.rejects(engine.probe([{ text: 'the cat', maskPositions: [9] }]), (e: Error) => e instanceof UserError && /tokens 0-3/.test(e.message));
   });
+
+  it('a token trajectory: log p and rank of one token at every layer and position, as the float64 reference gives', async () => {
+    const text = 'the cat sat on the mat .';
+    const t = await engine.trajectory({ text }, 'dog');
+    assert.equal(t.token, id('dog'));
+    assert.equal(t.tokenText, 'dog');
+    const s = (await engine.probe([{ text }])).sentences[0];
+    const { config, resolved } = engine.checkpoint;
+    const ref = referenceCells(referenceLogProbs(config, resolved, [0, 1, 2], { ids: s.ids, typeIds: s.ids.map(() => 0), positionIds: s.ids.map((_, p) => p) }), s.ids.map(() => id('dog')), 5);
+    let worst = 0;
+    ref.forEach((layer, l) => layer.forEach((cell, p) => {
+      worst = Math.max(worst, Math.abs(t.logProb[l][p] - cell.inputLogProb));
+      assert.equal(t.rank[l][p], cell.rank, `h${l} p${p} rank`);
+    }));
+    assert.ok(worst < 1e-4, `log p off by ${worst}`);
+    // Following the input token at its own position gives the probe's own figures.
+    const cat = await engine.trajectory({ text }, id('cat'));
+    s.layers.forEach((l, k) => {
+      assert.ok(Math.abs(cat.logProb[k][2] - l.inputLogProb[2]) < 1e-6);
+      assert.equal(cat.rank[k][2], l.rank[2]);
+    });
+    await assert.rejects(engine.trajectory({ text }, 'xyzzyq'), (e: Error) => e instanceof UserError && /the token to follow "xyzzyq" is not one token/.test(e.message));
+  });
 });
