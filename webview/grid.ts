@@ -3,8 +3,9 @@
  * role="grid", row and column headers, a roving tabindex, arrow-key navigation, and a tooltip
  * (hover or focus) listing the top-k predictions with the input token's rank.
  */
-import type { ProbeReport, ProbedSentence } from '../src/core/probe/report';
-import { displayToken, fmtNum, fmtPct, layerLabels, prob, probStep, tokenOf } from '../src/shared/format';
+import type { LayerCells, ProbeReport, ProbedSentence } from '../src/core/probe/report';
+import { displayToken, fmtNum, fmtPct, layerLabels, prob, tokenOf } from '../src/shared/format';
+import { colorAt, counted, settleLayers, DEFAULT_STATISTIC, Domain, formatStat, scaleOf, Statistic, statDomain, statisticInfo, statValue, textOn } from '../src/shared/heatmap';
 import { h } from './dom';
 
 export interface GridOptions {
@@ -12,66 +13,119 @@ export interface GridOptions {
   differs?: Set<string>;
   caption: string;
   idPrefix: string;
+  /** The statistic that colours the cells (default log p(input)). */
+  stat?: Statistic;
+  /** The colour scale's ends; default the statistic's own for this report. */
+  domain?: Domain;
+  /** The cells to show; default the sentence's layers (the "each token masked in turn" grid passes its own). */
+  cells?: LayerCells[];
+}
+
+/** The token a position is scored against: the gold at a mask (undefined when none was given), else the input. */
+export function targetOf(sentence: ProbedSentence, p: number): number | undefined {
+  const m = sentence.masks?.find((x) => x.position === p);
+  return m ? m.gold : sentence.ids[p];
+}
+
+export function maskAt(sentence: ProbedSentence, p: number) {
+  return sentence.masks?.find((x) => x.position === p);
+}
+
+/** Paints a heatmap cell: an opaque palette fill with black or white text (CSSOM, which the CSP allows). */
+export function paint(el: HTMLElement, t: number): void {
+  if (Number.isNaN(t)) return;
+  const fill = colorAt(t);
+  el.style.backgroundColor = fill;
+  el.style.color = textOn(fill);
 }
 
 export function renderGrid(report: ProbeReport, sentence: ProbedSentence, options: GridOptions): HTMLElement {
   const labels = layerLabels(report);
+  const layers = options.cells ?? sentence.layers;
+  const stat = options.stat ?? DEFAULT_STATISTIC;
+  const domain = options.domain ?? statDomain(report, stat);
+  const statLabel = statisticInfo(stat).label;
+  // The last kept column of a truncated input is marked as the cut.
+  const cutAt = sentence.truncatedFrom ? sentence.ids.length - 1 : -1;
   const table = h('table', {
     class: 'grid',
     role: 'grid',
-    'aria-rowcount': sentence.layers.length + 1,
+    'aria-rowcount': layers.length + 2,
     'aria-colcount': sentence.ids.length + 1,
     'data-testid': `${options.idPrefix}-grid`,
   });
   table.appendChild(h('caption', {}, options.caption));
   const headRow = h('tr', { role: 'row', 'aria-rowindex': 1 }, h('th', { scope: 'col', class: 'corner', role: 'columnheader', 'aria-colindex': 1 }, 'layer'));
-  sentence.tokens.forEach((tok, p) =>
+  // A mask is judged against its gold (or not at all), never dimmed as a special token.
+  const excludedAt = (p: number) => !maskAt(sentence, p) && !counted(report, sentence, p);
+  sentence.tokens.forEach((tok, p) => {
+    const m = maskAt(sentence, p);
+    const gold = m?.gold !== undefined ? tokenOf(report, m.gold) : undefined;
     headRow.appendChild(
       h(
         'th',
-        { scope: 'col', role: 'columnheader', 'aria-colindex': p + 2, class: sentence.special[p] ? 'tok special' : 'tok', title: `position ${p}, id ${sentence.ids[p]}` },
-        displayToken(tok),
+        {
+          scope: 'col', role: 'columnheader', 'aria-colindex': p + 2, 'data-p': p,
+          class: ['tok', sentence.special[p] ? 'special' : '', excludedAt(p) ? 'excluded' : '', m ? 'masked' : '', cutAt === p ? 'cut' : ''].filter(Boolean).join(' '),
+          title: `position ${p}, id ${sentence.ids[p]}${excludedAt(p) ? ' (special token, not counted in the summary)' : ''}${m ? (gold !== undefined ? ` · masked, gold "${gold}"` : ' · masked, target unknown') : ''}${cutAt === p ? ` · the input was cut here: ${sentence.truncatedFrom} tokens before truncation` : ''}`,
+        },
+        displayToken(tok), m ? h('span', { class: 'gold' }, gold !== undefined ? `=${displayToken(gold)}` : '=?') : null,
       ),
-    ),
-  );
+    );
+  });
   table.appendChild(h('thead', {}, headRow));
   const body = h('tbody');
-  sentence.layers.forEach((layer, l) => {
+  layers.forEach((layer, l) => {
     const source = report.summary[l]?.sourceLayer;
     const row = h(
       'tr',
       { role: 'row', 'aria-rowindex': l + 2 },
-      h('th', { scope: 'row', role: 'rowheader', 'aria-colindex': 1, title: source === null || source === undefined ? 'embeddings (after LayerNorm)' : `output of encoder layer ${source}` }, labels[l] ?? `h${l}`),
+      h('th', { scope: 'row', role: 'rowheader', class: 'layer', 'aria-colindex': 1, title: source === null || source === undefined ? 'embeddings (after LayerNorm)' : `output of encoder layer ${source}` }, labels[l] ?? `h${l}`),
     );
     for (let p = 0; p < sentence.ids.length; p++) {
       const top1 = layer.top1[p];
-      const match = top1 === sentence.ids[p];
+      const target = targetOf(sentence, p);
+      const match = top1 === target;
       const pIn = prob(layer.inputLogProb[p]);
-      const cls = ['cell', `p${probStep(pIn)}`, match ? 'hit' : 'miss'];
+      const value = statValue(layer, p, stat);
+      const excluded = excludedAt(p);
+      const unknown = target === undefined;
+      // Not computed: a mask or special in the masked-in-turn grid, or a non-finite distribution.
+      const none = typeof top1 !== 'number' || Number.isNaN(top1);
+      const cls = ['cell', none ? 'none' : unknown ? 'unknown' : match ? 'hit' : 'miss'];
       if (sentence.special[p]) cls.push('special');
+      // A special token the summary leaves out is dimmed, not judged: no hit or mismatch mark.
+      if (excluded) cls.push('excluded');
       if (options.differs?.has(`${l}:${p}`)) cls.push('diff');
+      if (p === cutAt) cls.push('cut');
       const label =
         `${labels[l] ?? `h${l}`}, input ${displayToken(sentence.tokens[p])}: predicts ${displayToken(tokenOf(report, top1))}` +
-        `${match ? '' : ' (mismatch)'}, input probability ${fmtPct(pIn)}, rank ${layer.rank[p]}`;
-      row.appendChild(
-        h(
-          'td',
-          { class: cls.join(' '), role: 'gridcell', tabindex: -1, 'aria-colindex': p + 2, 'aria-label': label, 'data-l': l, 'data-p': p },
-          h('span', { class: 'mark', 'aria-hidden': 'true' }, match ? '' : '≠'),
-          displayToken(tokenOf(report, top1)),
-        ),
+        `${excluded ? ' (special token, not counted)' : unknown ? ' (masked, target unknown)' : match ? ' (match)' : ' (mismatch)'}, ${statLabel} ${formatStat(stat, value)}, input probability ${fmtPct(pIn)}, rank ${layer.rank[p]}`;
+      const td = h(
+        'td',
+        { class: cls.join(' '), role: 'gridcell', tabindex: -1, 'aria-colindex': p + 2, 'aria-label': label, 'data-l': l, 'data-p': p, 'data-v': String(value) },
+        h('span', { class: 'mark', 'aria-hidden': 'true' }, excluded || none ? '' : unknown ? '?' : match ? '✓' : '≠'),
+        displayToken(tokenOf(report, top1)),
       );
+      // Excluded specials keep the theme's background and muted text: dimmed, readable in every theme.
+      if (!excluded && !none) paint(td, scaleOf(stat, value, domain));
+      row.appendChild(td);
     }
     body.appendChild(row);
   });
   table.appendChild(body);
+  // Where the final answer first appears: the first layer from which the final top-1 stays top-1.
+  const settle = settleLayers(layers);
+  table.appendChild(h('tfoot', {}, h('tr', { role: 'row', 'aria-rowindex': layers.length + 2, class: 'settle-row' },
+    h('th', { scope: 'row', role: 'rowheader', class: 'layer', title: 'The first layer from which the final top-1 stays top-1' }, 'settles'),
+    ...settle.map((l, p) => h('td', { role: 'gridcell', class: 'settle', 'data-p': p, 'data-settle': l }, typeof layers[l]?.top1[p] === 'number' && !Number.isNaN(layers[l].top1[p]) ? (labels[l] ?? `h${l}`) : '–')))));
   const first = body.querySelector<HTMLElement>('td');
   if (first) first.tabIndex = 0;
-  wireGrid(table, report, sentence);
+  wireGrid(table, report, sentence, layers);
   return table;
 }
 
-function wireGrid(table: HTMLTableElement, report: ProbeReport, sentence: ProbedSentence): void {
+function wireGrid(table: HTMLTableElement, report: ProbeReport, sentence: ProbedSentence, layers: LayerCells[]): void {
   const cellAt = (l: number, p: number) => table.querySelector<HTMLElement>(`td[data-l="${l}"][data-p="${p}"]`);
   const pos = (el: Element) => ({ l: Number(el.getAttribute('data-l')), p: Number(el.getAttribute('data-p')) });
   const move = (from: HTMLElement, to: HTMLElement | null) => {
@@ -81,10 +135,10 @@ function wireGrid(table: HTMLTableElement, report: ProbeReport, sentence: Probed
     to.focus();
   };
   table.addEventListener('keydown', (e) => {
-    const cell = (e.target as HTMLElement).closest('td');
+    const cell = (e.target as HTMLElement).closest('td.cell') as HTMLElement | null;
     if (!cell) return;
     const { l, p } = pos(cell);
-    const L = sentence.layers.length;
+    const L = layers.length;
     const P = sentence.ids.length;
     let next: HTMLElement | null = null;
     switch (e.key) {
@@ -103,19 +157,19 @@ function wireGrid(table: HTMLTableElement, report: ProbeReport, sentence: Probed
     move(cell, next);
   });
   table.addEventListener('focusin', (e) => {
-    const cell = (e.target as HTMLElement).closest('td');
-    if (cell) showTip(cell, report, sentence);
+    const cell = (e.target as HTMLElement).closest('td.cell') as HTMLElement | null;
+    if (cell) showTip(cell, report, sentence, layers);
   });
   table.addEventListener('focusout', () => hideTip());
   table.addEventListener('mouseover', (e) => {
-    const cell = (e.target as HTMLElement).closest('td');
-    if (cell) showTip(cell, report, sentence);
+    const cell = (e.target as HTMLElement).closest('td.cell') as HTMLElement | null;
+    if (cell) showTip(cell, report, sentence, layers);
   });
   table.addEventListener('mouseleave', () => {
     if (!table.contains(document.activeElement)) hideTip();
   });
   table.addEventListener('click', (e) => {
-    const cell = (e.target as HTMLElement).closest('td');
+    const cell = (e.target as HTMLElement).closest('td.cell') as HTMLElement | null;
     const current = table.querySelector<HTMLElement>('td[tabindex="0"]');
     if (cell && current) move(current, cell);
   });
@@ -135,12 +189,14 @@ export function hideTip(): void {
   if (tip) tip.hidden = true;
 }
 
-function showTip(cell: HTMLElement, report: ProbeReport, sentence: ProbedSentence): void {
+function showTip(cell: HTMLElement, report: ProbeReport, sentence: ProbedSentence, layers: LayerCells[]): void {
   const l = Number(cell.getAttribute('data-l'));
   const p = Number(cell.getAttribute('data-p'));
-  const layer = sentence.layers[l];
+  const layer = layers[l];
   const label = layerLabels(report)[l] ?? `h${l}`;
-  const input = sentence.ids[p];
+  const input = targetOf(sentence, p);
+  const m = maskAt(sentence, p);
+  const what = m ? (m.gold !== undefined ? 'gold' : 'target unknown') : 'input';
   const t = tooltip();
   while (t.firstChild) t.removeChild(t.firstChild);
   t.appendChild(h('div', { class: 'tip-title' }, `${label} · input `, h('b', {}, displayToken(sentence.tokens[p])), ` (position ${p})`));
@@ -158,7 +214,7 @@ function showTip(cell: HTMLElement, report: ProbeReport, sentence: ProbedSentenc
     h(
       'div',
       { class: 'tip-foot' },
-      `input rank ${layer.rank[p]} · p(input) ${fmtPct(prob(layer.inputLogProb[p]))} · log p ${fmtNum(layer.inputLogProb[p])} · entropy ${fmtNum(layer.entropy[p])} · KL→final ${fmtNum(layer.kl[p], 3)}`,
+      `${what === 'target unknown' ? 'masked: target unknown' : `${what} rank ${layer.rank[p]} · p(${what}) ${fmtPct(prob(layer.inputLogProb[p]))} · log p ${fmtNum(layer.inputLogProb[p])}`} · entropy ${fmtNum(layer.entropy[p])} · KL→final ${fmtNum(layer.kl[p], 3)}`,
     ),
   );
   t.hidden = false;

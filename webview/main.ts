@@ -7,10 +7,10 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './style.css';
-import type { ProbeReport, ProbedSentence } from '../src/core/probe/report';
-import { buildChart, ChartSeries } from '../src/shared/chart';
+import type { LayerSummary, ProbeReport, ProbedSentence, TokenTrajectory } from '../src/core/probe/report';
+import { buildChart, ChartSeries, type SvgNode as SvgChild } from '../src/shared/chart';
 import { finetuneSummary, finetuneTableModel, type Cell } from '../src/shared/finetune';
-import { diffSummaries, fmtNum, matchingSentence } from '../src/shared/format';
+import { diffSummaries, displayToken, fmtNum, fmtPct, matchingSentence } from '../src/shared/format';
 import {
   assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
 } from '../src/shared/protocol';
@@ -18,6 +18,8 @@ import { clear, h, svgToDom } from './dom';
 import { hideTip, renderGrid } from './grid';
 import { fastNote, fastToggle } from './fastMode';
 import { summaryColumnName } from '../src/shared/fastMode';
+import { hideTip, paint, renderGrid } from './grid';
+import { colorAt, DEFAULT_STATISTIC, legendTicks, scaleOf, Statistic, STATISTICS, statDomain, statisticInfo, statValue } from '../src/shared/heatmap';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -35,6 +37,8 @@ let finetune: FinetuneResultsData | undefined = saved?.finetune;
 let status: { text: string; error?: boolean } | undefined;
 /** The `layer-lens.fast` setting, as the host last said (undefined until it has). */
 let fastSetting: boolean | undefined;
+/** The token last followed through a sentence (kept in memory; asked for again after a reload). */
+let followed: { runId: string; sentence: number; data: TokenTrajectory } | undefined;
 
 const VIEWS: { id: View; label: string }[] = [
   { id: 'layers', label: 'Layers' },
@@ -92,6 +96,11 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       return;
     case 'exported':
       status = { text: `Saved ${m.format.toUpperCase()} to ${m.file}` };
+      render();
+      return;
+    case 'trajectory':
+      followed = { runId: m.runId, sentence: m.sentence, data: m.trajectory };
+      status = undefined;
       render();
       return;
     case 'error':
@@ -240,37 +249,260 @@ function sentenceNav(report: ProbeReport): HTMLElement | null {
   );
 }
 
+/** Inputs longer than this get a zoomed-out overview of the whole grid above it. */
+const OVERVIEW_MIN_TOKENS = 40;
+
+function currentStat(): Statistic {
+  return ui.stat ?? DEFAULT_STATISTIC;
+}
+
 function layersView(run: PanelRun): HTMLElement {
   const report = run.report;
-  const s = report.sentences[Math.min(ui.sentence, report.sentences.length - 1)];
+  const si = Math.min(ui.sentence, report.sentences.length - 1);
+  const s = report.sentences[si];
+  const stat = currentStat();
+  const domain = statDomain(report, stat);
+  const pllMode = ui.gridMode === 'pll' && s.pll !== undefined;
+  const caption = pllMode
+    ? `Each token masked in turn: top-1 of the MLM head at each layer when that token alone is masked; colour: ${statisticInfo(stat).label}`
+    : `Top-1 prediction of the MLM head at each layer (rows) for each input token (columns); colour: ${statisticInfo(stat).label}`;
+  const grid = renderGrid(report, s, { caption, idPrefix: 'main', stat, domain, ...(pllMode ? { cells: s.pll } : {}) });
+  const gridScroll = h('div', { class: 'scroll grid-scroll', 'data-testid': 'grid-scroll' }, grid);
   return h('div', { class: 'layers' },
     sentenceNav(report),
     sentenceLine(s),
-    legend(),
-    h('div', { class: 'scroll' }, renderGrid(report, s, { caption: 'Top-1 prediction of the MLM head at each layer (rows) for each input token (columns)', idPrefix: 'main' })),
+    h('div', { class: 'heat-controls' },
+      select('Colour', STATISTICS.map((x) => ({ value: x.id, label: x.label })), stat, (v) => setUi({ stat: v as Statistic })),
+      legend(report, stat)),
+    maskToolbar(run, si, grid),
+    s.ids.length > OVERVIEW_MIN_TOKENS || s.truncatedFrom ? overview(report, s, stat, gridScroll) : null,
+    gridScroll,
     h('h2', {}, 'Per-layer summary'),
     summaryTable(report),
+    trajectorySection(run, si),
+    masksSection(report, s),
+    pllSection(report),
   );
 }
 
+/**
+ * Token trajectories (ecco's rankings_watch): type a word or follow a selected cell's top-1; its
+ * rank (log scale) across the layers at every position, as small multiples, and the numbers.
+ */
+function trajectorySection(run: PanelRun, si: number): HTMLElement {
+  const report = run.report;
+  const s = report.sentences[si];
+  const input = h('input', { type: 'text', id: 'follow-word', 'aria-label': 'Token to follow', placeholder: 'a token, e.g. cat', class: 'follow-input' }) as HTMLInputElement;
+  const go = () => { if (input.value.trim()) post({ type: 'trajectory', runId: run.id, sentence: si, token: input.value.trim() }); };
+  input.addEventListener('keydown', (e) => { if ((e as KeyboardEvent).key === 'Enter') go(); });
+  const out = h('div', { class: 'trajectory', 'data-testid': 'trajectory' },
+    h('h2', {}, 'Token trajectory'),
+    h('div', { class: 'follow' }, h('label', { for: 'follow-word' }, 'Follow '), input,
+      h('vscode-button', { secondary: true, 'data-action': 'follow', onclick: go }, 'Follow'),
+      h('span', { class: 'note' }, ' or select a cell and press "Follow its top-1": its rank and probability at every layer and position.')));
+  const t = followed && followed.runId === run.id && followed.sentence === si ? followed.data : undefined;
+  if (!t) return out;
+  const V = report.model.vocabSize;
+  const L = t.rank.length;
+  const W = 96, H = 64, pad = 14;
+  const y = (r: number) => pad + (Math.log10(Math.max(1, r)) / Math.log10(V)) * (H - 2 * pad);
+  const x = (l: number) => 6 + (l / Math.max(1, L - 1)) * (W - 12);
+  const panels: SvgChild[] = [];
+  s.ids.forEach((_, p) => {
+    const ox = p * (W + 6);
+    const pts = t.rank.map((row, l) => ({ l, r: row[p] })).filter((q) => typeof q.r === 'number' && Number.isFinite(q.r));
+    const d = pts.map((q, i) => `${i ? 'L' : 'M'}${(ox + x(q.l)).toFixed(1)},${y(q.r).toFixed(1)}`).join(' ');
+    panels.push({ tag: 'rect', attrs: { x: ox, y: 0, width: W, height: H, fill: 'none', stroke: 'currentColor', 'stroke-opacity': 0.35 } });
+    panels.push({ tag: 'line', attrs: { x1: ox, x2: ox + W, y1: y(1), y2: y(1), stroke: 'currentColor', 'stroke-opacity': 0.25, 'stroke-dasharray': '2 2' } });
+    panels.push({ tag: 'text', attrs: { x: ox + 3, y: 10, 'font-size': 9, fill: 'currentColor' }, text: displayToken(s.tokens[p]).slice(0, 14) });
+    if (d) panels.push({ tag: 'path', attrs: { d, fill: 'none', stroke: colorAt(0.55), 'stroke-width': 2 } });
+    for (const q of pts) panels.push({ tag: 'circle', attrs: { cx: (ox + x(q.l)).toFixed(1), cy: y(q.r).toFixed(1), r: 2.5, fill: q.r === 1 ? colorAt(1) : colorAt(0.55), stroke: 'currentColor', 'stroke-width': 0.5 }, children: [{ tag: 'title', attrs: {}, text: `h${q.l}: rank ${q.r}` }] });
+    const last = t.rank[L - 1][p];
+    panels.push({ tag: 'text', attrs: { x: ox + 3, y: H - 3, 'font-size': 9, fill: 'currentColor' }, text: `h${L - 1}: rank ${typeof last === 'number' ? last : '–'}` });
+  });
+  const width = s.ids.length * (W + 6);
+  out.appendChild(h('figure', { class: 'trajectory-chart' },
+    svgToDom({ tag: 'svg', attrs: { xmlns: 'http://www.w3.org/2000/svg', width, height: H, viewBox: `0 0 ${width} ${H}`, role: 'img', 'aria-label': `Rank of "${t.tokenText}" across layers h0-h${L - 1} at each of ${s.ids.length} positions (log scale, rank 1 at the dashed line)` }, children: panels }),
+    h('figcaption', {}, `Rank of "${t.tokenText}" (id ${t.token}) across the layers (left to right, h0 to h${L - 1}) at each position; log scale, rank 1 at the dashed line.`)));
+  const table = h('table', { class: 'summary trajectory-table', 'data-testid': 'trajectory-table' });
+  table.appendChild(h('caption', {}, `"${t.tokenText}": rank and probability at each layer and position`));
+  table.appendChild(h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'layer'), ...s.tokens.map((tok) => h('th', { scope: 'col' }, displayToken(tok))))));
+  table.appendChild(h('tbody', {}, ...t.rank.map((row, l) => h('tr', {}, h('th', { scope: 'row' }, `h${l}`),
+    ...row.map((r, p) => h('td', { class: 'num', 'data-l': l, 'data-p': p }, typeof r === 'number' && Number.isFinite(r) ? `${r} (${fmtPct(Math.exp(t.logProb[l][p]))})` : '–'))))));
+  out.appendChild(h('div', { class: 'scroll' }, table));
+  return out;
+}
+
+/**
+ * The selected token (the grid's focused cell) and what can be done with it: mask it, or mask each
+ * token in turn, with what that costs; and the switch between the typed and the masked-in-turn grid.
+ */
+function maskToolbar(run: PanelRun, si: number, grid: HTMLElement): HTMLElement {
+  const report = run.report;
+  const s = report.sentences[si];
+  const counted = s.ids.filter((_, p) => (report.includeSpecial || !s.special[p]) && !s.masks?.some((m) => m.position === p)).length;
+  const sequences = report.sentences.reduce((n, x) => n + x.ids.filter((_, p) => (report.includeSpecial || !x.special[p]) && !x.masks?.some((m) => m.position === p)).length, 0);
+  const tokens = report.sentences.reduce((n, x) => n + x.ids.filter((_, p) => (report.includeSpecial || !x.special[p]) && !x.masks?.some((m) => m.position === p)).length * x.ids.length, 0);
+  const picked = h('span', { class: 'picked', 'data-testid': 'picked' }, 'Selected: none (click a cell)');
+  let position = -1;
+  const maskButton = h('vscode-button', { secondary: true, disabled: true, 'data-action': 'mask', onclick: () => { if (position >= 0) post({ type: 'rerun', runId: run.id, mask: { sentence: si, position } }); } }, 'Mask this word');
+  let top1: number | undefined;
+  const followButton = h('vscode-button', { secondary: true, disabled: true, 'data-action': 'follow-top1', onclick: () => { if (top1 !== undefined) post({ type: 'trajectory', runId: run.id, sentence: si, token: top1 }); } }, 'Follow its top-1');
+  const choose = (p: number, l: number) => {
+    position = p;
+    const cellTop1 = (ui.gridMode === 'pll' && s.pll ? s.pll : s.layers)[l]?.top1[p];
+    top1 = typeof cellTop1 === 'number' && Number.isFinite(cellTop1) ? cellTop1 : undefined;
+    if (top1 !== undefined) followButton.removeAttribute('disabled'); else followButton.setAttribute('disabled', '');
+    const m = s.masks?.find((x) => x.position === p);
+    const can = !s.special[p] && !m;
+    picked.textContent = `Selected: "${displayToken(s.tokens[p])}" (token ${p}) at h${l}${top1 !== undefined ? `, top-1 "${displayToken(tokenText(report, top1))}"` : ''}${m ? ', already masked' : s.special[p] ? ', a special token' : ''}`;
+    if (can) maskButton.removeAttribute('disabled'); else maskButton.setAttribute('disabled', '');
+  };
+  grid.addEventListener('focusin', (e) => {
+    const cell = (e.target as HTMLElement).closest('td[data-p]');
+    if (cell) choose(Number(cell.getAttribute('data-p')), Number(cell.getAttribute('data-l')));
+  });
+  const pllButton = report.pllSummary
+    ? null
+    : h('vscode-button', { secondary: true, 'data-action': 'pll', title: 'One extra sequence per counted token: a batch per sentence', onclick: () => post({ type: 'rerun', runId: run.id, pll: true }) },
+      `Mask each token in turn (${sequences} sequence${sequences === 1 ? '' : 's'}, ${tokens} tokens)`);
+  const modes = s.pll
+    ? select('Grid', [{ value: 'input', label: 'as typed' }, { value: 'pll', label: `each token masked in turn (${counted} sequences)` }], ui.gridMode ?? 'input', (v) => setUi({ gridMode: v as 'input' | 'pll' }))
+    : null;
+  return h('div', { class: 'mask-toolbar', role: 'toolbar', 'aria-label': 'Selected token' }, picked, maskButton, followButton, pllButton, modes);
+}
+
+/** Per mask of this sentence: the top-k at each layer; and the masked positions' own summary over the run. */
+function masksSection(report: ProbeReport, s: ProbedSentence): HTMLElement | null {
+  if (!s.masks?.length && !report.maskSummary) return null;
+  const out = h('div', { class: 'masks', 'data-testid': 'masks' }, h('h2', {}, `Masked positions (${report.maskToken ?? 'mask token'})`));
+  for (const m of s.masks ?? []) {
+    const gold = m.gold !== undefined ? tokenText(report, m.gold) : undefined;
+    const t = h('table', { class: 'summary mask-topk', 'data-testid': 'mask-topk', 'data-position': m.position });
+    t.appendChild(h('caption', {}, `Token ${m.position}: top-${report.topK} at each layer; ${gold !== undefined ? `gold "${gold}" (bold)` : 'target unknown'}${m.source === 'masked' ? ` · masked from "${gold}"` : ''}`));
+    t.appendChild(h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'layer'), ...Array.from({ length: report.topK }, (_, k) => h('th', { scope: 'col' }, `top-${k + 1}`)),
+      m.gold !== undefined ? h('th', { scope: 'col' }, 'gold rank') : null, m.gold !== undefined ? h('th', { scope: 'col' }, 'p(gold)') : null)));
+    const body = h('tbody');
+    s.layers.forEach((cells, l) => {
+      body.appendChild(h('tr', {}, h('th', { scope: 'row' }, report.summary[l]?.label ?? `h${l}`),
+        ...cells.topKIds[m.position].map((id, k) => h('td', { class: id === m.gold ? 'gold' : '' }, `${displayToken(tokenText(report, id))} `, h('span', { class: 'pr' }, fmtPct(Math.exp(cells.topKLogProbs[m.position][k]))))),
+        m.gold !== undefined ? h('td', { class: 'num' }, String(cells.rank[m.position])) : null,
+        m.gold !== undefined ? h('td', { class: 'num' }, fmtPct(Math.exp(cells.inputLogProb[m.position]))) : null));
+    });
+    t.appendChild(body);
+    out.appendChild(h('div', { class: 'scroll' }, t));
+  }
+  if (report.maskSummary) {
+    out.appendChild(summaryTable(report, report.maskSummary, `Masked positions with a gold token, per layer, over ${report.maskSummary[0]?.count ?? 0} position(s): accuracy, log p and rank of the gold`, 'mask-summary'));
+  }
+  return out;
+}
+
+/** The per-layer pseudo-log-likelihood of the run, with what it cost. */
+function pllSection(report: ProbeReport): HTMLElement | null {
+  if (!report.pllSummary || !report.pllCost) return null;
+  const c = report.pllCost;
+  const pll = report.pllSummary.map((x) => `${x.label} ${fmtNum(x.meanLogProb * x.count)}`).join(' · ');
+  return h('div', { class: 'pll', 'data-testid': 'pll' },
+    h('h2', {}, 'Each token masked in turn (pseudo-log-likelihood)'),
+    h('p', { class: 'note', 'data-testid': 'pll-cost' }, `Cost: ${c.sequences} extra sequences, ${c.tokens} tokens, ${Math.round(c.runMs)} ms (one sequence per counted token, a batch per sentence).`),
+    summaryTable(report, report.pllSummary, `Per layer, over ${report.pllSummary[0]?.count ?? 0} positions each masked alone: accuracy, log p and rank of the input token`, 'pll-summary'),
+    h('p', { 'data-testid': 'pll-sums' }, `PLL (sum of log p): ${pll}`),
+  );
+}
+
+function tokenText(report: ProbeReport, id: number): string {
+  return report.vocab[id] ?? `[${id}]`;
+}
+
 function sentenceLine(s: ProbedSentence): HTMLElement {
-  return h('p', { class: 'sentence' }, h('span', { class: 'label' }, 'Input: '), s.text, s.pair !== undefined ? h('span', { class: 'pair' }, ' ||| ', s.pair) : null,
-    s.truncatedFrom ? h('span', { class: 'note' }, ` (truncated from ${s.truncatedFrom} tokens)`) : null);
+  // A long text is clamped to two lines (it used to push the grid below the fold); a toggle shows it all.
+  const long = s.text.length + (s.pair?.length ?? 0) > 240;
+  const line = h('p', { class: long ? 'sentence clamped' : 'sentence', 'data-testid': 'sentence' }, h('span', { class: 'label' }, 'Input: '), s.text, s.pair !== undefined ? h('span', { class: 'pair' }, ' ||| ', s.pair) : null);
+  const note = s.truncatedFrom
+    ? h('p', { class: 'note truncation', 'data-testid': 'truncation' }, `Probed the first ${s.ids.length} of ${s.truncatedFrom} tokens; the cut is marked ⟩ in the overview and on the last column.`)
+    : null;
+  if (!long) return h('div', {}, line, note);
+  const toggle = h('button', { class: 'link', type: 'button', 'aria-expanded': 'false' }, `Show all ${s.text.length.toLocaleString('en-US')} characters`);
+  toggle.addEventListener('click', () => {
+    const open = line.classList.toggle('clamped') === false;
+    toggle.setAttribute('aria-expanded', String(open));
+    toggle.textContent = open ? 'Show less' : `Show all ${s.text.length.toLocaleString('en-US')} characters`;
+  });
+  return h('div', {}, line, toggle, note);
 }
 
-function legend(): HTMLElement {
+function legend(report: ProbeReport, stat: Statistic): HTMLElement {
+  const info = statisticInfo(stat);
+  const domain = statDomain(report, stat);
   const steps = h('span', { class: 'scale', 'aria-hidden': 'true' });
-  for (let i = 0; i <= 10; i += 2) steps.appendChild(h('span', { class: `swatch p${i}` }));
-  return h('p', { class: 'legend' }, 'Cell: top-1 token. Colour: probability of the input token ', h('span', { class: 'lo' }, '0'), steps, h('span', { class: 'hi' }, '1'),
-    '. ', h('span', { class: 'mark legend-mark' }, '≠'), ' marks a mismatch. Hover or focus a cell (arrow keys move) for the top-k.');
+  const N = 9;
+  for (let i = 0; i < N; i++) {
+    const sw = h('span', { class: 'swatch' });
+    paint(sw, i / (N - 1));
+    steps.appendChild(sw);
+  }
+  const ticks = h('span', { class: 'ticks', 'aria-hidden': 'true' });
+  const tickList = legendTicks(stat, domain);
+  for (const t of tickList) {
+    const tick = h('span', { class: 'tick' }, t.label);
+    tick.style.left = `${(t.t * 100).toFixed(1)}%`;
+    ticks.appendChild(tick);
+  }
+  const ends = info.better === 'high' ? 'bright = higher' : 'bright = lower (closer to the input or the final layer)';
+  return h('div', { class: 'legend', 'data-testid': 'legend', 'aria-label': `Colour scale for ${info.label}: from ${tickList[0].label} to ${tickList[tickList.length - 1].label}${info.scale === 'log' ? ', log scale' : ''}` },
+    h('span', { class: 'legend-title' }, `${info.label}${info.scale === 'log' ? ' (log scale)' : ''}: `),
+    h('span', { class: 'legend-bar' }, steps, ticks),
+    h('span', { class: 'legend-text' },
+      ` ${ends}. Cell: top-1 token; `, h('span', { class: 'legend-mark hit' }, '✓'), ' it is the input, ', h('span', { class: 'legend-mark miss' }, '≠'), ' it is not',
+      report.includeSpecial ? '' : '; dimmed columns (special tokens) are not counted in the summary', '. Hover or focus a cell (arrow keys move) for the top-k.'),
+  );
 }
 
-function summaryTable(report: ProbeReport): HTMLElement {
-  const table = h('table', { class: 'summary', 'data-testid': 'summary' });
-  table.appendChild(h('caption', {}, `Per layer, over ${report.summary[0]?.count ?? 0} positions${report.includeSpecial ? ' (special tokens included)' : ' (special tokens excluded)'}`));
+/**
+ * The whole grid zoomed out (one small rect per cell, same palette), for inputs too long to see at
+ * once; the truncation point is marked and a click scrolls the grid to that column.
+ */
+function overview(report: ProbeReport, s: ProbedSentence, stat: Statistic, gridScroll: HTMLElement): HTMLElement {
+  const domain = statDomain(report, stat);
+  const P = s.ids.length;
+  const L = s.layers.length;
+  const cw = Math.max(1.5, Math.min(8, 1100 / P));
+  const ch = 6;
+  const width = Math.ceil(P * cw) + (s.truncatedFrom ? 70 : 2);
+  const height = L * ch + 14;
+  const rects: SvgChild[] = [];
+  s.layers.forEach((layer, l) => {
+    for (let p = 0; p < P; p++) {
+      const t = scaleOf(stat, statValue(layer, p, stat), domain);
+      rects.push({ tag: 'rect', attrs: { x: (p * cw).toFixed(2), y: l * ch, width: (cw + 0.02).toFixed(2), height: ch, fill: Number.isNaN(t) ? '#808080' : colorAt(t), 'fill-opacity': report.includeSpecial || !s.special[p] ? 1 : 0.35 } });
+    }
+  });
+  if (s.truncatedFrom) {
+    const x = (P * cw).toFixed(2);
+    rects.push({ tag: 'line', attrs: { x1: x, x2: x, y1: 0, y2: L * ch + 12, stroke: 'currentColor', 'stroke-width': 2, class: 'cut' } });
+    rects.push({ tag: 'text', attrs: { x: P * cw + 4, y: L * ch / 2 + 4, 'font-size': 10, fill: 'currentColor' }, text: `cut at ${P}/${s.truncatedFrom}` });
+  }
+  rects.push({ tag: 'text', attrs: { x: 0, y: L * ch + 11, 'font-size': 9, fill: 'currentColor' }, text: `${P} tokens × ${L} layers; click to scroll the grid there` });
+  const svg = svgToDom({ tag: 'svg', attrs: { xmlns: 'http://www.w3.org/2000/svg', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `Overview of all ${P} tokens and ${L} layers${s.truncatedFrom ? `, cut at token ${P} of ${s.truncatedFrom}` : ''}` }, children: rects });
+  svg.addEventListener('click', (e) => {
+    const box = svg.getBoundingClientRect();
+    const p = Math.max(0, Math.min(P - 1, Math.floor(((e as MouseEvent).clientX - box.left) / cw)));
+    const l = Math.max(0, Math.min(L - 1, Math.floor(((e as MouseEvent).clientY - box.top) / ch)));
+    const cell = gridScroll.querySelector<HTMLElement>(`td[data-l="${l}"][data-p="${p}"]`);
+    if (!cell) return;
+    gridScroll.scrollLeft = Math.max(0, cell.offsetLeft - gridScroll.clientWidth / 2);
+    cell.focus({ preventScroll: true });
+  });
+  return h('figure', { class: 'overview', 'data-testid': 'overview' }, svg);
+}
+
+function summaryTable(report: ProbeReport, summary: LayerSummary[] = report.summary, caption?: string, testid = 'summary'): HTMLElement {
+  const table = h('table', { class: 'summary', 'data-testid': testid });
+  table.appendChild(h('caption', {}, caption ?? `Per layer, over ${report.summary[0]?.count ?? 0} positions${report.includeSpecial ? ' (special tokens included)' : ' (special tokens excluded)'}${report.sentences.some((x) => x.masks?.length) ? '; masked positions have their own summary below' : ''}`));
   table.appendChild(h('thead', {}, h('tr', {}, ...['layer', 'from', 'accuracy', 'mean log p', 'median rank', 'entropy', 'KL→final'].map((c) => h('th', { scope: 'col' }, summaryColumnName(report, c))))));
   const body = h('tbody');
-  for (const s of report.summary) {
+  for (const s of summary) {
     const bar = h('span', { class: 'accbar', 'aria-hidden': 'true' });
     bar.style.setProperty('--w', `${(s.accuracy * 100).toFixed(1)}%`);
     body.appendChild(h('tr', {},
@@ -295,7 +527,7 @@ function sentenceStats(s: ProbedSentence, includeSpecial: boolean): { acc: numbe
   const last = s.layers[s.layers.length - 1];
   let n = 0, hits = 0, lp = 0;
   s.ids.forEach((id, p) => {
-    if (s.special[p] && !includeSpecial) return;
+    if ((s.special[p] && !includeSpecial) || s.masks?.some((m) => m.position === p)) return;
     n++;
     if (last.top1[p] === id) hits++;
     lp += last.inputLogProb[p];

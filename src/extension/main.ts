@@ -14,7 +14,8 @@ import { rerunRefusal } from '../shared/savedState';
 import { CONFIG_SELECTOR, ConfigCodeLensProvider, ConfigHoverProvider } from './configFeatures';
 import { askSentence, parseCorpus, parseInputLine, rememberInput, selectionInputs } from './inputs';
 import { findWorkspaceModels, modelDirFor, pickModel, sampleModelDir } from './models';
-import { ProbePanel } from './panel';
+import { ProbePanel, type RerunOptions } from './panel';
+import { rerunInputs } from './rerunInputs';
 import { ProbeService } from './probeService';
 import { readSettings } from './settings';
 import { registerDeepenCommands } from './deepen/deepenCommand';
@@ -66,15 +67,24 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
   const panelHost = {
     extensionUri: context.extensionUri,
     log,
-    rerun: async (run: PanelRun) => {
+    // A revived run names a model path from saved webview state: probe it again only if this host
+    // probed it itself (rerunRefusal). A plain re-run is compared with the run it repeats; masking a
+    // word or each token in turn is shown by itself.
+    rerun: async (run: PanelRun, options: RerunOptions = {}) => {
       try {
         const refusal = rerunRefusal(run, probedModels());
         if (refusal) throw userError(refusal);
-        const inputs = run.report.sentences.map((s) => ({ text: s.text, pair: s.pair }));
-        return await probeAndShow(modelDirFor(run.report.model.path), inputs, run.source, run.report.planText, run.id);
+        return await probeAndShow(modelDirFor(run.report.model.path), rerunInputs(run.report, options.mask), run.source, run.report.planText,
+          options.mask || options.pll ? undefined : run.id, undefined, options.pll ?? Boolean(run.report.pllSummary));
       } catch (e) {
         return reportError(log, 'rerun', e);
       }
+    },
+    trajectory: (run: PanelRun, sentence: number, token: number | string) => {
+      const refusal = rerunRefusal(run, probedModels());
+      if (refusal) return Promise.reject(userError(refusal));
+      const dir = modelDirFor(run.report.model.path);
+      return service.trajectory(dir, rerunInputs(run.report)[sentence], token, { plan: run.report.plan, topK: run.report.topK, settings: readSettings(vscode.Uri.file(dir)) });
     },
   };
 
@@ -85,6 +95,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     plan?: string,
     compareWith?: string,
     outerToken?: vscode.CancellationToken,
+    pll = false,
   ): Promise<ProbeReport | undefined> {
     const settings = readSettings(vscode.Uri.file(dir));
     const name = path.basename(dir);
@@ -92,7 +103,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
       { location: vscode.ProgressLocation.Notification, title: `Layer Lens: probing ${name}`, cancellable: true },
       (progress, token) => {
         const merged = outerToken ? anyToken(token, outerToken) : token;
-        return service.run(dir, inputs, { plan, settings, token: merged, progress });
+        return service.run(dir, inputs, { plan, settings, token: merged, progress, pll });
       },
     );
     await context.globalState.update(LAST_MODEL_KEY, dir);

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import type { TokenTrajectory } from '../core/probe/report';
 import { buildChart, EXPORT_COLORS, svgToString } from '../shared/chart';
 import { exportFileName, reportToCsv, reportToJson, summaryToCsv } from '../shared/export';
 import {
@@ -24,11 +25,18 @@ async function setFastSetting(fast: boolean): Promise<void> {
   await c.update('fast', fast, target);
 }
 
+export interface RerunOptions {
+  mask?: { sentence: number; position: number };
+  pll?: boolean;
+}
+
 export interface PanelHost {
   extensionUri: vscode.Uri;
   log: vscode.LogOutputChannel;
   /** Re-runs a run's model and sentences (the panel's "Re-run" button). */
-  rerun(run: PanelRun): Thenable<unknown>;
+  rerun(run: PanelRun, options?: RerunOptions): Thenable<unknown>;
+  /** Follows a token through one sentence of a run. */
+  trajectory(run: PanelRun, sentence: number, token: number | string): Promise<TokenTrajectory>;
 }
 
 export class ProbePanel implements vscode.Disposable {
@@ -169,7 +177,7 @@ export class ProbePanel implements vscode.Disposable {
         return;
       case 'rerun': {
         const run = this.state.runs.find((r) => r.id === m.runId);
-        if (run) void this.host.rerun(run);
+        if (run) void this.host.rerun(run, { mask: m.mask, pll: m.pll });
         return;
       }
       case 'uiChanged':
@@ -181,6 +189,15 @@ export class ProbePanel implements vscode.Disposable {
           (e: Error) => this.post({ type: 'error', message: `Could not change layer-lens.fast: ${e.message}` }),
         );
         return;
+      case 'trajectory': {
+        const run = this.state.runs.find((r) => r.id === m.runId);
+        if (!run || !run.report.sentences[m.sentence]) return;
+        this.host.trajectory(run, m.sentence, m.token).then(
+          (trajectory) => this.post({ type: 'trajectory', runId: run.id, sentence: m.sentence, trajectory }),
+          (e: Error) => this.post({ type: 'error', message: e.name === 'UserError' ? e.message.replace(/^input 1: /, '') : `Could not follow the token: ${e.message}` }),
+        );
+        return;
+      }
       case 'log':
         this.host.log[m.level](`webview: ${m.message}`);
         return;

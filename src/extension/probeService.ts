@@ -5,12 +5,14 @@
  */
 import * as vscode from 'vscode';
 import type { ProbeEngine, ProbeInput } from '../core/probe/engine';
-import type { ProbeReport } from '../core/probe/report';
+import type { ProbeReport, TokenTrajectory } from '../core/probe/report';
 import type { Settings } from './settings';
 
 export interface RunOptions {
   plan?: string | number[];
   settings: Settings;
+  /** Also mask each token in turn (per-layer pseudo-log-likelihood). */
+  pll?: boolean;
   token?: vscode.CancellationToken;
   progress?: vscode.Progress<{ message?: string; increment?: number }>;
 }
@@ -67,6 +69,7 @@ export class ProbeService implements vscode.Disposable {
         topK: options.settings.topK,
         includeSpecial: options.settings.includeSpecialTokens,
         fast: options.settings.fast,
+        pll: options.pll,
         signal: controller.signal,
         onProgress: (done, total) => {
           const pct = (done / total) * 100;
@@ -91,6 +94,18 @@ export class ProbeService implements vscode.Disposable {
       throw e;
     } finally {
       sub?.dispose();
+      this.busy = false;
+    }
+  }
+
+  /** Follows one token through a sentence of a run (see ProbeEngine.trajectory). */
+  async trajectory(dir: string, input: ProbeInput, token: number | string, options: { plan: number[]; topK: number; settings: Settings }): Promise<TokenTrajectory> {
+    if (this.busy) throw new BusyError();
+    this.busy = true;
+    try {
+      const engine = await this.engineFor(dir, options.settings.threads);
+      return await engine.trajectory(input, token, { plan: options.plan, topK: options.topK, maxTokens: options.settings.maxTokens });
+    } finally {
       this.busy = false;
     }
   }

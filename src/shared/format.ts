@@ -18,16 +18,6 @@ export function fmtNum(x: number, digits = 2): string {
   return x.toFixed(digits).replace(/^-/, '−');
 }
 
-/**
- * Colour-scale step for a probability: 0..10, so the webview can use a fixed set of CSS classes
- * (no inline styles, which a strict CSP would refuse). Steps are on a square-root scale so that
- * small but non-negligible probabilities stay visible.
- */
-export function probStep(p: number): number {
-  if (!(p > 0)) return 0;
-  return Math.max(0, Math.min(10, Math.round(Math.sqrt(Math.min(1, p)) * 10)));
-}
-
 /** How a token string is shown: as is, except that an empty or all-blank token gets a visible mark. */
 export function displayToken(token: string | undefined): string {
   if (token === undefined) return '?';
@@ -38,7 +28,7 @@ export function displayToken(token: string | undefined): string {
 
 export function tokenOf(report: ProbeReport, id: number): string {
   // NaN: the layer's distribution held NaN/Inf, so it has no top-1 (see the report's warnings).
-  if (Number.isNaN(id)) return '–';
+  if (typeof id !== 'number' || Number.isNaN(id)) return '–';
   return report.vocab[id] ?? `[${id}]`;
 }
 

@@ -5,9 +5,10 @@
  * handle it. Handshake: the webview posts `ready` once it listens; only then does the host send
  * `state`. The host never pushes into a page that is not listening.
  */
-import type { ProbeReport } from '../core/probe/report';
+import type { ProbeReport, TokenTrajectory } from '../core/probe/report';
 import type { FinetuneResultsData } from './finetune';
 import { bool, Infer, lit, num, obj, opt, Same, str, tagged } from './schema';
+import type { Statistic } from './heatmap';
 
 export type { FinetuneResultsData, ProbeReport };
 
@@ -48,6 +49,10 @@ export interface UiState {
   view: View;
   /** The host's focusRunId last acted on, so a new run switches the view once and only once. */
   seenFocusRunId?: string;
+  /** The statistic that colours the grid (default log p(input)). */
+  stat?: Statistic;
+  /** Which cells the grid shows when the run masked each token in turn: the input as typed, or each token masked. */
+  gridMode?: 'input' | 'pll';
 }
 
 export type ExportFormat = 'csv' | 'summary-csv' | 'json' | 'svg';
@@ -61,16 +66,21 @@ export type HostMessage =
   | { type: 'exported'; format: ExportFormat; file: string }
   /** The `layer-lens.fast` setting now (sent after `ready` and when it changes): the panel's fast-mode toggle shows it. */
   | { type: 'fastMode'; fast: boolean }
+  /** A token followed through one sentence of a run, as asked for with `trajectory`. */
+  | { type: 'trajectory'; runId: string; sentence: number; trajectory: TokenTrajectory }
   | { type: 'error'; message: string };
 
 // ── webview → host ────────────────────────────────────────────────────────────────────────
 export type WebviewMessage =
   | { type: 'ready' }
   | { type: 'export'; format: ExportFormat; runId: string; compareRunId?: string }
-  | { type: 'rerun'; runId: string }
+  /** Re-runs a run; `mask` also masks one more token of one sentence ("mask this word"), `pll` masks each token in turn. */
+  | { type: 'rerun'; runId: string; mask?: { sentence: number; position: number }; pll?: boolean }
   | { type: 'uiChanged'; ui: UiState }
   /** The fast-mode toggle: sets `layer-lens.fast`, which the next probe uses. */
   | { type: 'setFast'; fast: boolean }
+  /** Follow a token (an id from a clicked cell, or a typed word) through one sentence of a run. */
+  | { type: 'trajectory'; runId: string; sentence: number; token: number | string }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export const PANEL_VIEW_TYPE = 'layerLens.probe';
@@ -115,6 +125,29 @@ export function webviewMessageProblem(value: unknown): string | undefined {
 /** Runtime guard for what arrives from the webview. */
 export function isWebviewMessage(value: unknown): value is WebviewMessage {
   return webviewMessageProblem(value) === undefined;
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as { type?: unknown; format?: unknown; runId?: unknown };
+  switch (m.type) {
+    case 'ready':
+      return true;
+    case 'export':
+      return EXPORT_FORMATS.includes(m.format as ExportFormat) && typeof m.runId === 'string';
+    case 'rerun': {
+      const { mask, pll } = value as { mask?: { sentence?: unknown; position?: unknown }; pll?: unknown };
+      const okMask = mask === undefined || (typeof mask === 'object' && mask !== null && Number.isInteger(mask.sentence) && Number.isInteger(mask.position));
+      return typeof m.runId === 'string' && okMask && (pll === undefined || typeof pll === 'boolean');
+    }
+    case 'uiChanged':
+      return typeof (value as { ui?: unknown }).ui === 'object';
+    case 'trajectory': {
+      const { sentence, token } = value as { sentence?: unknown; token?: unknown };
+      return typeof m.runId === 'string' && Number.isInteger(sentence) && (Number.isInteger(token) || (typeof token === 'string' && token.length > 0 && token.length < 200));
+    }
+    case 'log':
+      return typeof (value as { message?: unknown }).message === 'string';
+    default:
+      return false;
+  }
 }
 
 export const MAX_RUNS = 8;

@@ -71,6 +71,7 @@ const reportSchema = obj({
   fast: opt(
     obj({
       candidates: num({ int: true, min: 1 }),
+      kernel: str(200),
       approximate: arr(str(200), 100),
       calibration: obj({
         cells: metric(),

@@ -101,7 +101,7 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
     }
     const feeds = {
       states: new Tensor('float32', rows, [S, P, H]),
-      ids: new Tensor('int64', BigInt64Array.from(positions, (pos) => input.inputIds[pos]), [P]),
+      ids: new Tensor('int64', BigInt64Array.from(positions, (pos) => (input.targetIds ?? input.inputIds)[pos]), [P]),
     };
     const result = await head.run(feeds);
     if (opened.exactHead && start === 0) calibration = await calibrate(opened.exactHead, result, feeds.ids.data as BigInt64Array, rows, S, P, H);

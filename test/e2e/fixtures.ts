@@ -85,3 +85,6 @@ export function expected(dir: string, text: string): { tokens: string[]; rows: n
   const tok = loadTokenizer(dir, config.typeVocabSize);
   return { tokens: tok.encode(text).tokens, rows: config.numLayers + 1 };
 }
+
+// The panel's colour mapping, so the UI checks compute the expected fill of a cell from the CLI's numbers.
+export { colorAt, legendTicks, scaleOf, settleLayers, statDomain } from '../../src/shared/heatmap';

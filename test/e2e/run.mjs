@@ -305,6 +305,53 @@ async function gridOf(page, expectSentence) {
   }));
 }
 
+/** The CLI's report for the same model and text: the numbers the panel must show. */
+function cliReport(model, text, extra = []) {
+  const out = path.join(RUN, 'tmp', `cli-${Date.now()}.json`);
+  execFileSync(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'probe', model, '--text', text, '--threads', '2', '--json', out, ...extra], { cwd: ROOT, stdio: 'ignore', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+  const report = JSON.parse(fs.readFileSync(out, 'utf8'));
+  fs.rmSync(out, { force: true });
+  return report;
+}
+
+/** The panel's percentage format (src/shared/format.ts fmtPct). */
+const fmtPct = (p) => (p >= 0.995 ? '100%' : p < 0.0005 ? (p === 0 ? '0%' : '<0.1%') : p < 0.1 ? `${(p * 100).toFixed(1)}%` : `${Math.round(p * 100)}%`);
+const hexRgb = (c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
+const parseRgb = (c) => (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
+/** Within one unit per channel: the panel and the CLI may differ in the last float bits. */
+function sameColor(css, hex) {
+  const a = parseRgb(css);
+  const b = hexRgb(hex);
+  return a.length === 3 && a.every((v, i) => Math.abs(v - b[i]) <= 1);
+}
+
+/** Picks a statistic in the panel's "Colour" select (the component's own change event). */
+async function pickStatistic(wv, id) {
+  await wv.locator('vscode-single-select[aria-label="Colour"]').evaluate((el, v) => {
+    el.value = v;
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, id);
+  await wv.locator(`table.grid caption`, { hasText: id === 'rank' ? 'rank of the input' : '' }).first().waitFor({ timeout: 10_000 });
+}
+
+/** What the panel's grid shows: per cell its value, fill, text colour, mark, classes; the legend's ticks. */
+async function heatmapOf(wv) {
+  return wv.locator('table.grid').first().evaluate((grid) => {
+    const doc = grid.ownerDocument;
+    const css = (el) => doc.defaultView.getComputedStyle(el);
+    return {
+      cells: [...grid.querySelectorAll('tbody td')].map((td) => ({
+        l: Number(td.dataset.l), p: Number(td.dataset.p), v: Number(td.dataset.v), bg: css(td).backgroundColor, color: css(td).color,
+        mark: td.querySelector('.mark')?.textContent ?? '', excluded: td.classList.contains('excluded'), image: css(td).backgroundImage, text: td.textContent,
+      })),
+      ticks: [...doc.querySelectorAll('[data-testid="legend"] .tick')].map((t) => t.textContent),
+      swatches: [...doc.querySelectorAll('[data-testid="legend"] .swatch')].map((s) => css(s).backgroundColor),
+      legend: doc.querySelector('[data-testid="legend"]')?.getAttribute('aria-label'),
+      summaryLast: [...doc.querySelectorAll('table[data-testid="summary"] tbody tr')].at(-1)?.querySelectorAll('td')[1]?.textContent,
+    };
+  });
+}
+
 async function uiPhase(context, port, fixtures, sampleDir) {
   const page = await newPage(context);
   currentPage = page;
@@ -349,6 +396,91 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(state.l === '1' && state.p === '2', `focus at ${state.l},${state.p}`);
     assert(/input rank/.test(state.tip), `tooltip: ${state.tip}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'panel-dark.png') });
+  });
+
+  await check('ui: heatmap: each statistic colours the grid with the viridis value of the CLI\'s number; legend scale; specials dimmed', async () => {
+    const wv = webview(page);
+    const want = cliReport(sampleDir, sentence);
+    const ws = want.sentences[0];
+    const V = want.model.vocabSize;
+    const checkStat = async (stat, valueOf, tol) => {
+      if (stat !== 'logp') await pickStatistic(wv, stat);
+      const got = await heatmapOf(wv);
+      const domain = fixtures.statDomain(want, stat);
+      const ticks = fixtures.legendTicks(stat, domain).map((t) => t.label);
+      assert(JSON.stringify(got.ticks) === JSON.stringify(ticks), `${stat}: legend ticks ${JSON.stringify(got.ticks)}, want ${JSON.stringify(ticks)}`);
+      assert(got.cells.length === ws.layers.length * ws.ids.length, `${stat}: ${got.cells.length} cells`);
+      let worst = 0;
+      for (const c of got.cells) {
+        const v = valueOf(ws.layers[c.l], c.p);
+        worst = Math.max(worst, Math.abs(c.v - v));
+        assert(Math.abs(c.v - v) <= tol, `${stat} at h${c.l} p${c.p}: panel ${c.v}, CLI ${v}`);
+        if (c.excluded) continue; // dimmed specials carry no heat fill (checked below)
+        const fill = fixtures.colorAt(fixtures.scaleOf(stat, v, domain));
+        assert(sameColor(c.bg, fill), `${stat} at h${c.l} p${c.p}: fill ${c.bg}, want ${fill} for ${v}`);
+      }
+      log(`  ${stat}: ${got.cells.length} cells match the CLI (max |Δ| ${worst.toExponential(1)}), legend ${got.ticks.join(' | ')}`);
+      return got;
+    };
+    const g = await checkStat('logp', (L, p) => L.inputLogProb[p], 1e-4);
+    assert(g.swatches.length === 9 && new Set(g.swatches).size === 9, `legend swatches ${g.swatches}`);
+    // Specials: dimmed, no mark; every other cell is marked ✓ (top-1 is the input) or ≠.
+    const special = new Set(ws.special.flatMap((x, p) => (x ? [p] : [])));
+    assert(special.size === 2, `special positions ${[...special]}`);
+    for (const c of g.cells) {
+      if (special.has(c.p)) assert(c.excluded && c.mark === '' && c.bg === 'rgba(0, 0, 0, 0)' && /gradient/.test(c.image), `special cell h${c.l} p${c.p}: ${JSON.stringify(c)}`);
+      else assert(c.mark === (ws.layers[c.l].top1[c.p] === ws.ids[c.p] ? '✓' : '≠'), `mark at h${c.l} p${c.p}: ${c.mark}`);
+    }
+    const last = ws.layers.length - 1;
+    const hits = g.cells.filter((c) => c.l === last && c.mark === '✓').length;
+    const counted = ws.ids.length - special.size;
+    const acc = `${((hits / counted) * 100).toFixed(1)}%`;
+    assert(g.summaryLast === acc && acc === `${(want.summary[last].accuracy * 100).toFixed(1)}%`, `final accuracy shown ${g.summaryLast}, ✓ marks give ${acc}, CLI ${want.summary[last].accuracy}`);
+    log(`  final layer: ${hits} ✓ of ${counted} counted positions = ${acc}; specials at ${[...special]} dimmed`);
+    const settle = await wv.locator('table.grid tfoot td.settle').evaluateAll((tds) => tds.map((td) => td.textContent));
+    const wantSettle = fixtures.settleLayers(ws.layers).map((l) => `h${l}`);
+    assert(JSON.stringify(settle) === JSON.stringify(wantSettle), `"settles" row ${settle}, from the CLI's top-1s ${wantSettle}`);
+    log(`  where the final top-1 first appears and stays: ${settle.join(' ')}`);
+    await checkStat('rank', (L, p) => L.rank[p], 0);
+    await checkStat('p', (L, p) => Math.exp(L.inputLogProb[p]), 1e-5);
+    await checkStat('entropy', (L, p) => L.entropy[p], 1e-4);
+    await checkStat('kl', (L, p) => L.kl[p], 1e-4);
+    await checkStat('top1p', (L, p) => Math.exp(L.topKLogProbs[p][0]), 1e-5);
+    // Token trajectories: follow the top-1 of a clicked cell, then a typed word.
+    const table = () => wv.locator('table[data-testid="trajectory-table"] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const mp = ws.tokens.indexOf('mat');
+    const top1 = ws.layers[0].top1[mp];
+    await wv.locator(`table.grid td[data-l="0"][data-p="${mp}"]`).first().click();
+    await wv.locator('vscode-button[data-action="follow-top1"]').click();
+    await wv.locator('table[data-testid="trajectory-table"] caption', { hasText: `"${want.vocab[top1]}"` }).waitFor({ timeout: 30_000 });
+    let rowsT = await table();
+    let compared = 0;
+    ws.layers.forEach((L, l) => L.topKIds.forEach((ids, p) => {
+      const k = ids.indexOf(top1);
+      if (k < 0) return;
+      compared++;
+      const cell = `${k + 1} (${fmtPct(Math.exp(L.topKLogProbs[p][k]))})`;
+      assert(rowsT[l][p] === cell, `trajectory of "${want.vocab[top1]}" at h${l} p${p}: ${rowsT[l][p]}, CLI top-k gives ${cell}`);
+    }));
+    assert(compared >= 1 && rowsT[0][mp].startsWith('1 ('), `followed top-1: ${rowsT[0][mp]}`);
+    log(`  trajectory of "${want.vocab[top1]}" (top-1 at h0 over "mat"): ${compared} cells agree with the CLI's top-k; at "mat": ${rowsT.map((r) => r[mp]).join(' | ')}`);
+    await wv.locator('#follow-word').fill('cat');
+    await wv.locator('#follow-word').press('Enter');
+    await wv.locator('table[data-testid="trajectory-table"] caption', { hasText: '"cat"' }).waitFor({ timeout: 30_000 });
+    rowsT = await table();
+    const cp = ws.tokens.indexOf('cat');
+    ws.layers.forEach((L, l) => {
+      const cell = `${L.rank[cp]} (${fmtPct(Math.exp(L.inputLogProb[cp]))})`;
+      assert(rowsT[l][cp] === cell, `trajectory of "cat" at h${l}: ${rowsT[l][cp]}, CLI ${cell}`);
+    });
+    const paths = await wv.locator('.trajectory-chart svg path').count();
+    assert(paths === ws.ids.length, `${paths} trajectory lines for ${ws.ids.length} positions`);
+    log(`  trajectory of "cat" at its own position: ${rowsT.map((r) => r[cp]).join(' | ')} (= CLI rank and p(input))`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'trajectory-dark.png'), fullPage: true });
+    await pickStatistic(wv, 'rank');
+    assert(V === 30522 || sampleDir !== path.join(ROOT, 'models/reference-bert-mini'), `vocab ${V}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'heatmap-rank-dark.png') });
+    await pickStatistic(wv, 'logp');
   });
 
   await check('ui: summary, chart and sentences views render', async () => {
@@ -478,6 +610,127 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     await page.screenshot({ path: path.join(ARTIFACTS, 'xss-dark.png') });
   });
 
+  await check('ui: a long input: clamped text, overview with the cut marked, sticky layer column and token header', async () => {
+    const words = 'the cat sat on the mat and the dog ran to a big red house then went out again at night'.split(' ');
+    const text = Array.from({ length: 700 }, (_, k) => words[(k * 5) % words.length]).join(' ');
+    const full = fixtures.expected(sampleDir, text).tokens.length;
+    const kept = 128; // the default layer-lens.maxTokens, below the model's 512 positions
+    await runCommand(page, 'Layer Lens: Probe Layers…');
+    await pickItem(page, 'embedded sample model');
+    const w = await quickInput(page);
+    await w.locator('.quick-input-title', { hasText: 'probe' }).waitFor({ timeout: 20_000 });
+    await page.keyboard.insertText(text);
+    await w.locator('.quick-input-list .monaco-list-row', { hasText: 'probe this text' }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    const wv = webview(page);
+    const note = wv.locator('[data-testid="truncation"]');
+    await note.waitFor({ timeout: 60_000 });
+    const noteText = await note.textContent();
+    assert(noteText.includes(`first ${kept} of ${full} tokens`), `truncation note: ${noteText} (want ${kept} of ${full})`);
+    const ov = await wv.locator('[data-testid="overview"] svg').evaluate((svg) => ({
+      rects: svg.querySelectorAll('rect').length, cut: svg.querySelector('line.cut') !== null,
+      label: [...svg.querySelectorAll('text')].map((t) => t.textContent), aria: svg.getAttribute('aria-label'),
+    }));
+    const rows = fixtures.expected(sampleDir, 'x').rows;
+    assert(ov.rects === kept * rows, `overview has ${ov.rects} cells, want ${kept * rows}`);
+    assert(ov.cut && ov.label.includes(`cut at ${kept}/${full}`), `overview cut mark: ${JSON.stringify(ov)}`);
+    const lay = await wv.locator('[data-testid="grid-scroll"]').evaluate(async (box) => {
+      const doc = box.ownerDocument;
+      const sentenceH = doc.querySelector('[data-testid="sentence"]').getBoundingClientRect().height;
+      const lineH = parseFloat(doc.defaultView.getComputedStyle(doc.querySelector('[data-testid="sentence"]')).lineHeight) || 20;
+      const top0 = box.getBoundingClientRect().top;
+      // Five rows fit the panel; a short box (as in a small editor group) makes it scroll down too.
+      box.style.maxHeight = '140px';
+      box.scrollLeft = 3000;
+      box.scrollTop = 60;
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const b = box.getBoundingClientRect();
+      const head = [...box.querySelectorAll('thead th.tok')].find((th) => { const r = th.getBoundingClientRect(); return r.left > b.left + 80 && r.right < b.right; });
+      const rowHead = box.querySelector('tbody tr:nth-child(3) th');
+      const lastHead = box.querySelector('thead th.tok:last-child');
+      return {
+        sentenceLines: sentenceH / lineH, gridTop: top0, viewport: doc.defaultView.innerHeight,
+        scrolled: [box.scrollLeft, box.scrollTop],
+        headTopGap: head ? head.getBoundingClientRect().top - b.top : NaN,
+        rowHeadLeftGap: rowHead.getBoundingClientRect().left - b.left,
+        cutClass: lastHead.classList.contains('cut'),
+      };
+    });
+    log(`  long input: ${JSON.stringify(lay)}`);
+    assert(lay.sentenceLines <= 2.6, `the input text takes ${lay.sentenceLines.toFixed(1)} lines`);
+    assert(lay.gridTop < lay.viewport * 0.75, `the grid starts at ${lay.gridTop}px of ${lay.viewport}`);
+    assert(lay.scrolled[0] > 0 && lay.scrolled[1] > 0, `the grid did not scroll: ${lay.scrolled}`);
+    assert(Math.abs(lay.headTopGap) <= 1.5, `token header moved ${lay.headTopGap}px from the top while scrolling`);
+    assert(Math.abs(lay.rowHeadLeftGap) <= 1.5, `layer column moved ${lay.rowHeadLeftGap}px from the left while scrolling`);
+    assert(lay.cutClass, 'the last column is not marked as the cut');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'long-input-dark.png') });
+  });
+
+  await check('ui: masked-token mode: a typed [MASK] has no target, "Mask this word" and "Mask each token in turn" match the CLI', async () => {
+    const text = 'the cat sat on the [MASK].';
+    await runCommand(page, 'Layer Lens: Probe Layers…');
+    await pickItem(page, 'embedded sample model');
+    await typeSentence(page, text);
+    const wv = webview(page);
+    await wv.locator('[data-testid="mask-topk"]').first().waitFor({ timeout: 60_000 });
+    const want = cliReport(sampleDir, text);
+    const ws = want.sentences[0];
+    const pos = ws.ids.indexOf(ws.ids.find((_, p) => ws.tokens[p] === '[MASK]'));
+    const shown = await wv.locator('body').evaluate((body, p) => ({
+      head: body.querySelector(`table.grid thead th[data-p="${p}"]`)?.textContent,
+      marks: [...body.querySelectorAll(`table.grid td[data-p="${p}"] .mark`)].map((m) => m.textContent),
+      topk: [...body.querySelectorAll('[data-testid="mask-topk"] tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+      summaryCount: body.querySelector('table[data-testid="summary"] caption')?.textContent,
+    }), pos);
+    assert(shown.head === '[MASK]=?', `mask header ${shown.head}`);
+    assert(shown.marks.every((m) => m === '?') && shown.marks.length === ws.layers.length, `mask marks ${shown.marks}`);
+    const fmt = fmtPct;
+    ws.layers.forEach((L, l) => {
+      const wantRow = L.topKIds[pos].map((id, k) => `${want.vocab[id]} ${fmt(Math.exp(L.topKLogProbs[pos][k]))}`);
+      assert(JSON.stringify(shown.topk[l]) === JSON.stringify(wantRow), `h${l} top-k at the mask: ${JSON.stringify(shown.topk[l])}, CLI ${JSON.stringify(wantRow)}`);
+    });
+    assert(/over 6 positions/.test(shown.summaryCount), `summary caption: ${shown.summaryCount}`);
+    log(`  [MASK] at token ${pos}: h4 top-k ${shown.topk.at(-1).join(', ')}`);
+
+    // "Mask this word" on "cat" (token 2): the same as the CLI with --mask-gold cat on "the [MASK] sat on the [MASK]."
+    await wv.locator('table.grid td[data-l="4"][data-p="2"]').first().click();
+    await wv.locator('[data-testid="picked"]', { hasText: '"cat" (token 2)' }).waitFor({ timeout: 5_000 });
+    await wv.locator('vscode-button[data-action="mask"]').click();
+    await wv.locator('table.grid thead th[data-p="2"]', { hasText: '[MASK]=cat' }).waitFor({ timeout: 60_000 });
+    const gold = cliReport(sampleDir, 'the [MASK] sat on the [MASK].', ['--mask-gold', 'cat']);
+    const ms = await wv.locator('table[data-testid="mask-summary"] tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+    gold.maskSummary.forEach((x, l) => {
+      const row = ms[l];
+      const acc = `${(x.accuracy * 100).toFixed(1)}%`;
+      const lp = x.meanLogProb.toFixed(2).replace(/^-/, '−');
+      assert(row && row[2] === acc && row[3] === lp && row[4] === String(x.medianRank), `mask summary h${l}: ${row}, CLI ${acc} ${lp} ${x.medianRank}`);
+    });
+    log(`  "Mask this word" on cat: gold log p by layer ${ms.map((r) => r[3]).join(' ')}, rank ${ms.map((r) => r[4]).join(' ')} (= CLI --mask-gold cat)`);
+
+    // "Mask each token in turn": its cost and per-layer PLL, as the CLI's --mask-each gives them.
+    await wv.locator('vscode-button[data-action="pll"]').click();
+    await wv.locator('[data-testid="pll-cost"]').waitFor({ timeout: 60_000 });
+    const pll = cliReport(sampleDir, 'the [MASK] sat on the [MASK].', ['--mask-gold', 'cat', '--mask-each']);
+    const cost = await wv.locator('[data-testid="pll-cost"]').textContent();
+    assert(cost.includes(`${pll.pllCost.sequences} extra sequences, ${pll.pllCost.tokens} tokens`), `cost ${cost}, CLI ${JSON.stringify(pll.pllCost)}`);
+    const sums = await wv.locator('[data-testid="pll-sums"]').textContent();
+    const wantSums = pll.pllSummary.map((x) => `${x.label} ${(x.meanLogProb * x.count).toFixed(2).replace(/^-/, '−')}`).join(' · ');
+    assert(sums === `PLL (sum of log p): ${wantSums}`, `PLL ${sums}, CLI ${wantSums}`);
+    await wv.locator('vscode-single-select[aria-label="Grid"]').evaluate((el) => { el.value = 'pll'; el.dispatchEvent(new Event('change', { bubbles: true })); });
+    await wv.locator('table.grid caption', { hasText: 'Each token masked in turn' }).waitFor({ timeout: 10_000 });
+    const cells = await wv.locator('table.grid tbody td').evaluateAll((tds) => tds.map((td) => ({ l: Number(td.dataset.l), p: Number(td.dataset.p), v: Number(td.dataset.v) })));
+    let n = 0;
+    for (const c of cells) {
+      const v = pll.sentences[0].pll[c.l].inputLogProb[c.p];
+      if (v === null || Number.isNaN(v) || typeof v === 'string') continue;
+      n++;
+      assert(Math.abs(c.v - v) < 1e-4, `masked-in-turn h${c.l} p${c.p}: ${c.v}, CLI ${v}`);
+    }
+    assert(n === pll.pllCost.sequences * ws.layers.length, `${n} masked-in-turn cells compared`);
+    log(`  mask each in turn: ${cost.trim()} · ${sums}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'masked-dark.png'), fullPage: true });
+  });
+
   await check('ui: cancel in the progress notification stops a long corpus run', async () => {
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^corpus\.txt$/ }).first().click({ button: 'right' });
     const item = page.locator('.context-view .monaco-menu .action-label', { hasText: 'Probe Corpus File…' });
@@ -572,18 +825,20 @@ async function uiPhase(context, port, fixtures, sampleDir) {
       probe.remove();
       const td = grid.querySelector('tbody td');
       const focused = doc.activeElement;
-      const mark = grid.querySelector('td.miss .mark');
+      const mark = grid.querySelector('td.miss:not(.excluded) .mark');
+      const markCellBg = mark ? css(mark.closest('td')).backgroundColor : '';
       const swatches = [...doc.querySelectorAll('.scale .swatch')].map((s) => css(s).backgroundColor);
       const cellBgs = [...new Set([...grid.querySelectorAll('td.cell')].map((c) => css(c).backgroundColor))];
+      const sw = doc.querySelector('.scale .swatch');
       return {
         bodyHc: doc.body.classList.contains('vscode-high-contrast'),
         contrastBorder, activeBorder, bg,
-        tdBorder: css(td).borderTopColor, tdBorderWidth: css(td).borderTopWidth,
-        thBorder: css(grid.querySelector('thead th')).borderTopColor,
+        tdBorder: css(td).borderRightColor, tdBorderWidth: css(td).borderRightWidth,
+        thBorder: css(grid.querySelector('thead th')).borderTopColor, scaleBorder: css(sw.parentElement).borderTopColor,
         focusedIsCell: focused?.matches?.('td.cell') ?? false,
         outline: focused ? `${css(focused).outlineStyle} ${css(focused).outlineWidth} ${css(focused).outlineColor}` : '',
         outlineColor: focused ? css(focused).outlineColor : '',
-        mark: mark ? { color: css(mark).color, weight: css(mark).fontWeight, text: mark.textContent } : null,
+        mark: mark ? { color: css(mark).color, cellBg: markCellBg, weight: css(mark).fontWeight, text: mark.textContent } : null,
         missDecoration: grid.querySelector('td.miss') ? css(grid.querySelector('td.miss')).textDecorationLine : '',
         swatches, cellBgs,
         tip: !doc.getElementById('tooltip')?.hidden,
@@ -594,9 +849,11 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(hc.tdBorder === hc.contrastBorder && hc.thBorder === hc.contrastBorder, `cell borders ${hc.tdBorder}/${hc.thBorder}, want contrastBorder ${hc.contrastBorder}`);
     assert(hc.tdBorderWidth !== '0px', 'cells have no border');
     assert(hc.focusedIsCell && /^solid 2px /.test(hc.outline) && hc.outlineColor === hc.activeBorder && hc.outlineColor !== hc.bg, `focus outline: ${hc.outline} (want 2px ${hc.activeBorder})`);
-    assert(hc.mark && hc.mark.text === '≠' && hc.mark.color !== hc.bg && Number(hc.mark.weight) >= 700, `mismatch mark: ${JSON.stringify(hc.mark)}`);
+    assert(hc.mark && hc.mark.text === '≠' && hc.mark.color !== hc.mark.cellBg && Number(hc.mark.weight) >= 700, `mismatch mark: ${JSON.stringify(hc.mark)}`);
     assert(/underline/.test(hc.missDecoration), `mismatched cells are not underlined (${hc.missDecoration})`);
-    assert(new Set(hc.swatches).size === hc.swatches.length && hc.swatches.length === 6, `colour scale swatches not distinct: ${hc.swatches}`);
+    assert(new Set(hc.swatches).size === hc.swatches.length && hc.swatches.length === 9, `colour scale swatches not distinct: ${hc.swatches}`);
+    assert(hc.scaleBorder === hc.contrastBorder, `legend scale border ${hc.scaleBorder}`);
+    assert(hc.cellBgs.length > 4, `only ${hc.cellBgs.length} distinct cell fills`);
     assert(hc.tip, 'the focused cell shows no tooltip');
     await page.screenshot({ path: path.join(ARTIFACTS, 'panel-hc.png') });
   });

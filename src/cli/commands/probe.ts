@@ -9,14 +9,15 @@ import { ProbeEngine, ProbeInput } from '../../core/probe/engine';
 import { reportToCsv, reportToJson } from '../../shared/export';
 import { readSentenceFile } from '../../core/probe/inputs';
 import { ProbeReport } from '../../core/probe/report';
-import { formatSummaryTable, formatTokenGrid } from '../format';
 import { fastModeLines } from '../../shared/fastMode';
+import { formatMaskTopK, formatSummaryTable, formatTokenGrid } from '../format';
 import { ProgressBar } from '../progress';
 import { referenceModelDir } from '../paths';
 
 export const PROBE_USAGE = `Usage: layer-lens probe [MODEL] (--text "…")… | --file sentences.txt
                         [--pair "…"] [--layers PLAN] [--top-k K] [--threads N]
-                        [--include-special] [--fast] [--json out.json] [--csv out.csv]
+                        [--include-special] [--mask-gold WORD]… [--mask-each] [--fast]
+                        [--json out.json] [--csv out.csv]
 
 MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
            model.safetensors, model.safetensors.index.json). Default: the embedded
@@ -30,6 +31,10 @@ MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
 --fast     int8 decoder with the top 16 rescored in fp32: top-1 and top-k order
            exact, log-probs/entropy/KL/ranks approximate (the report says by how
            much); needs VNNI/AMX on x64, else the exact head runs
+--mask-gold  the token a mask token ([MASK], <mask>) in the --text stands for, one
+           per mask in order (repeatable); masks get their own per-layer summary
+--mask-each  also mask each token in turn (per-layer pseudo-log-likelihood); costs one
+           extra sequence per token: n sequences of n tokens for an n-token sentence
 --json/--csv       write the full report`;
 
 const DEFAULT_TEXT = 'The quick brown fox jumps over the lazy dog.';
@@ -47,6 +52,8 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
       threads: { type: 'string' },
       'include-special': { type: 'boolean' },
       fast: { type: 'boolean' },
+      'mask-gold': { type: 'string', multiple: true },
+      'mask-each': { type: 'boolean' },
       json: { type: 'string' },
       csv: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -59,10 +66,15 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
   if (positionals.length > 1) throw new UserError(`expected at most one MODEL, got ${positionals.length}: ${positionals.join(' ')}`);
   if (values.file && values.text) throw new UserError('give either --text or --file, not both');
   if (values.pair && (values.text?.length ?? 0) !== 1) throw new UserError('--pair goes with exactly one --text');
+  if (values['mask-gold'] && (values.text?.length ?? 0) !== 1) throw new UserError('--mask-gold goes with exactly one --text that holds the mask token');
 
   const inputs: ProbeInput[] = values.file
     ? readSentenceFile(values.file)
-    : (values.text ?? [DEFAULT_TEXT]).map((text) => (values.pair !== undefined ? { text, pair: values.pair } : { text }));
+    : (values.text ?? [DEFAULT_TEXT]).map((text) => ({
+        text,
+        ...(values.pair !== undefined ? { pair: values.pair } : {}),
+        ...(values['mask-gold'] ? { maskGold: values['mask-gold'] } : {}),
+      }));
   const engine = ProbeEngine.load(positionals[0] ?? referenceModelDir(), {
     threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
     fast: values.fast ?? false,
@@ -81,6 +93,7 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
       plan,
       topK,
       includeSpecial: values['include-special'] ?? false,
+      pll: values['mask-each'] ?? false,
       signal: controller.signal,
       onProgress: (done) => progress?.update(done),
     });
@@ -133,11 +146,28 @@ function printReport(report: ProbeReport): void {
   for (const line of fastModeLines(report)) console.log(line);
   console.log('');
   console.log(formatSummaryTable(report));
+  if (report.maskSummary) {
+    console.log('');
+    console.log(`Masked positions (${report.maskSummary[0].count} with a gold token): accuracy, log p and rank of the gold`);
+    console.log(formatSummaryTable(report, report.maskSummary));
+  }
+  if (report.pllSummary && report.pllCost) {
+    const c = report.pllCost;
+    console.log('');
+    console.log(`Each token masked in turn (pseudo-log-likelihood): ${c.sequences} extra sequences, ${c.tokens} tokens, ${c.runMs.toFixed(0)} ms`);
+    console.log(formatSummaryTable(report, report.pllSummary));
+    const pll = report.pllSummary.map((x) => `${x.label} ${(x.meanLogProb * x.count).toFixed(2)}`).join(' · ');
+    console.log(`PLL (sum of log p over ${report.pllSummary[0].count} tokens): ${pll}`);
+  }
   if (report.sentences.length === 1) {
     const s = report.sentences[0];
     console.log('');
-    console.log(`Top-1 token per layer for: ${s.text}${s.pair ? ` ‖ ${s.pair}` : ''}   (* = differs from the input)`);
+    console.log(`Top-1 token per layer for: ${s.text}${s.pair ? ` ‖ ${s.pair}` : ''}   (* = differs from the input${s.masks ? ' or the gold' : ''})`);
     console.log(formatTokenGrid(report));
+    if (s.masks?.length) {
+      console.log('');
+      console.log(formatMaskTopK(report));
+    }
   }
   const t = report.timing;
   console.log('');

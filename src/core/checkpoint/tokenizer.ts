@@ -44,6 +44,10 @@ export interface ModelTokenizer {
    */
   encode(text: string, pair?: string, maxLength?: number): EncodedText;
   idToToken(id: number): string;
+  /** The id of a vocabulary token, or undefined when the vocabulary has no such token. */
+  tokenToId(token: string): number | undefined;
+  /** The model's own mask token ([MASK], <mask>), when its tokenizer has one. */
+  readonly mask?: { id: number; token: string };
   readonly file: string;
 }
 
@@ -58,7 +62,7 @@ export function loadTokenizer(dir: string, typeVocabSize = Infinity): ModelToken
   const config = fs.existsSync(configFile) ? readJsonObject(configFile, 'tokenizer_config.json') : {};
   if (fs.existsSync(jsonFile)) {
     const json = readJsonObject(jsonFile, 'tokenizer.json');
-    return wrap(construct(json, config, jsonFile), jsonFile, json, typeVocabSize, lowercases(json.normalizer));
+    return wrap(construct(json, config, jsonFile), jsonFile, json, typeVocabSize, lowercases(json.normalizer), config);
   }
   const spm = sentencePieceTokenizer(dir, config, configFile);
   if (spm) return wrap(construct(spm.json, config, spm.file), spm.file, spm.json, typeVocabSize, lowercases(spm.json.normalizer));
@@ -69,7 +73,7 @@ export function loadTokenizer(dir: string, typeVocabSize = Infinity): ModelToken
       if (!vocab.has(t)) throw new UserError(`has no id for "${t}"; a WordPiece vocabulary needs [UNK], [CLS] and [SEP]`, vocabFile);
     }
     const json = wordPieceTokenizerJson(vocab, lower);
-    return wrap(construct(json, config, vocabFile), vocabFile, json, typeVocabSize, lower);
+    return wrap(construct(json, config, vocabFile), vocabFile, json, typeVocabSize, lower, config);
   }
   throw new UserError('no tokenizer found: expected tokenizer.json, a SentencePiece model (spm.model, spiece.model, sentencepiece.bpe.model), or vocab.txt with tokenizer_config.json', dir);
 }
@@ -148,6 +152,18 @@ export function wordPieceTokenizerJson(vocab: Map<string, number>, lowercase: bo
   };
 }
 
+/** The mask token tokenizer_config.json names (a string or an AddedToken), else [MASK] or <mask> if the vocabulary has it. */
+function maskToken(config: Record<string, unknown>, known: (t: string) => number | undefined): { id: number; token: string } | undefined {
+  const named = config.mask_token;
+  const text = typeof named === 'string' ? named : typeof (named as { content?: unknown } | null)?.content === 'string' ? (named as { content: string }).content : undefined;
+  for (const token of [text, '[MASK]', '<mask>']) {
+    if (token === undefined) continue;
+    const id = known(token);
+    if (id !== undefined) return { id, token };
+  }
+  return undefined;
+}
+
 /** Whether a tokenizer.json normalizer lowercases (BertNormalizer, Lowercase, or inside a Sequence). */
 function lowercases(normalizer: unknown): boolean {
   const n = normalizer as { type?: string; lowercase?: boolean; normalizers?: unknown[] } | null | undefined;
@@ -164,7 +180,7 @@ function rustLowercaseQuirks(text: string): string {
   return text.replace(/Σ/g, 'σ');
 }
 
-function wrap(tokenizer: Tokenizer, file: string, json: Record<string, unknown>, typeVocabSize = Infinity, lowercase = false): ModelTokenizer {
+function wrap(tokenizer: Tokenizer, file: string, json: Record<string, unknown>, typeVocabSize = Infinity, lowercase = false, config: Record<string, unknown> = {}): ModelTokenizer {
   const post = createPostProcessor(json.post_processor, file);
   const normalize = createNormalizer(json.normalizer, file);
   const preTokenize = createPreTokenizer(json.pre_tokenizer, file);
@@ -184,7 +200,9 @@ function wrap(tokenizer: Tokenizer, file: string, json: Record<string, unknown>,
     added_tokens_map: Map<string, { id: number }>;
     model: { tokens_to_ids: Map<string, number>; unk_token_id?: number };
   };
-  const toId = (t: string) => inner.added_tokens_map.get(t)?.id ?? inner.model.tokens_to_ids.get(t) ?? inner.model.unk_token_id ?? 0;
+  const known = (t: string) => inner.added_tokens_map.get(t)?.id ?? inner.model.tokens_to_ids.get(t);
+  const toId = (t: string) => known(t) ?? inner.model.unk_token_id ?? 0;
+  const mask = maskToken(config, known);
   const piece = (text: string): Piece => {
     const tokens = inner.encode_text(lowercase && !normalize ? rustLowercaseQuirks(text) : text);
     return { tokens, ids: tokens.map(toId) };
@@ -192,6 +210,8 @@ function wrap(tokenizer: Tokenizer, file: string, json: Record<string, unknown>,
   return {
     file,
     idToToken: (id) => tokenizer.id_to_token(id) ?? `[${id}]`,
+    tokenToId: known,
+    ...(mask ? { mask } : {}),
     encode(text, pair, maxLength) {
       let a = piece(text);
       let b = pair === undefined ? undefined : piece(pair);

@@ -10,8 +10,8 @@ import { identityPlan, LayerPlan, printPlan } from '../deepen/plan';
 import { CancelledError, UserError } from '../errors';
 import { buildProbeGraphs } from '../graph/probeGraph';
 import { positionId } from './inputs';
-import { summarizeLayers } from './metrics';
-import { FastModeInfo, LayerCells, ProbedSentence, ProbeReport } from './report';
+import { goldAt, isMasked, summarizeLayers } from './metrics';
+import { FastModeInfo, LayerCells, MaskedPosition, ProbedSentence, ProbeReport, TokenTrajectory } from './report';
 import { WorkerClient } from './workerClient';
 import { BatchInput, FastCalibration, OrtTuning, RawLayerOutputs } from './workerProtocol';
 import { FAST_CANDIDATES } from '../graph/headGraph';
@@ -21,6 +21,10 @@ export interface ProbeInput {
   text: string;
   /** Second segment of a sentence pair (token_type_ids 1). */
   pair?: string;
+  /** Gold tokens for the mask tokens typed in the text, in order (the CLI's --mask-gold). */
+  maskGold?: string[];
+  /** Token positions to replace with the mask token, the original token being the gold ("mask this word"). */
+  maskPositions?: number[];
 }
 
 export interface ProbeOptions {
@@ -33,6 +37,8 @@ export interface ProbeOptions {
   fast?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** Also mask each counted token in turn (per-layer pseudo-log-likelihood): one sequence per token. */
+  pll?: boolean;
 }
 
 export interface EngineOptions {
@@ -53,6 +59,7 @@ export interface EngineOptions {
 }
 
 export const DEFAULT_TOP_K = 5;
+
 
 export class ProbeEngine {
   private readonly client: WorkerClient;
@@ -146,6 +153,9 @@ export class ProbeEngine {
     if (!Number.isInteger(topK) || topK < 1) throw new UserError(`top-k must be a positive integer, got ${options.topK}`);
     const includeSpecial = options.includeSpecial ?? false;
     const encoded = this.encode(inputs, options.maxTokens);
+    const masks = encoded.map((e, i) => this.applyMasks(e, inputs[i], i));
+    const usesMask = masks.some((m) => m.length > 0) || options.pll === true;
+    const maskId = usesMask ? this.maskToken().id : -1;
     const limitedBy = this.maxTokens(options.maxTokens) < this.maxTokens() ? `the ${options.maxTokens}-token limit asked for` : `max_position_embeddings ${config.maxPositions}`;
     const warnings = encoded.flatMap((e, i) =>
       e.truncatedFrom
@@ -167,7 +177,7 @@ export class ProbeEngine {
       const calibrations: FastCalibration[] = [];
       for (const chunk of chunkByLength(encoded, this.options.maxTokensPerRun ?? 256)) {
         throwIfAborted(options.signal);
-        const batch = this.toBatch(chunk.map((i) => encoded[i]));
+        const batch = this.toBatch(chunk.map((i) => encoded[i]), chunk.map((i) => targetsOf(encoded[i], masks[i], maskId)));
         const { output, ms } = await this.client.run(batch);
         throwIfAborted(options.signal);
         runMs += ms;
@@ -181,13 +191,18 @@ export class ProbeEngine {
             special: encoded[inputIndex].special,
             layers: sliceSentence(output, b * batch.seq, encoded[inputIndex].ids.length),
             ...(encoded[inputIndex].truncatedFrom ? { truncatedFrom: encoded[inputIndex].truncatedFrom } : {}),
+            ...(masks[inputIndex].length ? { masks: masks[inputIndex] } : {}),
           };
         });
         done += chunk.length;
         options.onProgress?.(done, inputs.length);
       }
-      const summary = summarizeLayers(sentences, plan, includeSpecial);
       const bad = firstNonFiniteLayer(sentences);
+      // A mask without a gold token has no target: its log p and rank would score the mask token itself.
+      for (const s of sentences) for (const m of s.masks ?? []) if (m.gold === undefined) for (const l of s.layers) blankTarget(l, m.position);
+      const summary = summarizeLayers(sentences, plan, includeSpecial);
+      const pll = options.pll ? await this.maskEachInTurn(sentences, encoded, masks, maskId, includeSpecial, options.signal) : undefined;
+      runMs += pll?.runMs ?? 0;
       if (bad) {
         const where = bad.layer === 0 ? 'h0 (the embeddings)' : `h${bad.layer} (encoder layer ${plan[bad.layer - 1]})`;
         warnings.push(
@@ -225,10 +240,34 @@ export class ProbeEngine {
           peakRssMb: process.resourceUsage().maxRSS / 1024,
         },
         ...(fast ? { fast: fastInfo(calibrations, topK, this.kernel.name) } : {}),
+        ...(usesMask ? { maskToken: this.maskToken().token } : {}),
+        ...(masks.some((m) => m.some((x) => x.gold !== undefined))
+          ? { maskSummary: summarizeLayers(sentences, plan, true, { select: (s, p) => goldAt(s, p) !== undefined, target: (s, p) => goldAt(s, p)! }) }
+          : {}),
+        ...(pll ? { pllSummary: summarizeLayers(sentences, plan, includeSpecial, { cells: (s) => s.pll }), pllCost: pll } : {}),
       };
     } finally {
       options.signal?.removeEventListener('abort', abort);
     }
+  }
+
+  /**
+   * A token's trajectory through one input (ecco's rankings_watch): its log p and rank at every layer
+   * and position, from one more run with every position scored against that token.
+   */
+  async trajectory(input: ProbeInput, token: number | string, options: Pick<ProbeOptions, 'plan' | 'topK' | 'maxTokens' | 'signal'> = {}): Promise<TokenTrajectory> {
+    const { config } = this.checkpoint;
+    const plan = options.plan ?? identityPlan(config.numLayers);
+    const topK = Math.min(options.topK ?? DEFAULT_TOP_K, config.vocabSize);
+    const id = typeof token === 'number' ? token : this.goldId(token, 0, 'the token to follow');
+    if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) throw new UserError(`token id ${token} is outside the vocabulary (0-${config.vocabSize - 1})`);
+    const [e] = this.encode([input], options.maxTokens);
+    this.applyMasks(e, input, 0);
+    await this.ensureSession(plan, topK);
+    throwIfAborted(options.signal);
+    const { output } = await this.client.run(this.toBatch([e], [e.ids.map(() => id)]));
+    const cells = sliceSentence(output, 0, e.ids.length);
+    return { token: id, tokenText: this.checkpoint.tokenizer.idToToken(id), logProb: cells.map((c) => c.inputLogProb), rank: cells.map((c) => c.rank) };
   }
 
   /** Stops a running probe at once; the worker and its session are freed. */
@@ -254,7 +293,104 @@ export class ProbeEngine {
     this.openSessionKey = key;
   }
 
-  private toBatch(items: EncodedText[]): BatchInput {
+  /** The model's mask token, or one clear line when its tokenizer has none. */
+  maskToken(): { id: number; token: string } {
+    const mask = this.checkpoint.tokenizer.mask;
+    if (!mask) throw new UserError('the tokenizer has no mask token ([MASK] or <mask>), so nothing can be masked', this.checkpoint.tokenizer.file);
+    return mask;
+  }
+
+  /**
+   * Masks the positions asked for (gold: the token that was there) and finds the mask tokens typed
+   * in the text (gold: the next --mask-gold, if any). Changes `e` in place.
+   */
+  private applyMasks(e: EncodedText, input: ProbeInput, i: number): MaskedPosition[] {
+    const out: MaskedPosition[] = [];
+    const asked = [...new Set(input.maskPositions ?? [])];
+    const maskId = this.checkpoint.tokenizer.mask?.id;
+    if (asked.length || input.maskGold?.length) this.maskToken();
+    for (const p of asked) {
+      if (!Number.isInteger(p) || p < 0 || p >= e.ids.length) throw new UserError(`input ${i + 1}: cannot mask token ${p}: it has tokens 0-${e.ids.length - 1}`);
+      if (e.special[p]) throw new UserError(`input ${i + 1}: token ${p} ("${e.tokens[p]}") is a special token; mask a word instead`);
+    }
+    const gold = [...(input.maskGold ?? [])];
+    const typed = maskId === undefined ? [] : e.ids.flatMap((id, p) => (id === maskId && !asked.includes(p) ? [p] : []));
+    if (gold.length > typed.length) {
+      throw new UserError(`input ${i + 1} has ${typed.length} ${this.checkpoint.tokenizer.mask?.token ?? '[MASK]'} token(s) but ${gold.length} gold token(s) were given`);
+    }
+    for (const p of typed) {
+      const word = gold.shift();
+      out.push({ position: p, source: 'text', ...(word !== undefined ? { gold: this.goldId(word, i) } : {}) });
+    }
+    const mask = asked.length ? this.maskToken() : undefined;
+    for (const p of asked) {
+      out.push({ position: p, source: 'masked', gold: e.ids[p] });
+      e.ids[p] = mask!.id;
+      e.tokens[p] = mask!.token;
+    }
+    return out.sort((a, b) => a.position - b.position);
+  }
+
+  /** A gold word must be one token of the vocabulary (as written, or lowercased for an uncased model). */
+  private goldId(word: string, i: number, what = 'the gold token'): number {
+    const tok = this.checkpoint.tokenizer;
+    const id = tok.tokenToId(word) ?? tok.tokenToId(word.toLowerCase());
+    if (id !== undefined) return id;
+    const pieces = tok.encode(word).tokens.filter((_, k, all) => k > 0 && k < all.length - 1);
+    throw new UserError(`input ${i + 1}: ${what} "${word}" is not one token of the vocabulary (the tokenizer splits it into ${pieces.map((t) => `"${t}"`).join(' ')})`, tok.file);
+  }
+
+  /**
+   * Per-layer pseudo-log-likelihood: for each sentence, one copy per counted position with that
+   * position alone masked, run as a batch (split only where it passes maxTokensPerRun); the cells at
+   * the masked position score the input token.
+   */
+  private async maskEachInTurn(
+    sentences: ProbedSentence[], encoded: EncodedText[], masks: MaskedPosition[][], maskId: number, includeSpecial: boolean, signal?: AbortSignal,
+  ): Promise<{ sequences: number; tokens: number; runMs: number }> {
+    let sequences = 0;
+    let tokens = 0;
+    let runMs = 0;
+    for (let i = 0; i < sentences.length; i++) {
+      const e = encoded[i];
+      const s = sentences[i];
+      const positions = e.ids.map((_, p) => p).filter((p) => (includeSpecial || !e.special[p]) && !isMasked(s, p));
+      const targets = targetsOf(e, masks[i], maskId);
+      const pll = s.layers.map((): LayerCells => ({
+        top1: e.ids.map(() => NaN), inputLogProb: e.ids.map(() => NaN), rank: e.ids.map(() => NaN), entropy: e.ids.map(() => NaN), kl: e.ids.map(() => NaN),
+        topKIds: e.ids.map(() => []), topKLogProbs: e.ids.map(() => []),
+      }));
+      const per = Math.max(1, Math.floor((this.options.maxTokensPerRun ?? 256) / e.ids.length));
+      for (let start = 0; start < positions.length; start += per) {
+        throwIfAborted(signal);
+        const group = positions.slice(start, start + per);
+        const copies = group.map((p) => ({ ...e, ids: e.ids.map((id, q) => (q === p ? maskId : id)) }));
+        const batch = this.toBatch(copies, group.map(() => targets));
+        const { output, ms } = await this.client.run(batch);
+        throwIfAborted(signal);
+        runMs += ms;
+        sequences += group.length;
+        tokens += group.length * e.ids.length;
+        group.forEach((p, b) => {
+          const cells = sliceSentence(output, b * batch.seq, e.ids.length);
+          cells.forEach((c, l) => {
+            const into = pll[l];
+            into.top1[p] = c.top1[p];
+            into.inputLogProb[p] = c.inputLogProb[p];
+            into.rank[p] = c.rank[p];
+            into.entropy[p] = c.entropy[p];
+            into.kl[p] = c.kl[p];
+            into.topKIds[p] = c.topKIds[p];
+            into.topKLogProbs[p] = c.topKLogProbs[p];
+          });
+        });
+      }
+      s.pll = pll;
+    }
+    return { sequences, tokens, runMs };
+  }
+
+  private toBatch(items: EncodedText[], targets?: number[][]): BatchInput {
     const { positionOffset, padTokenId } = this.checkpoint.config;
     const seq = Math.max(...items.map((e) => e.ids.length));
     const n = items.length * seq;
@@ -265,6 +401,7 @@ export class ProbeEngine {
       typeIds: new BigInt64Array(n),
       positionIds: new BigInt64Array(n),
       attentionMask: new Float32Array(n),
+      ...(targets ? { targetIds: new BigInt64Array(n).fill(BigInt(padTokenId)) } : {}),
     };
     items.forEach((e, b) => {
       for (let p = 0; p < seq; p++) {
@@ -274,6 +411,7 @@ export class ProbeEngine {
           batch.inputIds[at] = BigInt(e.ids[p]);
           batch.typeIds[at] = BigInt(e.typeIds[p]);
           batch.attentionMask[at] = 1;
+          if (batch.targetIds) batch.targetIds[at] = BigInt(targets![b][p]);
         }
         batch.positionIds[at] = BigInt(positionId(p, e.ids.length, positionOffset, padTokenId));
       }
@@ -288,7 +426,8 @@ export class ProbeEngine {
     };
     for (const s of sentences) {
       s.ids.forEach(add);
-      for (const layer of s.layers) layer.topKIds.forEach((ids) => ids.forEach(add));
+      for (const m of s.masks ?? []) if (m.gold !== undefined) add(m.gold);
+      for (const layer of [...s.layers, ...(s.pll ?? [])]) layer.topKIds.forEach((ids) => ids.forEach((id) => Number.isFinite(id) && add(id)));
     }
     return vocab;
   }
@@ -315,6 +454,18 @@ function fastInfo(samples: FastCalibration[], topK: number, kernel: string): Fas
       maxAbsRank: max('maxAbsRank'),
     },
   };
+}
+
+/** The token each position is scored against: the gold at a mask that has one, else the input token. */
+function targetsOf(e: EncodedText, masks: MaskedPosition[], maskId: number): number[] {
+  const t = [...e.ids];
+  for (const m of masks) t[m.position] = m.gold ?? maskId;
+  return t;
+}
+
+function blankTarget(cells: LayerCells, p: number): void {
+  cells.inputLogProb[p] = NaN;
+  cells.rank[p] = NaN;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -1,7 +1,28 @@
 /** Per-layer aggregates over the counted positions of all sentences. */
-import { LayerSummary, ProbedSentence } from './report';
+import { LayerCells, LayerSummary, ProbedSentence } from './report';
 
-export function summarizeLayers(sentences: ProbedSentence[], plan: number[], includeSpecial: boolean): LayerSummary[] {
+export interface SummaryOptions {
+  /** Which positions count; default the unmasked ones (special tokens only when asked). */
+  select?: (s: ProbedSentence, p: number) => boolean;
+  /** The cells to summarise; default the sentence's layers. */
+  cells?: (s: ProbedSentence) => LayerCells[] | undefined;
+  /** The token each position is scored against; default the input token. */
+  target?: (s: ProbedSentence, p: number) => number;
+}
+
+export function isMasked(s: ProbedSentence, p: number): boolean {
+  return s.masks?.some((m) => m.position === p) ?? false;
+}
+
+/** The gold token at a masked position with one, else undefined. */
+export function goldAt(s: ProbedSentence, p: number): number | undefined {
+  return s.masks?.find((m) => m.position === p)?.gold;
+}
+
+export function summarizeLayers(sentences: ProbedSentence[], plan: number[], includeSpecial: boolean, options: SummaryOptions = {}): LayerSummary[] {
+  const select = options.select ?? ((s: ProbedSentence, p: number) => (includeSpecial || !s.special[p]) && !isMasked(s, p));
+  const cellsOf = options.cells ?? ((s: ProbedSentence) => s.layers);
+  const target = options.target ?? ((s: ProbedSentence, p: number) => s.ids[p]);
   const layerCount = plan.length + 1;
   const summaries: LayerSummary[] = [];
   for (let l = 0; l < layerCount; l++) {
@@ -12,11 +33,12 @@ export function summarizeLayers(sentences: ProbedSentence[], plan: number[], inc
     let unavailable = 0;
     const ranks: number[] = [];
     for (const s of sentences) {
-      const cells = s.layers[l];
-      s.ids.forEach((id, p) => {
-        if (!includeSpecial && s.special[p]) return;
+      const cells = cellsOf(s)?.[l];
+      if (!cells) continue;
+      s.ids.forEach((_, p) => {
+        if (!select(s, p)) return;
         if (Number.isNaN(cells.rank[p])) unavailable++;
-        if (cells.top1[p] === id) correct++;
+        if (cells.top1[p] === target(s, p)) correct++;
         logProb += cells.inputLogProb[p];
         entropy += cells.entropy[p];
         kl += cells.kl[p];

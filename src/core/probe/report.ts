@@ -26,6 +26,24 @@ export interface ProbedSentence {
   /** Index 0 is h0 (embeddings), then one entry per planned layer. */
   layers: LayerCells[];
   truncatedFrom?: number;
+  /**
+   * Positions holding the model's mask token: their target is unknown, so they are left out of the
+   * per-layer summary; where a gold token is known its log p and rank fill the cells (else NaN).
+   */
+  masks?: MaskedPosition[];
+  /**
+   * "Mask each token in turn": cell (l, p) is layer l at position p when p alone is masked, scored
+   * against the input token (per-layer pseudo-log-likelihood). Uncounted positions hold NaN.
+   */
+  pll?: LayerCells[];
+}
+
+export interface MaskedPosition {
+  position: number;
+  /** The token the mask stands for, when given (--mask-gold, or "mask this word"). */
+  gold?: number;
+  /** Typed as the mask token in the text, or masked by the probe (the original token is the gold). */
+  source: 'text' | 'masked';
 }
 
 export interface LayerSummary {
@@ -67,6 +85,14 @@ export interface ProbeReport {
   vocab: Record<number, string>;
   warnings: string[];
   timing: { sessionMs: number; runMs: number; tokens: number; peakRssMb: number };
+  /** The model's mask token, when the run has masked positions or masked each token in turn. */
+  maskToken?: string;
+  /** Per layer over the masked positions that have a gold token: accuracy, log p and rank of the gold. */
+  maskSummary?: LayerSummary[];
+  /** Per layer over every counted position masked in turn (see ProbedSentence.pll). */
+  pllSummary?: LayerSummary[];
+  /** What masking each token in turn cost: one sequence per masked position. */
+  pllCost?: { sequences: number; tokens: number; runMs: number };
   /** Present when the run used fast mode (int8 decoder, exact rescoring): what is approximate, by how much. */
   fast?: FastModeInfo;
 }
@@ -90,4 +116,12 @@ export interface FastModeInfo {
     maxAbsKl: number;
     maxAbsRank: number;
   };
+}
+
+/** One token followed through every layer and position (ecco's rankings_watch): log p and rank, [layer][position]. */
+export interface TokenTrajectory {
+  token: number;
+  tokenText: string;
+  logProb: number[][];
+  rank: number[][];
 }

@@ -8,6 +8,8 @@ export interface BatchInput {
   typeIds: BigInt64Array;
   positionIds: BigInt64Array;
   attentionMask: Float32Array;
+  /** The token each position is scored against (log p, rank); default inputIds. Differs at masks with a gold token. */
+  targetIds?: BigInt64Array;
 }
 
 /** Layer-major results for `tokens` = batch × seq positions. */

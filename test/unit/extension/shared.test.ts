@@ -123,15 +123,6 @@ describe('shared: chart', () => {
 });
 
 describe('shared: formatting and colour scale', () => {
-  it('maps probabilities to 11 colour steps on a square-root scale', () => {
-    assert.equal(probStep(0), 0);
-    assert.equal(probStep(NaN), 0);
-    assert.equal(probStep(1), 10);
-    assert.equal(probStep(0.25), 5);
-    assert.equal(probStep(0.01), 1);
-    assert.equal(probStep(2), 10);
-  });
-
   it('formats percentages', () => {
     assert.equal(fmtPct(0.999), '100%');
     assert.equal(fmtPct(0.5), '50%');

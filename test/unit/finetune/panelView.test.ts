@@ -120,6 +120,7 @@ describe('fine-tune results in the panel (view model)', () => {
         case 'exported': return 'exported';
         case 'fastMode': return 'fastMode';
         case 'error': return 'error';
+        case 'trajectory': return 'trajectory';
         default: return assertNever(x);
       }
     };

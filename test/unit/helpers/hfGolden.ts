@@ -106,6 +106,7 @@ export function goldenTokenizer(golden: GoldenFile, file: string): ModelTokenize
       };
     },
     idToToken: (id: number) => `#${id}`,
+    tokenToId: () => undefined,
   };
 }
 

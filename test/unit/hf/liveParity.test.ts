@@ -88,6 +88,7 @@ function idTokenizer(run: LiveModel, file: string): ModelTokenizer {
       return { ids, tokens: ids.map((id) => `#${id}`), typeIds: cut(e.type_ids), special: ids.map((id) => specials.has(id)) };
     },
     idToToken: (id: number) => `#${id}`,
+    tokenToId: () => undefined,
   };
 }
 
