@@ -15,7 +15,6 @@ import {
   assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
 } from '../src/shared/protocol';
 import { clear, h, svgToDom } from './dom';
-import { hideTip, renderGrid } from './grid';
 import { fastNote, fastToggle } from './fastMode';
 import { summaryColumnName } from '../src/shared/fastMode';
 import { hideTip, paint, renderGrid } from './grid';

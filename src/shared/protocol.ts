@@ -7,7 +7,7 @@
  */
 import type { ProbeReport, TokenTrajectory } from '../core/probe/report';
 import type { FinetuneResultsData } from './finetune';
-import { bool, Infer, lit, num, obj, opt, Same, str, tagged } from './schema';
+import { bool, either, Infer, lit, num, obj, opt, Same, str, tagged } from './schema';
 import type { Statistic } from './heatmap';
 
 export type { FinetuneResultsData, ProbeReport };
@@ -91,6 +91,7 @@ export function assertNever(value: never, what = 'message'): never {
 
 // ── runtime schemas (the webview is another process: trust nothing it sends or saved) ──────
 const id = () => str(200);
+const STATISTIC_IDS = ['p', 'logp', 'rank', 'entropy', 'kl', 'top1p'] as const satisfies readonly Statistic[];
 const VIEWS = ['layers', 'summary', 'chart', 'sentences', 'compare', 'finetune'] as const satisfies readonly View[];
 
 export const uiStateSchema = obj({
@@ -99,13 +100,20 @@ export const uiStateSchema = obj({
   sentence: num({ int: true, min: 0, max: 10_000_000 }),
   view: lit(...VIEWS),
   seenFocusRunId: opt(id()),
+  stat: opt(lit(...STATISTIC_IDS)),
+  gridMode: opt(lit('input', 'pll')),
 });
 
 /** Every inbound message, every field: e.g. `{type: 'log', level: 'dispose'}` is refused. */
 export const webviewMessageSchema = tagged({
   ready: obj({}),
   export: obj({ format: lit(...(EXPORT_FORMATS as readonly ExportFormat[])), runId: id(), compareRunId: opt(id()) }),
-  rerun: obj({ runId: id() }),
+  rerun: obj({
+    runId: id(),
+    mask: opt(obj({ sentence: num({ int: true, min: 0 }), position: num({ int: true, min: 0 }) })),
+    pll: opt(bool()),
+  }),
+  trajectory: obj({ runId: id(), sentence: num({ int: true, min: 0 }), token: either(num({ int: true, min: 0 }), str(200), 'a token id or a word') }),
   uiChanged: obj({ ui: uiStateSchema }),
   setFast: obj({ fast: bool() }),
   log: obj({ level: lit('info', 'warn', 'error'), message: str(10_000) }),
@@ -125,29 +133,6 @@ export function webviewMessageProblem(value: unknown): string | undefined {
 /** Runtime guard for what arrives from the webview. */
 export function isWebviewMessage(value: unknown): value is WebviewMessage {
   return webviewMessageProblem(value) === undefined;
-  if (typeof value !== 'object' || value === null) return false;
-  const m = value as { type?: unknown; format?: unknown; runId?: unknown };
-  switch (m.type) {
-    case 'ready':
-      return true;
-    case 'export':
-      return EXPORT_FORMATS.includes(m.format as ExportFormat) && typeof m.runId === 'string';
-    case 'rerun': {
-      const { mask, pll } = value as { mask?: { sentence?: unknown; position?: unknown }; pll?: unknown };
-      const okMask = mask === undefined || (typeof mask === 'object' && mask !== null && Number.isInteger(mask.sentence) && Number.isInteger(mask.position));
-      return typeof m.runId === 'string' && okMask && (pll === undefined || typeof pll === 'boolean');
-    }
-    case 'uiChanged':
-      return typeof (value as { ui?: unknown }).ui === 'object';
-    case 'trajectory': {
-      const { sentence, token } = value as { sentence?: unknown; token?: unknown };
-      return typeof m.runId === 'string' && Number.isInteger(sentence) && (Number.isInteger(token) || (typeof token === 'string' && token.length > 0 && token.length < 200));
-    }
-    case 'log':
-      return typeof (value as { message?: unknown }).message === 'string';
-    default:
-      return false;
-  }
 }
 
 export const MAX_RUNS = 8;

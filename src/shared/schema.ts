@@ -54,6 +54,11 @@ export function lit<const T extends readonly (string | number | boolean | null)[
   return { check: (v, at) => (values.includes(v as T[number]) ? undefined : fail(at, values.map((x) => JSON.stringify(x)).join(' | '), v)) };
 }
 
+/** The first of two schemas that fits (for `number | string` and the like). */
+export function either<A, B>(a: Schema<A>, b: Schema<B>, want: string): Schema<A | B> {
+  return { check: (v, at) => (a.check(v, at) === undefined || b.check(v, at) === undefined ? undefined : fail(at, want, v)) };
+}
+
 export function nullable<T>(s: Schema<T>): Schema<T | null> {
   return { check: (v, at) => (v === null ? undefined : s.check(v, at)) };
 }

@@ -327,11 +327,20 @@ function sameColor(css, hex) {
 
 /** Picks a statistic in the panel's "Colour" select (the component's own change event). */
 async function pickStatistic(wv, id) {
-  await wv.locator('vscode-single-select[aria-label="Colour"]').evaluate((el, v) => {
-    el.value = v;
-    el.dispatchEvent(new Event('change', { bubbles: true }));
-  }, id);
-  await wv.locator(`table.grid caption`, { hasText: id === 'rank' ? 'rank of the input' : '' }).first().waitFor({ timeout: 10_000 });
+  const label = { logp: 'log p(input)', p: 'colour: p(input)', rank: 'rank of the input', entropy: 'entropy', kl: 'KL→final', top1p: 'top-1 probability' }[id];
+  // The select may still be upgrading right after a re-render, and then ignores the value: try again.
+  for (let attempt = 0; ; attempt++) {
+    await wv.locator('vscode-single-select[aria-label="Colour"]').evaluate((el, v) => {
+      el.value = v;
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    }, id);
+    try {
+      await wv.locator('table.grid caption', { hasText: label }).first().waitFor({ timeout: 3_000 });
+      return;
+    } catch (e) {
+      if (attempt === 2) throw e;
+    }
+  }
 }
 
 /** What the panel's grid shows: per cell its value, fill, text colour, mark, classes; the legend's ticks. */
@@ -716,6 +725,7 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     const sums = await wv.locator('[data-testid="pll-sums"]').textContent();
     const wantSums = pll.pllSummary.map((x) => `${x.label} ${(x.meanLogProb * x.count).toFixed(2).replace(/^-/, '−')}`).join(' · ');
     assert(sums === `PLL (sum of log p): ${wantSums}`, `PLL ${sums}, CLI ${wantSums}`);
+    await pickStatistic(wv, 'logp');
     await wv.locator('vscode-single-select[aria-label="Grid"]').evaluate((el) => { el.value = 'pll'; el.dispatchEvent(new Event('change', { bubbles: true })); });
     await wv.locator('table.grid caption', { hasText: 'Each token masked in turn' }).waitFor({ timeout: 10_000 });
     const cells = await wv.locator('table.grid tbody td').evaluateAll((tds) => tds.map((td) => ({ l: Number(td.dataset.l), p: Number(td.dataset.p), v: Number(td.dataset.v) })));

@@ -263,7 +263,7 @@ export class ProbeEngine {
     if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) throw new UserError(`token id ${token} is outside the vocabulary (0-${config.vocabSize - 1})`);
     const [e] = this.encode([input], options.maxTokens);
     this.applyMasks(e, input, 0);
-    await this.ensureSession(plan, topK);
+    await this.ensureSession(plan, topK, false); // exact head: ranks far from the top-16 are what a trajectory follows
     throwIfAborted(options.signal);
     const { output } = await this.client.run(this.toBatch([e], [e.ids.map(() => id)]));
     const cells = sliceSentence(output, 0, e.ids.length);

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import type { ProbeReport } from '../../../src/core/probe/report';
 import { buildChart, escapeXml, EXPORT_COLORS, SvgNode, svgToString } from '../../../src/shared/chart';
 import { csvField, reportToCsv, reportToJson, summaryToCsv, exportFileName, CELL_COLUMNS } from '../../../src/shared/export';
-import { diffSummaries, displayToken, fmtPct, matchingSentence, probStep } from '../../../src/shared/format';
+import { diffSummaries, displayToken, fmtPct, matchingSentence } from '../../../src/shared/format';
 import { addRun, HostState, isWebviewMessage, MAX_RUNS, PanelRun, webviewMessageProblem } from '../../../src/shared/protocol';
 import { rerunRefusal, reviveWebviewState } from '../../../src/shared/savedState';
 import { parseCorpus, parseInputLine } from '../../../src/extension/corpus';
