@@ -8,6 +8,8 @@ export interface SummaryOptions {
   cells?: (s: ProbedSentence) => LayerCells[] | undefined;
   /** The token each position is scored against; default the input token. */
   target?: (s: ProbedSentence, p: number) => number;
+  /** Sub-layer rows: cell l is the state after attention of planned layer l+1 (label `h{l+1}·attn`). */
+  sublayers?: boolean;
 }
 
 export function isMasked(s: ProbedSentence, p: number): boolean {
@@ -23,7 +25,8 @@ export function summarizeLayers(sentences: ProbedSentence[], plan: number[], inc
   const select = options.select ?? ((s: ProbedSentence, p: number) => (includeSpecial || !s.special[p]) && !isMasked(s, p));
   const cellsOf = options.cells ?? ((s: ProbedSentence) => s.layers);
   const target = options.target ?? ((s: ProbedSentence, p: number) => s.ids[p]);
-  const layerCount = plan.length + 1;
+  const sub = options.sublayers === true;
+  const layerCount = sub ? plan.length : plan.length + 1;
   const summaries: LayerSummary[] = [];
   for (let l = 0; l < layerCount; l++) {
     let correct = 0;
@@ -47,8 +50,9 @@ export function summarizeLayers(sentences: ProbedSentence[], plan: number[], inc
     }
     const n = ranks.length;
     summaries.push({
-      label: `h${l}`,
-      sourceLayer: l === 0 ? null : plan[l - 1],
+      label: sub ? `h${l + 1}·attn` : `h${l}`,
+      ...(sub ? { sublayer: true } : {}),
+      sourceLayer: sub ? plan[l] : l === 0 ? null : plan[l - 1],
       count: n,
       // A rank or top-1 computed from NaN is no figure: any unavailable cell makes both unavailable.
       accuracy: n && !unavailable ? correct / n : NaN,

@@ -36,6 +36,11 @@ export interface ProbedSentence {
    * against the input token (per-layer pseudo-log-likelihood). Uncounted positions hold NaN.
    */
   pll?: LayerCells[];
+  /**
+   * Sub-layer lens (asked for): entry i is the state after the attention block of planned layer i+1,
+   * before its MLP, shown as `h{i+1}·attn` between h{i} and h{i+1}.
+   */
+  sublayers?: LayerCells[];
 }
 
 export interface MaskedPosition {
@@ -47,8 +52,10 @@ export interface MaskedPosition {
 }
 
 export interface LayerSummary {
-  /** Row label: h0, h1, … */
+  /** Row label: h0, h1, …; `h3·attn` for a sub-layer row. */
   label: string;
+  /** True for a sub-layer row: the state after the layer's attention block, before its MLP. */
+  sublayer?: boolean;
   /** Which encoder layer produced this state (null for h0). */
   sourceLayer: number | null;
   /** Positions counted (special tokens and padding excluded unless asked). */
@@ -93,6 +100,10 @@ export interface ProbeReport {
   pllSummary?: LayerSummary[];
   /** What masking each token in turn cost: one sequence per masked position. */
   pllCost?: { sequences: number; tokens: number; runMs: number };
+  /** Sub-layer lens rows (asked for): after attention of planned layer 1, 2, …; see summaryRows. */
+  sublayerSummary?: LayerSummary[];
+  /** Present when the states were read through a tuned lens (absent: the raw lens). */
+  lens?: { kind: 'tuned'; dir: string; steps: number; corpus: string };
   /** Present when the run used fast mode (int8 decoder, exact rescoring): what is approximate, by how much. */
   fast?: FastModeInfo;
 }
@@ -124,4 +135,14 @@ export interface TokenTrajectory {
   tokenText: string;
   logProb: number[][];
   rank: number[][];
+}
+
+/**
+ * The per-layer rows in display order: h0, then for each planned layer its sub-layer row (when the
+ * report has them) followed by the layer's own row.
+ */
+export function summaryRows(report: Pick<ProbeReport, 'summary' | 'sublayerSummary'>, rows: LayerSummary[] = report.summary): LayerSummary[] {
+  const sub = rows === report.summary ? report.sublayerSummary : undefined;
+  if (!sub) return rows;
+  return rows.flatMap((row, l) => (l === 0 || !sub[l - 1] ? [row] : [sub[l - 1], row]));
 }
