@@ -35,6 +35,8 @@ const sentenceSchema = obj({
   special: arr(bool(), MAX_TOKENS),
   layers: arr(layerCellsSchema, MAX_LAYERS),
   truncatedFrom: opt(num({ int: true, min: 0 })),
+  masks: opt(arr(obj({ position: num({ int: true, min: 0 }), gold: opt(num({ int: true, min: 0 })), source: lit('text', 'masked') }), MAX_TOKENS)),
+  pll: opt(arr(layerCellsSchema, MAX_LAYERS)),
 });
 
 const summarySchema = obj({
@@ -74,7 +76,8 @@ const rowSchema = obj({
   logp: metrics(MAX_LAYERS),
 });
 
-const reportSchema = obj({
+/** A probe report (report.ts), as the saved state and `layer-lens merge` read it. */
+export const reportSchema = obj({
   model: obj({
     path: str(4096),
     name: str(1000),
@@ -113,6 +116,10 @@ const reportSchema = obj({
     obj({ resamples: num({ int: true, min: 1 }), seed: num({ int: true }), unit: lit('sentence'), estimator: lit('ratio of sums'), interval: lit('percentile 2.5/97.5') }),
   ),
   pllAggregates: opt(arr(aggregateSchema, MAX_LAYERS)),
+  maskToken: opt(str(1000)),
+  maskSummary: opt(arr(summarySchema, MAX_LAYERS)),
+  pllSummary: opt(arr(summarySchema, MAX_LAYERS)),
+  pllCost: opt(obj({ sequences: num({ int: true, min: 0 }), tokens: num({ int: true, min: 0 }), runMs: metric() })),
   vocab: record(str(1000), 10_000_000),
   warnings: arr(str(10_000), 10_000),
   timing: obj({ sessionMs: metric(), runMs: metric(), tokens: metric(), peakRssMb: metric() }),

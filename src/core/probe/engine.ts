@@ -17,6 +17,7 @@ import { aggregateLayers, goldAt, isMasked, sentenceRows, summarizeAggregate, su
 import { FastModeInfo, LayerCells, MaskedPosition, ModelInfo, ProbedSentence, ProbeReport, REPORT_SCHEMA_VERSION, TokenTrajectory } from './report';
 import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrapIntervals, rowColumns, withIntervals } from './bootstrap';
 import { WorkerClient } from './workerClient';
+import { NOTHING_COUNTED } from './accumulate';
 import { BatchInput, FastCalibration, OrtTuning, RawLayerOutputs } from './workerProtocol';
 import { FAST_CANDIDATES } from '../graph/headGraph';
 import { Int8Kernel, localInt8Kernel } from './int8Kernel';
@@ -225,7 +226,7 @@ export class ProbeEngine {
         );
       }
       if (summary[0].count === 0) {
-        warnings.push('every token is a special token, so the per-layer figures count nothing (NaN); include special tokens to count them');
+        warnings.push(NOTHING_COUNTED);
       }
       const total = inputs.length;
       return {
