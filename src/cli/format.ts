@@ -5,17 +5,25 @@ import { settleLayers } from '../shared/heatmap';
 
 export function formatSummaryTable(report: ProbeReport, summary: LayerSummary[] = report.summary): string {
   // In fast mode the approximate figures carry a mark (summaryColumnName).
-  const header = ['layer', 'from', 'accuracy', 'mean log p', 'median rank', 'entropy', 'KL(final‖h)'].map((c) => summaryColumnName(report, c));
+  // 95% bootstrap intervals by sentence, where the report has them.
+  const ci = summary.some((s) => s.accuracyCI || s.meanLogProbCI);
+  const interval = (v: [number, number] | undefined, f: (x: number) => string) => (!v || v.some(Number.isNaN) ? '–' : `[${f(v[0])}, ${f(v[1])}]`);
+  const pct = (x: number) => (x * 100).toFixed(1);
+  const header = ['layer', 'from', 'accuracy', ...(ci ? ['95% CI'] : []), 'mean log p', ...(ci ? ['95% CI'] : []), 'median rank', 'entropy', 'KL(final‖h)'].map((c) =>
+    summaryColumnName(report, c),
+  );
   const rows = summary.map((s) => [
     s.label,
     s.sourceLayer === null ? 'emb' : `L${s.sourceLayer}`,
-    Number.isNaN(s.accuracy) ? '–' : `${(s.accuracy * 100).toFixed(1)}%`,
+    Number.isNaN(s.accuracy) ? '–' : `${pct(s.accuracy)}%`,
+    ...(ci ? [interval(s.accuracyCI, pct)] : []),
     s.meanLogProb.toFixed(3),
+    ...(ci ? [interval(s.meanLogProbCI, (x) => x.toFixed(3))] : []),
     formatRank(s.medianRank),
     s.meanEntropy.toFixed(3),
     s.meanKL.toFixed(3),
   ]);
-  return alignTable([header, ...rows], [false, false, true, true, true, true, true]);
+  return alignTable([header, ...rows], [false, false, ...header.slice(2).map(() => true)]);
 }
 
 /** Layers × tokens grid of top-1 predictions for one sentence; `*` marks a mismatch. */

@@ -41,6 +41,8 @@ export const FILE_CAPS: Record<string, number> = {
   'SentencePiece model': 64 * MB,
   'weight index': 64 * MB,
   'input file': 1024 * MB,
+  // A V8 string holds at most ~512 MB; a bigger report would fail inside JSON.parse.
+  'probe report': 500 * MB,
   // A passthrough plan of MAX_PLAN_LAYERS slices is about 100 kB.
   'mergekit YAML': 4 * MB,
   // python/finetune.py's per-model results: a few kB per evaluation.

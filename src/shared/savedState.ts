@@ -27,6 +27,7 @@ const layerCellsSchema = obj({
 });
 
 const sentenceSchema = obj({
+  index: opt(num({ int: true, min: 0 })),
   text: str(),
   pair: opt(str()),
   ids: ints(MAX_TOKENS),
@@ -34,6 +35,8 @@ const sentenceSchema = obj({
   special: arr(bool(), MAX_TOKENS),
   layers: arr(layerCellsSchema, MAX_LAYERS),
   truncatedFrom: opt(num({ int: true, min: 0 })),
+  masks: opt(arr(obj({ position: num({ int: true, min: 0 }), gold: opt(num({ int: true, min: 0 })), source: lit('text', 'masked') }), MAX_TOKENS)),
+  pll: opt(arr(layerCellsSchema, MAX_LAYERS)),
 });
 
 const summarySchema = obj({
@@ -45,9 +48,36 @@ const summarySchema = obj({
   medianRank: metric(),
   meanEntropy: metric(),
   meanKL: metric(),
+  accuracyCI: opt(tuple2()),
+  meanLogProbCI: opt(tuple2()),
 });
 
-const reportSchema = obj({
+function tuple2(): Schema<[number, number]> {
+  const pair = arr(metric(), 2);
+  return { check: (v, at) => pair.check(v, at) ?? ((v as number[]).length === 2 ? undefined : `${at} must hold 2 numbers`) } as Schema<[number, number]>;
+}
+
+const aggregateSchema = obj({
+  label: str(100),
+  sourceLayer: nullable(num({ int: true, min: 0 })),
+  count: num({ int: true, min: 0 }),
+  hits: num({ int: true, min: 0 }),
+  unavailable: num({ int: true, min: 0 }),
+  sumLogProb: metric(),
+  sumEntropy: metric(),
+  sumKL: metric(),
+  rankHistogram: record(num({ int: true, min: 0 }), 10_000_000),
+});
+
+const rowSchema = obj({
+  i: num({ int: true, min: 0 }),
+  n: num({ int: true, min: 0 }),
+  hits: ints(MAX_LAYERS),
+  logp: metrics(MAX_LAYERS),
+});
+
+/** A probe report (report.ts), as the saved state and `layer-lens merge` read it. */
+export const reportSchema = obj({
   model: obj({
     path: str(4096),
     name: str(1000),
@@ -58,13 +88,38 @@ const reportSchema = obj({
     vocabSize: num({ int: true, min: 1 }),
     weightsFile: str(4096),
     dtype: str(50),
+    weightsBytes: opt(num({ int: true, min: 0 })),
+    tokenizerFile: opt(str(4096)),
+    tokenizerSha256: opt(str(64)),
   }),
+  schemaVersion: opt(num({ int: true, min: 1 })),
   plan: ints(MAX_LAYERS),
   planText: str(10_000),
   topK: num({ int: true, min: 1, max: MAX_TOP_K }),
   includeSpecial: bool(),
   sentences: arr(sentenceSchema, MAX_SENTENCES),
   summary: arr(summarySchema, MAX_LAYERS),
+  aggregates: opt(arr(aggregateSchema, MAX_LAYERS)),
+  rows: opt(arr(rowSchema, 10_000_000)),
+  corpus: opt(
+    obj({
+      file: opt(str(4096)),
+      totalSentences: num({ int: true, min: 0 }),
+      shard: opt(obj({ index: num({ int: true, min: 1 }), count: num({ int: true, min: 1 }), scheme: lit('stride') })),
+      probed: num({ int: true, min: 0 }),
+      fullSentences: num({ int: true, min: 0 }),
+      partial: opt(bool()),
+      mergedFrom: opt(arr(str(4096), 100_000)),
+    }),
+  ),
+  bootstrap: opt(
+    obj({ resamples: num({ int: true, min: 1 }), seed: num({ int: true }), unit: lit('sentence'), estimator: lit('ratio of sums'), interval: lit('percentile 2.5/97.5') }),
+  ),
+  pllAggregates: opt(arr(aggregateSchema, MAX_LAYERS)),
+  maskToken: opt(str(1000)),
+  maskSummary: opt(arr(summarySchema, MAX_LAYERS)),
+  pllSummary: opt(arr(summarySchema, MAX_LAYERS)),
+  pllCost: opt(obj({ sequences: num({ int: true, min: 0 }), tokens: num({ int: true, min: 0 }), runMs: metric() })),
   vocab: record(str(1000), 10_000_000),
   warnings: arr(str(10_000), 10_000),
   timing: obj({ sessionMs: metric(), runMs: metric(), tokens: metric(), peakRssMb: metric() }),

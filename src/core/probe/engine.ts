@@ -2,7 +2,10 @@
  * The probe engine: one loaded checkpoint plus its worker. Tokenizes, batches sentences of
  * similar length, runs the probe graph for a layer plan, and assembles a ProbeReport.
  */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { Checkpoint, loadCheckpoint, weightsDtype } from '../checkpoint/checkpoint';
 import { checkPlanLength } from '../checkpoint/limits';
 import { EncodedText, truncate } from '../checkpoint/tokenizer';
@@ -10,15 +13,19 @@ import { identityPlan, LayerPlan, printPlan } from '../deepen/plan';
 import { CancelledError, UserError } from '../errors';
 import { buildProbeGraphs } from '../graph/probeGraph';
 import { positionId } from './inputs';
-import { goldAt, isMasked, summarizeLayers } from './metrics';
-import { FastModeInfo, LayerCells, MaskedPosition, ProbedSentence, ProbeReport, TokenTrajectory } from './report';
+import { aggregateLayers, goldAt, isMasked, sentenceRows, summarizeAggregate, summarizeLayers } from './metrics';
+import { FastModeInfo, LayerCells, MaskedPosition, ModelInfo, ProbedSentence, ProbeReport, REPORT_SCHEMA_VERSION, TokenTrajectory } from './report';
+import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrapIntervals, rowColumns, withIntervals } from './bootstrap';
 import { WorkerClient } from './workerClient';
+import { NOTHING_COUNTED } from './accumulate';
 import { BatchInput, FastCalibration, OrtTuning, RawLayerOutputs } from './workerProtocol';
 import { FAST_CANDIDATES } from '../graph/headGraph';
 import { Int8Kernel, localInt8Kernel } from './int8Kernel';
 import { checkLensPlan, TunedLens } from '../lens/tunedLens';
 
 export interface ProbeInput {
+  /** 0-based index in the corpus (rows, warnings and errors name it); default the position in the inputs. */
+  index?: number;
   text: string;
   /** Second segment of a sentence pair (token_type_ids 1). */
   pair?: string;
@@ -44,6 +51,8 @@ export interface ProbeOptions {
   sublayers?: boolean;
   /** Read the states through this tuned lens (loadTunedLens) instead of the raw head. */
   lens?: TunedLens;
+  /** Bootstrap intervals in the summary (default true); a caller that merges chunks draws them once at the end. */
+  intervals?: boolean;
 }
 
 export interface EngineOptions {
@@ -109,7 +118,8 @@ export class ProbeEngine {
   /** Tokenizes, checks the ids fit the model, and truncates each input to `maxTokens(limit)`. */
   encode(inputs: ProbeInput[], limit?: number): EncodedText[] {
     const max = this.maxTokens(limit);
-    return inputs.map((input, i) => {
+    return inputs.map((input, k) => {
+      const i = input.index ?? k;
       if (input.text.trim() === '' || (input.pair !== undefined && input.pair.trim() === '')) {
         throw new UserError(`input ${i + 1} is empty: give some text to probe`);
       }
@@ -158,13 +168,13 @@ export class ProbeEngine {
     if (!Number.isInteger(topK) || topK < 1) throw new UserError(`top-k must be a positive integer, got ${options.topK}`);
     const includeSpecial = options.includeSpecial ?? false;
     const encoded = this.encode(inputs, options.maxTokens);
-    const masks = encoded.map((e, i) => this.applyMasks(e, inputs[i], i));
+    const masks = encoded.map((e, i) => this.applyMasks(e, inputs[i], inputs[i].index ?? i));
     const usesMask = masks.some((m) => m.length > 0) || options.pll === true;
     const maskId = usesMask ? this.maskToken().id : -1;
     const limitedBy = this.maxTokens(options.maxTokens) < this.maxTokens() ? `the ${options.maxTokens}-token limit asked for` : `max_position_embeddings ${config.maxPositions}`;
     const warnings = encoded.flatMap((e, i) =>
       e.truncatedFrom
-        ? [`input ${i + 1} has ${e.truncatedFrom} tokens; truncated to ${e.ids.length} (${limitedBy})`]
+        ? [`input ${(inputs[i].index ?? i) + 1} has ${e.truncatedFrom} tokens; truncated to ${e.ids.length} (${limitedBy})`]
         : [],
     );
     const fast = this.fastFor(options.fast);
@@ -196,6 +206,7 @@ export class ProbeEngine {
           // The sub-layer states come first in the graph's output (see buildEncoder).
           const sub = sublayers ? cells.splice(0, plan.length) : undefined;
           sentences[inputIndex] = {
+            index: inputs[inputIndex].index ?? inputIndex,
             text: inputs[inputIndex].text,
             ...(inputs[inputIndex].pair !== undefined ? { pair: inputs[inputIndex].pair } : {}),
             ids: encoded[inputIndex].ids,
@@ -213,8 +224,12 @@ export class ProbeEngine {
       const bad = firstNonFiniteLayer(sentences);
       // A mask without a gold token has no target: its log p and rank would score the mask token itself.
       for (const s of sentences) for (const m of s.masks ?? []) if (m.gold === undefined) for (const l of [...s.layers, ...(s.sublayers ?? [])]) blankTarget(l, m.position);
-      const summary = summarizeLayers(sentences, plan, includeSpecial);
-      const sublayerSummary = sublayers ? summarizeLayers(sentences, plan, includeSpecial, { cells: (s) => s.sublayers, sublayers: true }) : undefined;
+      const aggregates = aggregateLayers(sentences, plan, includeSpecial);
+      const rows = sentenceRows(sentences, plan, includeSpecial);
+      const plain = aggregates.map(summarizeAggregate);
+      const intervals = options.intervals ?? true;
+      const summary = intervals ? withIntervals(plain, bootstrapIntervals(rowColumns(rows, plan.length + 1))) : plain;
+      const sublayerSummary = sublayers ? aggregateLayers(sentences, plan, includeSpecial, { cells: (s) => s.sublayers, sublayers: true }).map(summarizeAggregate) : undefined;
       const pll = options.pll ? await this.maskEachInTurn(sentences, encoded, masks, maskId, includeSpecial, options.signal, sublayers ? plan.length : 0) : undefined;
       runMs += pll?.runMs ?? 0;
       if (bad) {
@@ -225,20 +240,12 @@ export class ProbeEngine {
         );
       }
       if (summary[0].count === 0) {
-        warnings.push('every token is a special token, so the per-layer figures count nothing (NaN); include special tokens to count them');
+        warnings.push(NOTHING_COUNTED);
       }
+      const total = inputs.length;
       return {
-        model: {
-          path: this.checkpoint.location.dir,
-          name: this.checkpoint.name,
-          family: this.checkpoint.family.displayName,
-          modelType: config.modelType,
-          numLayers: config.numLayers,
-          hiddenSize: config.hiddenSize,
-          vocabSize: config.vocabSize,
-          weightsFile: this.checkpoint.weights.displayFile,
-          dtype: weightsDtype(this.checkpoint),
-        },
+        schemaVersion: REPORT_SCHEMA_VERSION,
+        model: this.modelInfo(),
         plan,
         planText: printPlan(plan),
         topK,
@@ -247,6 +254,10 @@ export class ProbeEngine {
         summary,
         ...(sublayerSummary ? { sublayerSummary } : {}),
         ...(lens ? { lens: { kind: 'tuned' as const, dir: lens.dir, steps: lens.card.steps, corpus: lens.card.corpus.file } } : {}),
+        aggregates,
+        rows,
+        corpus: { totalSentences: total, probed: total, fullSentences: total },
+        ...(intervals ? { bootstrap: { resamples: BOOTSTRAP_RESAMPLES, seed: BOOTSTRAP_SEED, unit: 'sentence' as const, estimator: 'ratio of sums' as const, interval: 'percentile 2.5/97.5' as const } } : {}),
         vocab: this.vocabFor(sentences),
         warnings,
         timing: {
@@ -260,11 +271,31 @@ export class ProbeEngine {
         ...(masks.some((m) => m.some((x) => x.gold !== undefined))
           ? { maskSummary: summarizeLayers(sentences, plan, true, { select: (s, p) => goldAt(s, p) !== undefined, target: (s, p) => goldAt(s, p)! }) }
           : {}),
-        ...(pll ? { pllSummary: summarizeLayers(sentences, plan, includeSpecial, { cells: (s) => s.pll }), pllCost: pll } : {}),
+        ...(pll ? pllFigures(aggregateLayers(sentences, plan, includeSpecial, { cells: (s) => s.pll }), pll) : {}),
       };
     } finally {
       options.signal?.removeEventListener('abort', abort);
     }
+  }
+
+  private identity: Pick<ModelInfo, 'weightsBytes' | 'tokenizerFile' | 'tokenizerSha256'> | undefined;
+
+  /** The model as a report names it, with what tells two models apart (weights size, tokenizer hash). */
+  modelInfo(): ModelInfo {
+    const { config } = this.checkpoint;
+    this.identity ??= fileIdentity(this.checkpoint.weights.files, this.checkpoint.tokenizer.file);
+    return {
+      path: this.checkpoint.location.dir,
+      name: this.checkpoint.name,
+      family: this.checkpoint.family.displayName,
+      modelType: config.modelType,
+      numLayers: config.numLayers,
+      hiddenSize: config.hiddenSize,
+      vocabSize: config.vocabSize,
+      weightsFile: this.checkpoint.weights.displayFile,
+      dtype: weightsDtype(this.checkpoint),
+      ...this.identity,
+    };
   }
 
   /**
@@ -451,6 +482,27 @@ export class ProbeEngine {
     }
     return vocab;
   }
+}
+
+/** Weights size and tokenizer hash; a checkpoint assembled in memory (test fixtures) may have neither file. */
+function fileIdentity(weightFiles: string[], tokenizerFile: string): Pick<ModelInfo, 'weightsBytes' | 'tokenizerFile' | 'tokenizerSha256'> {
+  const out: Pick<ModelInfo, 'weightsBytes' | 'tokenizerFile' | 'tokenizerSha256'> = {};
+  try {
+    out.weightsBytes = weightFiles.reduce((n, f) => n + fs.statSync(f).size, 0);
+  } catch {
+    // no files on disk
+  }
+  try {
+    out.tokenizerSha256 = crypto.createHash('sha256').update(fs.readFileSync(tokenizerFile)).digest('hex');
+    out.tokenizerFile = path.basename(tokenizerFile);
+  } catch {
+    // no tokenizer file
+  }
+  return out;
+}
+
+function pllFigures(aggregates: ProbeReport['aggregates'] & object, cost: NonNullable<ProbeReport['pllCost']>): Pick<ProbeReport, 'pllSummary' | 'pllAggregates' | 'pllCost'> {
+  return { pllSummary: aggregates.map(summarizeAggregate), pllAggregates: aggregates, pllCost: cost };
 }
 
 /** The run's fast-mode figures: the calibration samples of every batch, pooled. */

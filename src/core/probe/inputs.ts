@@ -2,6 +2,7 @@
 import { UserError } from '../errors';
 import { readUserFile } from '../files';
 import { ProbeInput } from './engine';
+import { parseLine } from './corpusFile';
 
 /**
  * The position id of slot `p` in a batch row whose first `length` slots are real tokens.
@@ -31,12 +32,7 @@ export function parseSentences(text: string, file = 'input'): ProbeInput[] {
   const inputs = text
     .replace(/^\uFEFF/, '')
     .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '')
-    .map((line) => {
-      const [first, second] = line.split('\t');
-      return second !== undefined && second.trim() !== '' ? { text: first.trim(), pair: second.trim() } : { text: first.trim() };
-    });
+    .flatMap((line) => parseLine(line) ?? []);
   if (inputs.length === 0) throw new UserError('the input file has no sentences (it is empty or blank)', file);
   return inputs;
 }

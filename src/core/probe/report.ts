@@ -1,4 +1,17 @@
-/** What a probe returns: per layer and position, and per layer in aggregate. Plain JSON. */
+/**
+ * What a probe returns: per layer and position, and per layer in aggregate. Plain JSON.
+ *
+ * Schema version 2 (REPORT_SCHEMA_VERSION) adds what a merge of sharded corpus runs needs to be
+ * exact: `aggregates` (per layer: counts, top-1 hits, sums, a sparse rank histogram), `rows` (per
+ * sentence: count, and per layer hits and sum of log p, for bootstrap intervals by sentence) and
+ * `corpus` (which sentences of which file, which shard, whether the run was cut short). `summary`
+ * is always `summarizeAggregate` of `aggregates` (metrics.ts): a writer of this schema (the ORT
+ * engine, the PyTorch backend, `layer-lens merge`) derives it the same way. Non-finite numbers are
+ * written as the strings "NaN", "Infinity", "-Infinity" (export.ts reportToJson).
+ */
+
+/** Bump when a field's meaning changes; `layer-lens merge` refuses reports of another version. */
+export const REPORT_SCHEMA_VERSION = 2;
 
 export interface LayerCells {
   /** Top-1 token id at each position. */
@@ -17,6 +30,8 @@ export interface LayerCells {
 }
 
 export interface ProbedSentence {
+  /** 0-based index of the sentence in its corpus (non-blank lines of the --file, in order); absent for --text runs before v2. */
+  index?: number;
   text: string;
   pair?: string;
   ids: number[];
@@ -65,6 +80,69 @@ export interface LayerSummary {
   medianRank: number;
   meanEntropy: number;
   meanKL: number;
+  /**
+   * 95% bootstrap intervals over sentences (core/probe/bootstrap.ts): `resamples` resamples of the
+   * sentences with replacement (seeded), each figure the ratio of sums (sum of hits / sum of counts,
+   * sum of log p / sum of counts), the interval the 2.5th and 97.5th percentiles (linear
+   * interpolation, numpy's default). Absent when the report has no per-sentence rows.
+   */
+  accuracyCI?: [number, number];
+  meanLogProbCI?: [number, number];
+}
+
+/**
+ * One layer's exact, mergeable figures over the counted positions: merging adds the numbers and
+ * the histogram entries (mergeAggregates), and the summary follows from them (summarizeAggregate).
+ */
+export interface LayerAggregate {
+  label: string;
+  /** A sub-layer row (the state after attention of a planned layer). */
+  sublayer?: boolean;
+  sourceLayer: number | null;
+  /** Positions counted (the same rule as LayerSummary.count). */
+  count: number;
+  /** Positions whose top-1 is the target token. */
+  hits: number;
+  /** Positions whose rank and top-1 are unavailable (non-finite outputs); any makes accuracy and median rank NaN. */
+  unavailable: number;
+  /** Sums over the counted positions, in nats (NaN once any term is NaN). */
+  sumLogProb: number;
+  sumEntropy: number;
+  sumKL: number;
+  /** Sparse rank → number of positions with that rank (1 = best); keys are decimal integers. Unavailable ranks are not in it. */
+  rankHistogram: Record<string, number>;
+}
+
+/**
+ * One sentence's figures, compact: enough to resample by sentence. Written for every sentence of
+ * a corpus run (full per-position cells are kept only for the first CorpusInfo.fullSentences).
+ */
+export interface SentenceRow {
+  /** 0-based corpus index (ProbedSentence.index). */
+  i: number;
+  /** Positions counted in this sentence (the same at every layer). */
+  n: number;
+  /** Per layer (h0 first): top-1 hits. */
+  hits: number[];
+  /** Per layer (h0 first): sum of log p(target) over the counted positions. */
+  logp: number[];
+}
+
+export interface CorpusInfo {
+  /** The --file as given (absent for --text runs). */
+  file?: string;
+  /** Sentences in the whole corpus (all shards), i.e. non-blank lines of the file. */
+  totalSentences: number;
+  /** Which sentences this report holds: shard `index` of `count` (1-based) takes corpus indices i with i % count === index - 1. */
+  shard?: { index: number; count: number; scheme: 'stride' };
+  /** Sentences probed into this report (rows.length). */
+  probed: number;
+  /** Full per-position cells (`sentences`) are kept for this many sentences at most: those with the smallest corpus indices. */
+  fullSentences: number;
+  /** True when the run was cancelled: the figures cover only the sentences probed before it stopped. */
+  partial?: boolean;
+  /** Shard reports this one was merged from (`layer-lens merge`), by file. */
+  mergedFrom?: string[];
 }
 
 export interface ModelInfo {
@@ -77,17 +155,36 @@ export interface ModelInfo {
   vocabSize: number;
   weightsFile: string;
   dtype: string;
+  /** Total bytes of the weight files: with the path, what merge checks to tell two models apart. */
+  weightsBytes?: number;
+  /** The tokenizer file the run used (tokenizer.json, vocab.txt, or the SentencePiece model) and its SHA-256 (hex). */
+  tokenizerFile?: string;
+  tokenizerSha256?: string;
 }
 
 export interface ProbeReport {
+  /** REPORT_SCHEMA_VERSION of the writer; absent in reports older than version 2. */
+  schemaVersion?: number;
   model: ModelInfo;
   /** Encoder layers in run order. */
   plan: number[];
   planText: string;
   topK: number;
   includeSpecial: boolean;
+  /** Full per-position cells; for a corpus run only the first CorpusInfo.fullSentences sentences. */
   sentences: ProbedSentence[];
+  /** Derived from `aggregates` (summarizeAggregate), plus bootstrap intervals from `rows`. */
   summary: LayerSummary[];
+  /** Per layer (h0 first), the exact figures `summary` comes from. */
+  aggregates?: LayerAggregate[];
+  /** One row per probed sentence, in corpus order. */
+  rows?: SentenceRow[];
+  /** The corpus, the shard and completeness. */
+  corpus?: CorpusInfo;
+  /** How the summary's intervals were drawn (bootstrap.ts); absent when there are none. */
+  bootstrap?: { resamples: number; seed: number; unit: 'sentence'; estimator: 'ratio of sums'; interval: 'percentile 2.5/97.5' };
+  /** The same over the positions masked in turn (--mask-each): mergeable like `aggregates`. */
+  pllAggregates?: LayerAggregate[];
   /** Token strings for every id that appears in the report, so a viewer needs no vocabulary. */
   vocab: Record<number, string>;
   warnings: string[];
@@ -142,7 +239,11 @@ export interface TokenTrajectory {
  * report has them) followed by the layer's own row.
  */
 export function summaryRows(report: Pick<ProbeReport, 'summary' | 'sublayerSummary'>, rows: LayerSummary[] = report.summary): LayerSummary[] {
-  const sub = rows === report.summary ? report.sublayerSummary : undefined;
-  if (!sub) return rows;
-  return rows.flatMap((row, l) => (l === 0 || !sub[l - 1] ? [row] : [sub[l - 1], row]));
+  return inDisplayOrder(rows, rows === report.summary ? report.sublayerSummary : undefined);
+}
+
+/** Layer rows h0..hL with sub-layer row l (after the attention of planned layer l+1) put before h(l+1). */
+export function inDisplayOrder<T>(layers: T[], sublayers: T[] | undefined): T[] {
+  if (!sublayers) return layers;
+  return layers.flatMap((row, l) => (l === 0 || !sublayers[l - 1] ? [row] : [sublayers[l - 1], row]));
 }

@@ -269,7 +269,7 @@ describe('CLI: probe output', () => {
 });
 
 describe('CLI: interrupting a corpus run', () => {
-  it('Ctrl-C stops cleanly: exit 130, one line, no stack trace, no output file', async () => {
+  it('Ctrl-C stops cleanly: exit 130, one line, no stack trace, and keeps what it finished as a partial report', async () => {
     const { spawn } = await import('node:child_process');
     const dir = writeTinyBert(makeTempDir(), { layers: 4, hidden: 64, seed: 24 });
     const out = makeTempDir();
@@ -284,8 +284,12 @@ describe('CLI: interrupting a corpus run', () => {
     });
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     assert.equal(code, 130, stderr);
-    assert.match(stderr, /layer-lens: interrupted; nothing was written\./);
+    const m = /layer-lens: interrupted after (\d+) of 3000 sentences; wrote the report so far, marked "partial": true\./.exec(stderr);
+    assert.ok(m, stderr);
     assert.doesNotMatch(stderr, /\n\s+at .+:\d+:\d+/);
-    assert.ok(!fs.existsSync(path.join(out, 'r.json')));
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'r.json'), 'utf8')) as { corpus: { partial?: boolean; probed: number } };
+    assert.equal(report.corpus.partial, true);
+    assert.equal(report.corpus.probed, Number(m[1]));
+    assert.deepEqual(fs.readdirSync(out).sort(), ['corpus.txt', 'r.json'], 'no temp file left behind');
   });
 });

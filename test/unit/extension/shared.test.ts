@@ -80,7 +80,8 @@ describe('shared: CSV export', () => {
   it('writes the per-layer summary', () => {
     const lines = summaryToCsv(report()).trim().split('\n');
     assert.equal(lines.length, 3);
-    assert.equal(lines[1], 'h0,,2,0.5,-1,3,1,0.1');
+    // The two empty pairs are the 95% CI columns: this report has no bootstrap.
+    assert.equal(lines[1], 'h0,,2,0.5,,,-1,,,3,1,0.1');
   });
 
   it('writes JSON that parses back, with non-finite numbers as strings', () => {

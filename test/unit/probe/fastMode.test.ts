@@ -150,7 +150,7 @@ describe('fast mode through the CLI', function () {
     assert.equal(e.status, 0, e.stderr);
     assert.match(f.stdout, /^fast mode: int8 decoder \(MLAS .*\) with the top 16 of each row rescored in fp32/m);
     assert.match(f.stdout, /^approximate \(≈\), max error on \d+ sampled cells: log p\(input\) [\d.]+ nats \(mean [\d.e-]+\)/m);
-    assert.match(f.stdout, /^layer +from +accuracy +mean log p ≈ +median rank ≈ +entropy ≈ +KL\(final‖h\) ≈$/m);
+    assert.match(f.stdout, /^layer +from +accuracy +95% CI +mean log p ≈ +95% CI +median rank ≈ +entropy ≈ +KL\(final‖h\) ≈$/m);
     assert.doesNotMatch(e.stdout, /fast mode|≈/);
     const fr = JSON.parse(fs.readFileSync(fastJson, 'utf8')) as ProbeReport;
     const er = JSON.parse(fs.readFileSync(exactJson, 'utf8')) as ProbeReport;
