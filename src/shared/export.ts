@@ -1,5 +1,6 @@
 /** Exports of a probe report: per-cell CSV, per-layer summary CSV, JSON. Pure; unit-tested. */
 import type { ProbeReport, SentenceRow } from '../core/probe/report';
+import { inDisplayOrder, summaryRows } from '../core/probe/report';
 import { prob } from './format';
 
 /**
@@ -37,9 +38,11 @@ export function reportToCsv(report: ProbeReport): string {
 export function cellCsvLines(report: ProbeReport): string[] {
   const lines: string[] = [];
   const token = (id: number) => (Number.isNaN(id) ? '' : report.vocab[id] ?? `[${id}]`);
+  // Display order: h0, then each planned layer's after-attention row (with --sublayers) and its own.
+  const rows = summaryRows(report);
   report.sentences.forEach((s, si) => {
-    s.layers.forEach((layer, li) => {
-      const summary = report.summary[li];
+    inDisplayOrder(s.layers, s.sublayers).forEach((layer, li) => {
+      const summary = rows[li];
       for (let p = 0; p < s.ids.length; p++) {
         const topK = layer.topKIds[p].map((id, k) => `${token(id)}:${prob(layer.topKLogProbs[p][k]).toFixed(4)}`).join(' ');
         lines.push(
@@ -63,7 +66,7 @@ export const SUMMARY_COLUMNS = [
 
 export function summaryToCsv(report: ProbeReport): string {
   const lines = [csvRow([...SUMMARY_COLUMNS])];
-  for (const s of report.summary) {
+  for (const s of summaryRows(report)) {
     const [accLo, accHi] = s.accuracyCI ?? [];
     const [lpLo, lpHi] = s.meanLogProbCI ?? [];
     lines.push(

@@ -6,7 +6,7 @@ import { ProbeEngine, ProbeInput, ProbeOptions } from '../../core/probe/engine';
 import { CELL_COLUMNS, cellCsvLines, csvRow, reportJsonChunks, reportToCsv, reportToJson } from '../../shared/export';
 import { ReportAccumulator } from '../../core/probe/accumulate';
 import { countSentences, parseShard, sentenceChunks, Shard } from '../../core/probe/corpusFile';
-import { ProbeReport } from '../../core/probe/report';
+import { ProbeReport, summaryRows } from '../../core/probe/report';
 import { fastModeLines } from '../../shared/fastMode';
 import { formatMaskTopK, formatSummaryTable, formatTokenGrid } from '../format';
 import { checkOutputs, OutputFile, writeOutput } from '../output';
@@ -20,6 +20,7 @@ export const DEFAULT_FULL_SENTENCES = 200;
 export const PROBE_USAGE = `Usage: layer-lens probe [MODEL] (--text "…")… | --file sentences.txt [--shard i/N]
                         [--pair "…"] [--layers PLAN] [--top-k K] [--threads N]
                         [--include-special] [--mask-gold WORD]… [--mask-each] [--fast]
+                        [--sublayers]
                         [--full-sentences K] [--json out.json] [--csv out.csv]
 
 MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
@@ -44,6 +45,9 @@ MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
            much); needs VNNI/AMX on x64, else the exact head runs
 --mask-gold  the token a mask token ([MASK], <mask>) in the --text stands for, one
            per mask in order (repeatable); masks get their own per-layer summary
+--sublayers  also read the state after each layer's attention block, before its MLP
+           (post-LN: after the attention output LayerNorm; pre-norm: the residual
+           stream), shown as rows h3·attn between h2 and h3, in the table and exports
 --mask-each  also mask each token in turn (per-layer pseudo-log-likelihood); costs one
            extra sequence per token: n sequences of n tokens for an n-token sentence
 --json/--csv       write the report (JSON: summary with 95% bootstrap intervals by
@@ -66,6 +70,7 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
       fast: { type: 'boolean' },
       'mask-gold': { type: 'string', multiple: true },
       'mask-each': { type: 'boolean' },
+      sublayers: { type: 'boolean' },
       shard: { type: 'string' },
       'full-sentences': { type: 'string' },
       json: { type: 'string' },
@@ -82,6 +87,8 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
   if (values.pair && (values.text?.length ?? 0) !== 1) throw new UserError('--pair goes with exactly one --text');
   if (values['mask-gold'] && (values.text?.length ?? 0) !== 1) throw new UserError('--mask-gold goes with exactly one --text that holds the mask token');
 
+  // A corpus run merges chunk aggregates of the layer rows only; sub-layer rows would be dropped there.
+  if (values.sublayers && values.file) throw new UserError('--sublayers goes with --text (corpus runs do not carry the after-attention rows yet)');
   if (values.shard && !values.file) throw new UserError('--shard goes with --file');
   if (values['full-sentences'] && !values.file) throw new UserError('--full-sentences goes with --file');
   const shard = values.shard ? parseShard(values.shard) : undefined;
@@ -100,6 +107,7 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
     topK: values['top-k'] ? positiveInt(values['top-k'], '--top-k') : undefined,
     includeSpecial: values['include-special'] ?? false,
     pll: values['mask-each'] ?? false,
+    sublayers: values.sublayers ?? false,
   };
   if (values.file) return probeCorpus(engine, options, { file: values.file, total: total!, inShard: inShard!, shard, fullSentences, json: values.json, csv: values.csv });
 
@@ -201,7 +209,7 @@ function printReport(report: ProbeReport): void {
   for (const w of report.warnings) console.log(`warning: ${w}`);
   for (const line of fastModeLines(report)) console.log(line);
   console.log('');
-  console.log(formatSummaryTable(report));
+  console.log(formatSummaryTable(report, summaryRows(report)));
   if (report.maskSummary) {
     console.log('');
     console.log(`Masked positions (${report.maskSummary[0].count} with a gold token): accuracy, log p and rank of the gold`);

@@ -24,6 +24,16 @@ export interface ProbeGraphSpec {
   headMode?: HeadMode;
   /** Bytes of one [rows × vocab] head buffer (default HEAD_BUFFER_BYTES); the bench tunes it. */
   headBufferBytes?: number;
+  /** Also output the state after each planned layer's attention block (sub-layer lens, see buildEncoder). */
+  sublayers?: boolean;
+  /** Tuned lens: one affine translator per state h0..h(L−1), applied before the head (src/core/lens). */
+  translators?: Translator[];
+}
+
+/** y = x·Wᵀ + b on [tokens, H]; W is [H, H] row-major ([out, in], as PyTorch's Linear). */
+export interface Translator {
+  weight: Float32Array;
+  bias: Float32Array;
 }
 
 /**
@@ -41,6 +51,8 @@ export interface BuiltProbeGraphs {
   /** Fast mode only: the exact head, run on a small sample of each batch to measure the approximation. */
   exactHead?: Uint8Array;
   states: number;
+  /** Sub-layer states at the front of `states` (after attention of planned layer 1, 2, …); 0 without sublayers. */
+  sublayerStates: number;
   hiddenSize: number;
   /** Positions per head run, so each [states·P × vocab] buffer stays near HEAD_BUFFER_BYTES (headGraph.ts). */
   headPositions: number;
@@ -61,13 +73,15 @@ export function weightSetForLayer(config: NormalizedConfig, layer: number): numb
 
 export function buildProbeGraphs(spec: ProbeGraphSpec): BuiltProbeGraphs {
   const folder = commonFolder(spec.weights);
-  const states = spec.plan.length + 1;
+  const sublayerStates = spec.sublayers ? spec.plan.length : 0;
+  const states = spec.plan.length + 1 + sublayerStates;
   return {
     encoder: encodeModel(buildEncoder(spec, folder)),
     head: encodeModel(buildHead(spec, folder, states, spec.headMode ?? 'exact')),
     headMode: spec.headMode ?? 'exact',
     ...(spec.headMode === 'fast' ? { exactHead: encodeModel(buildHead(spec, folder, states, 'exact')) } : {}),
     states,
+    sublayerStates,
     hiddenSize: spec.config.hiddenSize,
     headPositions: headPositionsFor(states, spec.config.vocabSize, spec.headBufferBytes),
     externalDataFolder: folder,
@@ -210,6 +224,7 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
   let hidden = g.op('Reshape', [emb, g.int64Const([-1, config.embeddingSize])]);
   if (e.projWeight) hidden = linear(hidden, e.projWeight, e.projBias);
   const states = [hidden];
+  const afterAttention: string[] = [];
 
   const toHeads = (x: string, split: string, perm: number[]) => g.op('Transpose', [g.op('Reshape', [x, split])], { perm });
   /** Grouped-query: each of the kvHeads heads serves heads/kvHeads query heads, as HF's repeat_kv. */
@@ -300,12 +315,14 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
     switch (arch.normPlacement) {
       case 'post': {
         const attn = normOf(g.op('Add', [attention(hidden, L, set), hidden]), required(L, 'attnLnWeight'), L.attnLnBias);
+        afterAttention.push(attn);
         hidden = normOf(g.op('Add', [mlp(attn, L), attn]), required(L, 'outLnWeight'), L.outLnBias);
         break;
       }
       case 'pre': {
         const attnIn = arch.layers[set].attnNorm ? normOf(hidden, required(L, 'attnLnWeight'), L.attnLnBias) : hidden;
         const attn = g.op('Add', [hidden, attention(attnIn, L, set)]);
+        afterAttention.push(attn);
         hidden = g.op('Add', [attn, mlp(normOf(attn, required(L, 'outLnWeight'), L.outLnBias), L)]);
         break;
       }
@@ -316,8 +333,12 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
     }
     states.push(hidden);
   }
+  // Tuned lens: state i (not the final one) goes through its translator first, one Gemm each.
+  const translated = spec.translators ? states.map((s, i) => (i < spec.translators!.length ? translate(g, s, spec.translators![i], H, i) : s)) : states;
+  // Sub-layer states go first, so the final layer stays the last state (the head's KL reference).
+  const all = [...(spec.sublayers ? afterAttention : []), ...translated];
   // The head reads head(finalNorm(h_i)) for every state, as the logit lens applies the final norm.
-  const read = arch.finalNorm ? states.map((s) => normOf(s, required(e, 'finalLnWeight'), e.finalLnBias)) : states;
+  const read = arch.finalNorm ? all.map((s) => normOf(s, required(e, 'finalLnWeight'), e.finalLnBias)) : all;
   const axis0 = g.int64Const([0]);
   g.named('Concat', read.map((s) => g.op('Unsqueeze', [s, axis0])), 'states', { axis: 0 });
   return {
@@ -329,8 +350,15 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
       type: name === 'attention_mask' ? TensorType.FLOAT : TensorType.INT64,
       shape: ['batch', 'seq'],
     })),
-    outputs: [{ name: 'states', type: TensorType.FLOAT, shape: [states.length, 'tokens', H] }],
+    outputs: [{ name: 'states', type: TensorType.FLOAT, shape: [read.length, 'tokens', H] }],
   };
+}
+
+/** One tuned-lens translator as a Gemm on [tokens, H], its weights inline (they live outside the model folder). */
+function translate(g: GraphBuilder, x: string, t: Translator, H: number, i: number): string {
+  const weight = g.inline(`lens${i}.weight`, TensorType.FLOAT, [H, H], new Uint8Array(t.weight.buffer, t.weight.byteOffset, t.weight.byteLength));
+  const bias = g.inline(`lens${i}.bias`, TensorType.FLOAT, [H], new Uint8Array(t.bias.buffer, t.bias.byteOffset, t.bias.byteLength));
+  return g.op('Gemm', [x, weight, bias], { transB: 1 });
 }
 
 export function activation(g: GraphBuilder, x: string, act: Activation): string {

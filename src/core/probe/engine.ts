@@ -21,6 +21,7 @@ import { NOTHING_COUNTED } from './accumulate';
 import { BatchInput, FastCalibration, OrtTuning, RawLayerOutputs } from './workerProtocol';
 import { FAST_CANDIDATES } from '../graph/headGraph';
 import { Int8Kernel, localInt8Kernel } from './int8Kernel';
+import { checkLensPlan, TunedLens } from '../lens/tunedLens';
 
 export interface ProbeInput {
   /** 0-based index in the corpus (rows, warnings and errors name it); default the position in the inputs. */
@@ -46,6 +47,10 @@ export interface ProbeOptions {
   onProgress?: (done: number, total: number) => void;
   /** Also mask each counted token in turn (per-layer pseudo-log-likelihood): one sequence per token. */
   pll?: boolean;
+  /** Sub-layer lens: also read the state after each layer's attention block (ProbedSentence.sublayers). */
+  sublayers?: boolean;
+  /** Read the states through this tuned lens (loadTunedLens) instead of the raw head. */
+  lens?: TunedLens;
   /** Bootstrap intervals in the summary (default true); a caller that merges chunks draws them once at the end. */
   intervals?: boolean;
 }
@@ -173,13 +178,17 @@ export class ProbeEngine {
         : [],
     );
     const fast = this.fastFor(options.fast);
+    const sublayers = options.sublayers === true;
+    const lens = options.lens;
+    if (lens) checkLensPlan(lens, plan);
+    if (lens && sublayers) throw new UserError('the tuned lens has translators for the layer outputs only, not for the sub-layer (after-attention) states: probe --sublayers with the raw lens');
     if ((options.fast ?? this.options.fast) && !fast) warnings.push(`fast mode was asked for but the exact head ran: ${this.kernel.reason}`);
 
     const abort = () => void this.cancel();
     options.signal?.addEventListener('abort', abort);
     try {
       throwIfAborted(options.signal);
-      await this.ensureSession(plan, topK, fast);
+      await this.ensureSession(plan, topK, fast, { sublayers, lens });
       throwIfAborted(options.signal);
       const sentences: ProbedSentence[] = new Array(inputs.length);
       let runMs = 0;
@@ -193,6 +202,9 @@ export class ProbeEngine {
         runMs += ms;
         if (output.calibration) calibrations.push(output.calibration);
         chunk.forEach((inputIndex, b) => {
+          const cells = sliceSentence(output, b * batch.seq, encoded[inputIndex].ids.length);
+          // The sub-layer states come first in the graph's output (see buildEncoder).
+          const sub = sublayers ? cells.splice(0, plan.length) : undefined;
           sentences[inputIndex] = {
             index: inputs[inputIndex].index ?? inputIndex,
             text: inputs[inputIndex].text,
@@ -200,9 +212,10 @@ export class ProbeEngine {
             ids: encoded[inputIndex].ids,
             tokens: encoded[inputIndex].tokens,
             special: encoded[inputIndex].special,
-            layers: sliceSentence(output, b * batch.seq, encoded[inputIndex].ids.length),
+            layers: cells,
             ...(encoded[inputIndex].truncatedFrom ? { truncatedFrom: encoded[inputIndex].truncatedFrom } : {}),
             ...(masks[inputIndex].length ? { masks: masks[inputIndex] } : {}),
+            ...(sub ? { sublayers: sub } : {}),
           };
         });
         done += chunk.length;
@@ -210,13 +223,14 @@ export class ProbeEngine {
       }
       const bad = firstNonFiniteLayer(sentences);
       // A mask without a gold token has no target: its log p and rank would score the mask token itself.
-      for (const s of sentences) for (const m of s.masks ?? []) if (m.gold === undefined) for (const l of s.layers) blankTarget(l, m.position);
+      for (const s of sentences) for (const m of s.masks ?? []) if (m.gold === undefined) for (const l of [...s.layers, ...(s.sublayers ?? [])]) blankTarget(l, m.position);
       const aggregates = aggregateLayers(sentences, plan, includeSpecial);
       const rows = sentenceRows(sentences, plan, includeSpecial);
       const plain = aggregates.map(summarizeAggregate);
       const intervals = options.intervals ?? true;
       const summary = intervals ? withIntervals(plain, bootstrapIntervals(rowColumns(rows, plan.length + 1))) : plain;
-      const pll = options.pll ? await this.maskEachInTurn(sentences, encoded, masks, maskId, includeSpecial, options.signal) : undefined;
+      const sublayerSummary = sublayers ? aggregateLayers(sentences, plan, includeSpecial, { cells: (s) => s.sublayers, sublayers: true }).map(summarizeAggregate) : undefined;
+      const pll = options.pll ? await this.maskEachInTurn(sentences, encoded, masks, maskId, includeSpecial, options.signal, sublayers ? plan.length : 0) : undefined;
       runMs += pll?.runMs ?? 0;
       if (bad) {
         const where = bad.layer === 0 ? 'h0 (the embeddings)' : `h${bad.layer} (encoder layer ${plan[bad.layer - 1]})`;
@@ -238,6 +252,8 @@ export class ProbeEngine {
         includeSpecial,
         sentences,
         summary,
+        ...(sublayerSummary ? { sublayerSummary } : {}),
+        ...(lens ? { lens: { kind: 'tuned' as const, dir: lens.dir, steps: lens.card.steps, corpus: lens.card.corpus.file } } : {}),
         aggregates,
         rows,
         corpus: { totalSentences: total, probed: total, fullSentences: total },
@@ -313,12 +329,15 @@ export class ProbeEngine {
     await this.client.dispose();
   }
 
-  private async ensureSession(plan: LayerPlan, topK: number, fast: boolean): Promise<void> {
-    const key = `${printPlan(plan)}|${topK}|${fast ? 'fast' : 'exact'}`;
+  private async ensureSession(plan: LayerPlan, topK: number, fast: boolean, read: { sublayers?: boolean; lens?: TunedLens } = {}): Promise<void> {
+    const key = `${printPlan(plan)}|${topK}|${fast ? 'fast' : 'exact'}|${read.sublayers ? 'sub' : ''}|${read.lens?.dir ?? 'raw'}`;
     if (this.openSessionKey === key && this.client.isRunning) return;
     const { config, resolved } = this.checkpoint;
     const { headBufferBytes, ...tuning } = this.options.tuning ?? {};
-    const graphs = buildProbeGraphs({ config, weights: resolved, plan, topK, headMode: fast ? 'fast' : 'exact', headBufferBytes });
+    const graphs = buildProbeGraphs({
+      config, weights: resolved, plan, topK, headMode: fast ? 'fast' : 'exact', headBufferBytes,
+      sublayers: read.sublayers, translators: read.lens?.translators,
+    });
     this.openSessionKey = undefined;
     this.sessionMs = await this.client.open(graphs, this.threads, tuning);
     this.openSessionKey = key;
@@ -378,6 +397,7 @@ export class ProbeEngine {
    */
   private async maskEachInTurn(
     sentences: ProbedSentence[], encoded: EncodedText[], masks: MaskedPosition[][], maskId: number, includeSpecial: boolean, signal?: AbortSignal,
+    skipStates = 0,
   ): Promise<{ sequences: number; tokens: number; runMs: number }> {
     let sequences = 0;
     let tokens = 0;
@@ -403,7 +423,7 @@ export class ProbeEngine {
         sequences += group.length;
         tokens += group.length * e.ids.length;
         group.forEach((p, b) => {
-          const cells = sliceSentence(output, b * batch.seq, e.ids.length);
+          const cells = sliceSentence(output, b * batch.seq, e.ids.length).slice(skipStates);
           cells.forEach((c, l) => {
             const into = pll[l];
             into.top1[p] = c.top1[p];
@@ -458,7 +478,7 @@ export class ProbeEngine {
     for (const s of sentences) {
       s.ids.forEach(add);
       for (const m of s.masks ?? []) if (m.gold !== undefined) add(m.gold);
-      for (const layer of [...s.layers, ...(s.pll ?? [])]) layer.topKIds.forEach((ids) => ids.forEach((id) => Number.isFinite(id) && add(id)));
+      for (const layer of [...s.layers, ...(s.pll ?? []), ...(s.sublayers ?? [])]) layer.topKIds.forEach((ids) => ids.forEach((id) => Number.isFinite(id) && add(id)));
     }
     return vocab;
   }

@@ -11,6 +11,8 @@ export interface SummaryOptions {
   cells?: (s: ProbedSentence) => LayerCells[] | undefined;
   /** The token each position is scored against; default the input token. */
   target?: (s: ProbedSentence, p: number) => number;
+  /** Sub-layer rows: cell l is the state after attention of planned layer l+1 (label `h{l+1}·attn`). */
+  sublayers?: boolean;
 }
 
 export function isMasked(s: ProbedSentence, p: number): boolean {
@@ -30,16 +32,22 @@ function resolve(includeSpecial: boolean, options: SummaryOptions) {
   };
 }
 
-export function emptyAggregate(l: number, plan: number[]): LayerAggregate {
-  return { label: `h${l}`, sourceLayer: l === 0 ? null : plan[l - 1], count: 0, hits: 0, unavailable: 0, sumLogProb: 0, sumEntropy: 0, sumKL: 0, rankHistogram: {} };
+/** How many rows a summary has: h0..hL, or one after-attention state per planned layer. */
+function rowCount(plan: number[], options: SummaryOptions): number {
+  return options.sublayers ? plan.length : plan.length + 1;
+}
+
+export function emptyAggregate(l: number, plan: number[], sublayer = false): LayerAggregate {
+  const where = sublayer ? { label: `h${l + 1}·attn`, sublayer: true, sourceLayer: plan[l] } : { label: `h${l}`, sourceLayer: l === 0 ? null : plan[l - 1] };
+  return { ...where, count: 0, hits: 0, unavailable: 0, sumLogProb: 0, sumEntropy: 0, sumKL: 0, rankHistogram: {} };
 }
 
 /** Per layer (h0 first), the exact figures over the counted positions of `sentences`. */
 export function aggregateLayers(sentences: ProbedSentence[], plan: number[], includeSpecial: boolean, options: SummaryOptions = {}): LayerAggregate[] {
   const { select, cellsOf, target } = resolve(includeSpecial, options);
   const out: LayerAggregate[] = [];
-  for (let l = 0; l <= plan.length; l++) {
-    const a = emptyAggregate(l, plan);
+  for (let l = 0; l < rowCount(plan, options); l++) {
+    const a = emptyAggregate(l, plan, options.sublayers === true);
     for (const s of sentences) {
       const cells = cellsOf(s)?.[l];
       if (!cells) continue;
@@ -68,7 +76,7 @@ export function sentenceRows(sentences: ProbedSentence[], plan: number[], includ
     const layers = cellsOf(s) ?? [];
     const hits: number[] = [];
     const logp: number[] = [];
-    for (let l = 0; l <= plan.length; l++) {
+    for (let l = 0; l < rowCount(plan, options); l++) {
       const cells = layers[l];
       let h = 0;
       let lp = 0;
@@ -106,6 +114,7 @@ export function summarizeAggregate(a: LayerAggregate): LayerSummary {
   const n = a.count;
   return {
     label: a.label,
+    ...(a.sublayer ? { sublayer: true } : {}),
     sourceLayer: a.sourceLayer,
     count: n,
     // A rank or top-1 computed from NaN is no figure: any unavailable cell makes both unavailable.

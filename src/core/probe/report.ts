@@ -51,6 +51,11 @@ export interface ProbedSentence {
    * against the input token (per-layer pseudo-log-likelihood). Uncounted positions hold NaN.
    */
   pll?: LayerCells[];
+  /**
+   * Sub-layer lens (asked for): entry i is the state after the attention block of planned layer i+1,
+   * before its MLP, shown as `h{i+1}·attn` between h{i} and h{i+1}.
+   */
+  sublayers?: LayerCells[];
 }
 
 export interface MaskedPosition {
@@ -62,8 +67,10 @@ export interface MaskedPosition {
 }
 
 export interface LayerSummary {
-  /** Row label: h0, h1, … */
+  /** Row label: h0, h1, …; `h3·attn` for a sub-layer row. */
   label: string;
+  /** True for a sub-layer row: the state after the layer's attention block, before its MLP. */
+  sublayer?: boolean;
   /** Which encoder layer produced this state (null for h0). */
   sourceLayer: number | null;
   /** Positions counted (special tokens and padding excluded unless asked). */
@@ -89,6 +96,8 @@ export interface LayerSummary {
  */
 export interface LayerAggregate {
   label: string;
+  /** A sub-layer row (the state after attention of a planned layer). */
+  sublayer?: boolean;
   sourceLayer: number | null;
   /** Positions counted (the same rule as LayerSummary.count). */
   count: number;
@@ -188,6 +197,10 @@ export interface ProbeReport {
   pllSummary?: LayerSummary[];
   /** What masking each token in turn cost: one sequence per masked position. */
   pllCost?: { sequences: number; tokens: number; runMs: number };
+  /** Sub-layer lens rows (asked for): after attention of planned layer 1, 2, …; see summaryRows. */
+  sublayerSummary?: LayerSummary[];
+  /** Present when the states were read through a tuned lens (absent: the raw lens). */
+  lens?: { kind: 'tuned'; dir: string; steps: number; corpus: string };
   /** Present when the run used fast mode (int8 decoder, exact rescoring): what is approximate, by how much. */
   fast?: FastModeInfo;
 }
@@ -219,4 +232,18 @@ export interface TokenTrajectory {
   tokenText: string;
   logProb: number[][];
   rank: number[][];
+}
+
+/**
+ * The per-layer rows in display order: h0, then for each planned layer its sub-layer row (when the
+ * report has them) followed by the layer's own row.
+ */
+export function summaryRows(report: Pick<ProbeReport, 'summary' | 'sublayerSummary'>, rows: LayerSummary[] = report.summary): LayerSummary[] {
+  return inDisplayOrder(rows, rows === report.summary ? report.sublayerSummary : undefined);
+}
+
+/** Layer rows h0..hL with sub-layer row l (after the attention of planned layer l+1) put before h(l+1). */
+export function inDisplayOrder<T>(layers: T[], sublayers: T[] | undefined): T[] {
+  if (!sublayers) return layers;
+  return layers.flatMap((row, l) => (l === 0 || !sublayers[l - 1] ? [row] : [sublayers[l - 1], row]));
 }
