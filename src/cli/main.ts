@@ -7,11 +7,13 @@ import { DEEPEN_USAGE, runDeepenCommand } from './commands/deepen';
 import { FINETUNE_USAGE, runFinetuneCommand } from './commands/finetune';
 import { MERGE_USAGE, runMergeCommand } from './commands/merge';
 import { PROBE_USAGE, runProbeCommand } from './commands/probe';
+import { runTuneLensCommand, TUNE_LENS_USAGE } from './commands/tuneLens';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string; usage: string }> = {
   probe: { run: runProbeCommand, summary: 'per-layer reconstruction through the MLM head', usage: PROBE_USAGE },
   merge: { run: runMergeCommand, summary: 'merge the shard reports of one corpus run', usage: MERGE_USAGE },
   deepen: { run: runDeepenCommand, summary: 'write a deeper checkpoint by duplicating layers', usage: DEEPEN_USAGE },
+  'tune-lens': { run: runTuneLensCommand, summary: 'train a tuned lens (translators per layer) for probe --lens', usage: TUNE_LENS_USAGE },
   finetune: { run: runFinetuneCommand, summary: 'fine-tune baseline and deepened models, compare', usage: FINETUNE_USAGE },
 };
 

@@ -106,13 +106,18 @@ export async function runFinetuneCommand(argv: string[]): Promise<number> {
   return code;
 }
 
-/** python/finetune.py in the package: next to dist/ when bundled, or above out/ under tests. */
+/** python/finetune.py in the package. */
 export function finetuneScriptPath(): string {
+  return pythonScriptPath('finetune.py');
+}
+
+/** A script of python/ in the package: next to dist/ when bundled, or above out/ under tests. */
+export function pythonScriptPath(name: string): string {
   let dir = __dirname;
   for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'python', 'finetune.py');
+    const candidate = path.join(dir, 'python', name);
     if (fs.existsSync(candidate)) return candidate;
     dir = path.dirname(dir);
   }
-  throw new UserError('python/finetune.py is missing from the Layer Lens installation');
+  throw new UserError(`python/${name} is missing from the Layer Lens installation`);
 }

@@ -1,4 +1,5 @@
 /** `layer-lens probe`: per-layer reconstruction of the input through the model's own MLM head. */
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parsePlan } from '../../core/deepen/plan';
 import { isCancelled, UserError } from '../../core/errors';
@@ -7,6 +8,7 @@ import { CELL_COLUMNS, cellCsvLines, csvRow, reportJsonChunks, reportToCsv, repo
 import { ReportAccumulator } from '../../core/probe/accumulate';
 import { countSentences, parseShard, sentenceChunks, Shard } from '../../core/probe/corpusFile';
 import { ProbeReport, summaryRows } from '../../core/probe/report';
+import { loadTunedLens, parseLensArg, TunedLens } from '../../core/lens/tunedLens';
 import { fastModeLines } from '../../shared/fastMode';
 import { formatMaskTopK, formatSummaryTable, formatTokenGrid } from '../format';
 import { checkOutputs, OutputFile, writeOutput } from '../output';
@@ -20,7 +22,7 @@ export const DEFAULT_FULL_SENTENCES = 200;
 export const PROBE_USAGE = `Usage: layer-lens probe [MODEL] (--text "…")… | --file sentences.txt [--shard i/N]
                         [--pair "…"] [--layers PLAN] [--top-k K] [--threads N]
                         [--include-special] [--mask-gold WORD]… [--mask-each] [--fast]
-                        [--sublayers]
+                        [--sublayers] [--lens raw|tuned:DIR]
                         [--full-sentences K] [--json out.json] [--csv out.csv]
 
 MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
@@ -48,6 +50,8 @@ MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
 --sublayers  also read the state after each layer's attention block, before its MLP
            (post-LN: after the attention output LayerNorm; pre-norm: the residual
            stream), shown as rows h3·attn between h2 and h3, in the table and exports
+--lens     raw (default) or tuned:DIR, a tuned lens made by "layer-lens tune-lens"
+           for this model and plan: each state but the last goes through its translator
 --mask-each  also mask each token in turn (per-layer pseudo-log-likelihood); costs one
            extra sequence per token: n sequences of n tokens for an n-token sentence
 --json/--csv       write the report (JSON: summary with 95% bootstrap intervals by
@@ -71,6 +75,7 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
       'mask-gold': { type: 'string', multiple: true },
       'mask-each': { type: 'boolean' },
       sublayers: { type: 'boolean' },
+      lens: { type: 'string' },
       shard: { type: 'string' },
       'full-sentences': { type: 'string' },
       json: { type: 'string' },
@@ -108,6 +113,7 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
     includeSpecial: values['include-special'] ?? false,
     pll: values['mask-each'] ?? false,
     sublayers: values.sublayers ?? false,
+    lens: tunedLensFor(values.lens, engine),
   };
   if (values.file) return probeCorpus(engine, options, { file: values.file, total: total!, inShard: inShard!, shard, fullSentences, json: values.json, csv: values.csv });
 
@@ -206,6 +212,7 @@ function printReport(report: ProbeReport): void {
     ? `${c.probed}${c.shard ? ` of ${c.totalSentences} sentences (shard ${c.shard.index}/${c.shard.count}, every ${c.shard.count}-th)` : ' sentence(s)'}${c.partial ? ' · PARTIAL: interrupted' : ''}`
     : `${report.sentences.length} sentence(s)`;
   console.log(`plan ${report.planText} · ${which}, ${report.timing.tokens} tokens · ${report.includeSpecial ? 'special tokens included' : 'special tokens excluded'}`);
+  if (report.lens) console.log(`lens: tuned (${report.lens.dir}, ${report.lens.steps} steps on ${path.basename(report.lens.corpus)}): every state but the last is read through its translator`);
   for (const w of report.warnings) console.log(`warning: ${w}`);
   for (const line of fastModeLines(report)) console.log(line);
   console.log('');
@@ -248,4 +255,11 @@ export function positiveInt(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, got "${text}"`);
   return n;
+}
+
+/** `--lens tuned:DIR` loaded and checked against the model; raw or absent is no lens. */
+function tunedLensFor(arg: string | undefined, engine: ProbeEngine): TunedLens | undefined {
+  if (arg === undefined) return undefined;
+  const lens = parseLensArg(arg);
+  return lens.kind === 'tuned' ? loadTunedLens(lens.dir, engine.checkpoint) : undefined;
 }

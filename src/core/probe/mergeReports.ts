@@ -85,6 +85,7 @@ function runKey(r: ProbeReport): [string, string][] {
     ['top-k', String(r.topK)],
     ['includeSpecial', String(r.includeSpecial)],
     ['fast mode', r.fast ? `on (${r.fast.candidates} candidates)` : 'off'],
+    ['lens', r.lens ? `tuned (${r.lens.dir})` : 'raw'],
     ['mask each token', r.pllAggregates ? 'on' : 'off'],
     ['corpus size', `${r.corpus!.totalSentences} sentences`],
     ['full sentences kept', String(r.corpus!.fullSentences)],
