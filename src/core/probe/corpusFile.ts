@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { UserError } from '../errors';
 import { describeFsError, openFileForReading } from '../files';
 import { ProbeInput } from './engine';
+import { firstInvalidUtf8 } from './inputs';
 
 const READ_BYTES = 1 << 20;
 
@@ -87,7 +88,7 @@ function* lineBlocks(file: string): Generator<string[]> {
       try {
         text = decoder.decode(buf.subarray(0, n), { stream: n > 0 });
       } catch {
-        throw new UserError(`the input file is not valid UTF-8 (first bad byte at offset ${offset + firstInvalid(buf.subarray(0, n))}); save it as UTF-8`, file);
+        throw new UserError(`the input file is not valid UTF-8 (first bad byte at offset ${offset + firstInvalidUtf8(buf.subarray(0, n))}); save it as UTF-8`, file);
       }
       if (first) {
         text = text.replace(/^\uFEFF/, '');
@@ -102,20 +103,4 @@ function* lineBlocks(file: string): Generator<string[]> {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function firstInvalid(bytes: Uint8Array): number {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let lo = 0;
-  let hi = bytes.length;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    try {
-      decoder.decode(bytes.subarray(0, mid), { stream: true });
-      lo = mid;
-    } catch {
-      hi = mid - 1;
-    }
-  }
-  return lo;
 }

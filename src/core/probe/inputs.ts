@@ -37,7 +37,8 @@ export function parseSentences(text: string, file = 'input'): ProbeInput[] {
   return inputs;
 }
 
-function firstInvalidUtf8(bytes: Uint8Array): number {
+/** The offset of the first byte that is not UTF-8: the largest prefix that decodes cleanly. */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let lo = 0;
   let hi = bytes.length;
