@@ -10,6 +10,12 @@ for each case and run (inputs, plan), per sentence, per state, per position: the
 log-prob and the top-5 log-probs and ids. A layer plan is applied by rebuilding the layers
 ModuleList from the original layer modules: each keeps its attention type (sliding window) and
 its attn_norm (an Identity for the original layer 0), and config.layer_types follows the plan.
+
+    hf_modern.py --deepened SRC DEEP --plan 0,2,1,1 --out FILE
+
+checks a model Layer Lens deepened: HF loads DEEP with no missing or unexpected keys, and its
+lens outputs equal SRC's with the plan applied by hand (max |Δ| printed and asserted ≤ 1e-10).
+FILE gets DEEP's expected outputs on the short inputs, in the format above (one case, "deep").
 """
 import argparse, json, os, sys
 
@@ -110,11 +116,59 @@ def lens(model, enc, plan):
     return torch.stack(logp)
 
 
+def encode(tok, pad_id, inputs):
+    texts = [i["text"] for i in inputs]
+    pairs = [i.get("pair") for i in inputs]
+    encs = [tok.encode(t, p) if p else tok.encode(t) for t, p in zip(texts, pairs)]
+    seq = max(len(e.ids) for e in encs)
+    ids = torch.tensor([e.ids + [pad_id] * (seq - len(e.ids)) for e in encs])
+    mask = torch.tensor([[1] * len(e.ids) + [0] * (seq - len(e.ids)) for e in encs])
+    return texts, pairs, encs, {"input_ids": ids, "attention_mask": mask}
+
+
+def per_sentence(logp, texts, pairs, encs, ids):
+    sentences = []
+    for b, e in enumerate(encs):
+        n = len(e.ids)
+        lp = logp[:, b, :n, :]
+        top = lp.topk(5, dim=-1)
+        inp = lp.gather(-1, ids[b, :n].view(1, n, 1).expand(lp.shape[0], n, 1)).squeeze(-1)
+        sentences.append({"text": texts[b], "pair": pairs[b], "ids": e.ids,
+                          "input_logp": inp.tolist(), "topk_logp": top.values.tolist(), "topk_ids": top.indices.tolist()})
+    return sentences
+
+
+def check_deepened(src, deep, plan, out):
+    import transformers
+    from transformers import ModernBertForMaskedLM
+    tok = Tokenizer.from_file(os.path.join(src, "tokenizer.json"))
+    model, info = ModernBertForMaskedLM.from_pretrained(deep, output_loading_info=True, attn_implementation="sdpa")
+    bad = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
+    assert not bad, f"HF loading {deep}: {bad}"
+    model = model.double().eval()
+    source = ModernBertForMaskedLM.from_pretrained(src, attn_implementation="sdpa").double().eval()
+    texts, pairs, encs, enc = encode(tok, model.config.pad_token_id, SHORT)
+    with torch.no_grad():
+        got, want = lens(model, enc, None), lens(source, enc, plan)
+    delta = (got - want).abs().max().item()
+    assert delta <= 1e-10, f"deepened model differs from the source with the plan applied: max |Δ| {delta}"
+    result = {"transformers": transformers.__version__, "torch": torch.__version__, "deep_vs_plan_max_delta": delta,
+              "cases": {"deep": {"layer_types": list(model.config.layer_types),
+                                 "runs": [{"plan": None, "sentences": per_sentence(got, texts, pairs, encs, enc["input_ids"])}]}}}
+    with open(out, "w") as f:
+        json.dump(result, f)
+    print(json.dumps({"layer_types": result["cases"]["deep"]["layer_types"], "deep_vs_plan_max_delta": delta}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", default=None, help="comma-separated case names")
+    ap.add_argument("--deepened", nargs=2, metavar=("SRC", "DEEP"))
+    ap.add_argument("--plan", default=None)
     a = ap.parse_args()
+    if a.deepened:
+        return check_deepened(a.deepened[0], a.deepened[1], [int(x) for x in a.plan.split(",")], a.out)
     import transformers
     from transformers import ModernBertConfig, ModernBertForMaskedLM, PreTrainedTokenizerFast
     torch.manual_seed(0)
@@ -141,23 +195,10 @@ def main():
         reloaded = reloaded.double().eval()
         case_out = {"layer_types": list(cfg.layer_types), "runs": []}
         for inputs, plan in runs:
-            texts = [i["text"] for i in inputs]
-            pairs = [i.get("pair") for i in inputs]
-            encs = [tok.encode(t, p) if p else tok.encode(t) for t, p in zip(texts, pairs)]
-            seq = max(len(e.ids) for e in encs)
-            ids = torch.tensor([e.ids + [vocab["[PAD]"]] * (seq - len(e.ids)) for e in encs])
-            mask = torch.tensor([[1] * len(e.ids) + [0] * (seq - len(e.ids)) for e in encs])
+            texts, pairs, encs, enc = encode(tok, vocab["[PAD]"], inputs)
             with torch.no_grad():
-                logp = lens(reloaded, {"input_ids": ids, "attention_mask": mask}, plan)
-            sentences = []
-            for b, e in enumerate(encs):
-                n = len(e.ids)
-                lp = logp[:, b, :n, :]
-                top = lp.topk(5, dim=-1)
-                inp = lp.gather(-1, ids[b, :n].view(1, n, 1).expand(lp.shape[0], n, 1)).squeeze(-1)
-                sentences.append({"text": texts[b], "pair": pairs[b], "ids": e.ids,
-                                  "input_logp": inp.tolist(), "topk_logp": top.values.tolist(), "topk_ids": top.indices.tolist()})
-            case_out["runs"].append({"plan": plan, "sentences": sentences})
+                logp = lens(reloaded, enc, plan)
+            case_out["runs"].append({"plan": plan, "sentences": per_sentence(logp, texts, pairs, encs, enc["input_ids"])})
         result["cases"][name] = case_out
     with open(os.path.join(a.out, "expected.json"), "w") as f:
         json.dump(result, f)

@@ -15,17 +15,18 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readConfigFile } from '../checkpoint/config';
+import { normalizeConfig, readConfigFile } from '../checkpoint/config';
 import { resolveInsideFolder } from '../checkpoint/insideFolder';
 import { checkPlanLength } from '../checkpoint/limits';
-import { readUserFile } from '../files';
+import { readUserFile, readUserText } from '../files';
+import { floatLiteralPaths, stringifyKeepingFloats } from '../checkpoint/jsonFloats';
 import { DType } from '../checkpoint/dtype';
 import { locateModel } from '../checkpoint/locate';
 import { readSafetensorsHeader, TensorEntry } from '../checkpoint/safetensors';
 import { openWeights } from '../checkpoint/weights';
 import { CancelledError, UserError } from '../errors';
 import { familyForModelType } from '../families';
-import { FamilyDescriptor, NormalizedConfig } from '../families/types';
+import { AttentionSpan, FamilyDescriptor, NormalizedConfig } from '../families/types';
 import { printMergekitYaml } from './mergekit';
 import { LayerPlan, printPlan } from './plan';
 import { cleanStaleTempFolders, createTempFolder, REPLACED_DIR, StaleCleanup, TEMP_MARKER } from './tempFolders';
@@ -63,6 +64,10 @@ export interface DeepenLayout {
   /** Human-readable notes for the user (e.g. ALBERT sharing, dropped layers). */
   notes: string[];
   metadata: Record<string, string>;
+  /** The deepened config.json, before the provenance entry: layer count and per-layer keys rewritten. */
+  rawConfig: Record<string, unknown>;
+  /** Numbers the source config.json writes as floats (2.0), written back as floats for HF's strict configs. */
+  floatPaths: Set<string>;
 }
 
 function escapeRegExp(s: string): string {
@@ -96,6 +101,8 @@ export function planDeepenedLayout(sourceDir: string, plan: LayerPlan): DeepenLa
     throw new UserError(`deepening needs safetensors weights; this model has ${weights.format} weights`, weights.displayFile);
   }
   const metadata = readSafetensorsHeader(weights.files[0]).metadata ?? {};
+  const rawConfig = deepenedRawConfig(config, family, plan, location.configFile);
+  const floatPaths = floatLiteralPaths(readUserText(location.configFile, 'config.json'));
   const all = [...weights.tensors.values()].sort((a, b) => (a.file === b.file ? a.offset - b.offset : weights.files.indexOf(a.file) - weights.files.indexOf(b.file)));
   const notes: string[] = [];
 
@@ -113,7 +120,7 @@ export function planDeepenedLayout(sourceDir: string, plan: LayerPlan): DeepenLa
         `deepened model keeps the same tensors and only ${family.layerCountKey} changes (${config.numLayers} → ${plan.length}).`,
     );
     const tensors = all.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape, byteLength: e.byteLength, source: e }));
-    return { config, family, tensors, sharedWeights: true, notes, metadata };
+    return { config, family, tensors, sharedWeights: true, notes, metadata, rawConfig, floatPaths };
   }
 
   const pattern = layerNamePattern(family);
@@ -147,7 +154,42 @@ export function planDeepenedLayout(sourceDir: string, plan: LayerPlan): DeepenLa
     }
   });
   const keep = (e: TensorEntry): OutTensor => ({ name: e.name, dtype: e.dtype, shape: e.shape, byteLength: e.byteLength, source: e });
-  return { config, family, tensors: [...before.map(keep), ...layerTensors, ...after.map(keep)], sharedWeights: false, notes, metadata };
+  return { config, family, tensors: [...before.map(keep), ...layerTensors, ...after.map(keep)], sharedWeights: false, notes, metadata, rawConfig, floatPaths };
+}
+
+/**
+ * The deepened config.json: the layer count and the family's per-layer keys follow the plan. HF
+ * rebuilds each layer from this config and its index alone, so the config must give layer k the
+ * structure of source layer plan[k] (attention span, rotary base, whether it has an attention
+ * norm); a plan it cannot express is refused rather than written as a model that computes
+ * something else.
+ */
+function deepenedRawConfig(config: NormalizedConfig, family: FamilyDescriptor, plan: LayerPlan, file: string): Record<string, unknown> {
+  const raw = { ...config.raw, [family.layerCountKey]: plan.length, ...family.perLayerConfig?.(config.raw, plan, config.numLayers) };
+  if (config.numLayerWeights < config.numLayers) return raw;
+  const deep = normalizeConfig(raw, file).architecture;
+  const src = config.architecture;
+  const theta = (a: typeof src, i: number) => (a.positions.kind === 'rotary' ? a.positions.theta[i] : undefined);
+  plan.forEach((j, k) => {
+    const want = src.layers[j];
+    const got = deep.layers[k];
+    let differs: string | undefined;
+    if (want.attnNorm !== got.attnNorm) {
+      differs = `source layer ${j} has ${want.attnNorm ? 'an' : 'no'} attention norm, but HF would build layer ${k} ${got.attnNorm ? 'with' : 'without'} one`;
+    } else if (JSON.stringify(want.attention) !== JSON.stringify(got.attention)) {
+      differs = `source layer ${j} attends ${spanText(want.attention)}, but the written config would make layer ${k} attend ${spanText(got.attention)}`;
+    } else if (theta(src, j) !== theta(deep, k)) {
+      differs = `source layer ${j} has rotary base ${theta(src, j)}, but the written config would give layer ${k} ${theta(deep, k)}`;
+    }
+    if (differs) {
+      throw new UserError(`plan entry ${k + 1}: ${differs}${family.deepenPlanRule ? `; ${family.deepenPlanRule}` : ''}`, file);
+    }
+  });
+  return raw;
+}
+
+function spanText(span: AttentionSpan): string {
+  return span.kind === 'global' ? 'globally' : `within ±${span.halfWindow} tokens`;
 }
 
 /** `<name>-deep-<plan>` next to the source, with the plan made folder-safe. */
@@ -213,7 +255,7 @@ export async function writeDeepenedCheckpoint(options: DeepenOptions): Promise<D
   }
   try {
     const bytes = await writeTensorsAsync(path.join(temp, 'model.safetensors'), layout, options);
-    writeSynced(path.join(temp, 'config.json'), JSON.stringify(deepenedConfig(layout, source, options), null, 2) + '\n');
+    writeSynced(path.join(temp, 'config.json'), stringifyKeepingFloats(deepenedConfig(layout, source, options), layout.floatPaths) + '\n');
     for (const [f, bytes] of tokenizerFiles) writeSynced(path.join(temp, f), bytes);
     writeSynced(path.join(temp, 'README.md'), modelCard(layout, source, options));
     fsyncDir(temp);
@@ -323,8 +365,7 @@ function publish(temp: string, target: string, overwrite: boolean): void {
 }
 
 function deepenedConfig(layout: DeepenLayout, source: string, options: DeepenOptions): Record<string, unknown> {
-  const raw = { ...layout.config.raw };
-  raw[layout.family.layerCountKey] = options.plan.length;
+  const raw = { ...layout.rawConfig };
   raw.layer_lens = { source, plan: options.planText ?? printPlan(options.plan), source_layers: layout.config.numLayers };
   return raw;
 }

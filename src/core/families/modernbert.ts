@@ -140,6 +140,13 @@ export const modernbert: FamilyDescriptor = {
     bias: ['decoder.bias'],
   },
   layerPrefix: 'model.layers.{i}.',
+  // layer_types is keyed on the index, so a copied layer must take its attention kind along.
+  perLayerConfig: (raw, plan, sourceLayers) => {
+    const types = modernBertLayerTypes(raw, sourceLayers);
+    return { layer_types: plan.map((j) => types[j]) };
+  },
+  deepenPlanRule:
+    'HF builds attn_norm as an identity for layer 0 and as a LayerNorm for every other index, so the plan must start with layer 0 and use it nowhere else (e.g. "0,1,1,2")',
   layerCountKey: 'num_hidden_layers',
   tokenizerKind: 'bpe',
   missingHeadHint:

@@ -119,6 +119,14 @@ export interface FamilyDescriptor {
   head: { [K in HeadTensor]?: string[] };
   /** Prefix of one encoder layer's tensors, `{i}` for its index; used to renumber when deepening. */
   layerPrefix: string;
+  /**
+   * config.json keys that describe the layers one by one (ModernBERT's `layer_types`), rewritten for
+   * a deepened model whose layer k is source layer plan[k]. The writer then checks that the written
+   * config gives every layer the architecture of the source layer it copies.
+   */
+  perLayerConfig?: (raw: Record<string, unknown>, plan: readonly number[], sourceLayers: number) => Record<string, unknown>;
+  /** What a plan must respect because HF keys some layer structure on the index (shown when one does not). */
+  deepenPlanRule?: string;
   /** How a deepened plan is described to the user (ALBERT: repetitions of a shared group). */
   planNote?: string;
   /** Hint shown when the MLM head is missing, e.g. for an ELECTRA discriminator. */
