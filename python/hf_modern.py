@@ -138,26 +138,29 @@ def per_sentence(logp, texts, pairs, encs, ids):
     return sentences
 
 
-def check_deepened(src, deep, plan, out):
+def check_deepened(src, deep, plan, out, model_class=None, lens_of=None):
+    """Shared with hf_eurobert.py, which passes its own class and lens."""
     import transformers
     from transformers import ModernBertForMaskedLM
+    model_class, lens_of = model_class or ModernBertForMaskedLM, lens_of or lens
     tok = Tokenizer.from_file(os.path.join(src, "tokenizer.json"))
-    model, info = ModernBertForMaskedLM.from_pretrained(deep, output_loading_info=True, attn_implementation="sdpa")
+    model, info = model_class.from_pretrained(deep, output_loading_info=True, attn_implementation="sdpa")
     bad = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
     assert not bad, f"HF loading {deep}: {bad}"
     model = model.double().eval()
-    source = ModernBertForMaskedLM.from_pretrained(src, attn_implementation="sdpa").double().eval()
+    source = model_class.from_pretrained(src, attn_implementation="sdpa").double().eval()
     texts, pairs, encs, enc = encode(tok, model.config.pad_token_id, SHORT)
     with torch.no_grad():
-        got, want = lens(model, enc, None), lens(source, enc, plan)
+        got, want = lens_of(model, enc, None), lens_of(source, enc, plan)
     delta = (got - want).abs().max().item()
     assert delta <= 1e-10, f"deepened model differs from the source with the plan applied: max |Δ| {delta}"
     result = {"transformers": transformers.__version__, "torch": torch.__version__, "deep_vs_plan_max_delta": delta,
-              "cases": {"deep": {"layer_types": list(model.config.layer_types),
+              "cases": {"deep": {"layer_types": list(getattr(model.config, "layer_types", None) or []),
                                  "runs": [{"plan": None, "sentences": per_sentence(got, texts, pairs, encs, enc["input_ids"])}]}}}
     with open(out, "w") as f:
         json.dump(result, f)
     print(json.dumps({"layer_types": result["cases"]["deep"]["layer_types"], "deep_vs_plan_max_delta": delta}))
+    return 0
 
 
 def main():
@@ -193,7 +196,7 @@ def main():
         bad = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
         assert not bad, f"{name}: {bad}"
         reloaded = reloaded.double().eval()
-        case_out = {"layer_types": list(cfg.layer_types), "runs": []}
+        case_out = {"layer_types": list(cfg.layer_types), "num_parameters": reloaded.num_parameters(), "runs": []}
         for inputs, plan in runs:
             texts, pairs, encs, enc = encode(tok, vocab["[PAD]"], inputs)
             with torch.no_grad():

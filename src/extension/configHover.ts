@@ -7,6 +7,7 @@
  */
 import { normalizeConfig } from '../core/checkpoint/config';
 import { familyForModelType, supportedModelTypes } from '../core/families';
+import { embeddingShapes, headShapes, layerShapes } from '../core/families/architecture';
 import type { Dims, NormalizedConfig } from '../core/families/types';
 import type { LayerSummary } from '../core/probe/report';
 import { fmtNum } from '../shared/format';
@@ -24,14 +25,24 @@ const DIM_DOCS: Partial<Record<keyof Dims, string>> = {
 
 const HOVERED_DIMS: (keyof Dims)[] = ['numLayers', 'hiddenSize', 'numHeads', 'intermediateSize', 'vocabSize', 'maxPositions', 'embeddingSize'];
 
-/** Approximate parameter counts of the MLM model (pooler excluded; decoder tied to the embeddings). */
-export function parameterEstimate(c: NormalizedConfig): { embeddings: number; encoder: number; head: number; total: number } {
-  const { vocabSize: V, hiddenSize: H, embeddingSize: E, intermediateSize: I, maxPositions: P, typeVocabSize: T } = c;
-  const embeddings = (V + P + T) * E + 2 * E + (E !== H ? E * H + H : 0);
-  const perLayer = 4 * H * H + 4 * H + 2 * H * I + I + H + 4 * H;
-  const encoder = c.numLayerWeights * perLayer;
-  const head = H * E + E + 2 * E + V;
-  return { embeddings, encoder, head, total: embeddings + encoder + head };
+/**
+ * Parameter counts of the MLM model, from the tensors its architecture implies (the shapes the
+ * checkpoint is checked against). A decoder tied to the embeddings is counted once; a pooler or a
+ * classifier is not counted.
+ */
+export function parameterEstimate(c: NormalizedConfig): { embeddings: number; encoder: number; head: number; total: number; tiedDecoder: boolean } {
+  const a = c.architecture;
+  const size = (shapes: Partial<Record<string, number[]>>, skip: readonly string[] = []) =>
+    Object.entries(shapes).reduce((n, [k, s]) => (skip.includes(k) || !s ? n : n + s.reduce((x, y) => x * y, 1)), 0);
+  const emb = embeddingShapes(a, c);
+  const finalNorm = ['finalLnWeight', 'finalLnBias'];
+  const embeddings = size(emb, [...finalNorm, ...(c.embeddingSize === c.hiddenSize ? ['projWeight', 'projBias'] : [])]);
+  let encoder = size(Object.fromEntries(finalNorm.map((k) => [k, emb[k as keyof typeof emb]])));
+  for (let i = 0; i < c.numLayerWeights; i++) encoder += size(layerShapes(a, c, i));
+  const family = familyForModelType(c.modelType);
+  const tiedDecoder = family?.tiedDecoder ? family.tiedDecoder(c.raw) : c.raw.tie_word_embeddings !== false;
+  const head = size(headShapes(a, c), tiedDecoder ? ['decoderWeight'] : []);
+  return { embeddings, encoder, head, total: embeddings + encoder + head, tiedDecoder };
 }
 
 export function humanCount(n: number): string {
@@ -93,7 +104,7 @@ export function configHoverMarkdown(raw: unknown, key: string, latest?: LatestPr
       '\n\n' +
         [
           `- ${config.numLayers} layers, hidden ${config.hiddenSize}, ${config.numHeads} heads × head size **${config.hiddenSize / config.numHeads}**, FFN ${config.intermediateSize}`,
-          `- ≈ **${humanCount(p.total)} parameters** (embeddings ${humanCount(p.embeddings)}, encoder ${humanCount(p.encoder)}, MLM head ${humanCount(p.head)}; decoder tied, pooler excluded)`,
+          `- ≈ **${humanCount(p.total)} parameters** (embeddings ${humanCount(p.embeddings)}, encoder ${humanCount(p.encoder)}, MLM head ${humanCount(p.head)}; decoder ${p.tiedDecoder ? 'tied' : 'untied'}, pooler excluded)`,
           `- a probe has **${config.numLayers + 1} rows** (h0…h${config.numLayers}); the MLM head runs ${config.numLayers + 1}× over a ${config.vocabSize.toLocaleString('en-US')}-token vocabulary`,
         ].join('\n'),
     );

@@ -13,8 +13,8 @@ export interface ResolvedWeights {
   embeddings: Partial<Record<EmbeddingTensor, TensorEntry>> & Record<'word', TensorEntry>;
   /** One entry per distinct weight set (ALBERT has one shared set), holding what layerShapes requires. */
   layers: Partial<Record<LayerTensor, TensorEntry>>[];
-  /** denseBias, lnBias and bias are undefined where the architecture has no such bias. */
-  head: Partial<Record<HeadTensor, TensorEntry>> & Record<'denseWeight' | 'lnWeight' | 'decoderWeight', TensorEntry>;
+  /** What headShapes requires: the transform's tensors only for a transform head, biases only where they exist. */
+  head: Partial<Record<HeadTensor, TensorEntry>> & Record<'decoderWeight', TensorEntry>;
 }
 
 export function resolveWeights(family: FamilyDescriptor, config: NormalizedConfig, weights: WeightIndex): ResolvedWeights {
@@ -84,8 +84,10 @@ export function resolveWeights(family: FamilyDescriptor, config: NormalizedConfi
 
   const hShapes = headShapes(arch, config);
   const head: Partial<Record<HeadTensor, TensorEntry>> = {};
+  const tied = family.tiedDecoder?.(config.raw) ?? false;
   for (const key of Object.keys(hShapes) as HeadTensor[]) {
-    const entry = find(family.head[key]) ?? missing(family.head[key], undefined, family.missingHeadHint, `head.${key}`);
+    const names = key === 'decoderWeight' && tied ? [...(family.head[key] ?? []), ...(family.embeddings.word ?? [])] : family.head[key];
+    const entry = find(names) ?? missing(family.head[key], undefined, family.missingHeadHint, `head.${key}`);
     head[key] = check(entry, hShapes[key]!, `MLM head ${key}`);
   }
   return { embeddings, layers, head } as ResolvedWeights;

@@ -17,6 +17,7 @@ export function bertArchitecture(dims: Dims, _raw: Record<string, unknown>, numL
     biases: { attention: true, mlp: true, headDense: true, decoder: true },
     embeddingNorm: true,
     finalNorm: false,
+    head: { kind: 'transform' },
     layers: Array.from({ length: numLayerWeights }, () => ({ attention: { kind: 'global' as const }, attnNorm: true })),
   };
 }
@@ -121,9 +122,21 @@ export function layerShapes(a: Architecture, d: Dims, weightSet: number): Partia
 
 export function headShapes(a: Architecture, d: Dims): Partial<Record<HeadTensor, number[]>> {
   const { vocabSize: V, embeddingSize: E, hiddenSize: H } = d;
-  const out: Partial<Record<HeadTensor, number[]>> = { denseWeight: [E, H], lnWeight: [E], decoderWeight: [V, E] };
-  if (a.biases.headDense) out.denseBias = [E];
-  if (normHasBias(a.norm)) out.lnBias = [E];
+  const out: Partial<Record<HeadTensor, number[]>> = {};
+  switch (a.head.kind) {
+    case 'transform':
+      Object.assign(out, { denseWeight: [E, H], lnWeight: [E], decoderWeight: [V, E] });
+      if (a.biases.headDense) out.denseBias = [E];
+      if (normHasBias(a.norm)) out.lnBias = [E];
+      break;
+    case 'linear':
+      out.decoderWeight = [V, H];
+      break;
+    default: {
+      const never: never = a.head;
+      throw new Error(`unknown head ${JSON.stringify(never)}`);
+    }
+  }
   if (a.biases.decoder) out.bias = [V];
   return out;
 }

@@ -76,6 +76,7 @@ function modernBertArchitecture(dims: Dims, raw: Raw): Architecture {
     },
     embeddingNorm: true,
     finalNorm: true,
+    head: { kind: 'transform' },
     // HF builds attn_norm as nn.Identity for layer_idx 0, a LayerNorm elsewhere.
     layers: types.map((t, i) => ({ attention: t === 'sliding_attention' ? { kind: 'local', halfWindow } : { kind: 'global' }, attnNorm: i !== 0 })),
   };

@@ -25,6 +25,12 @@ export type MlpKind =
   /** act(a) · b; fused: a and b are the two halves of one projection (ModernBERT Wi); else a = gate, b = up. */
   | { kind: 'gated'; fused: boolean };
 
+/**
+ * The MLM head over a (final-normed) state: BERT's transform (dense → act → norm) before the
+ * decoder, or the decoder alone (EuroBERT's lm_head).
+ */
+export type HeadKind = { kind: 'transform' } | { kind: 'linear' };
+
 export interface LayerArchitecture {
   /** Which keys this layer's queries may see: every token, or a band |i − j| ≤ halfWindow. */
   attention: AttentionSpan;
@@ -45,6 +51,7 @@ export interface Architecture {
   embeddingNorm: boolean;
   /** A final norm after the last layer; the head then reads head(finalNorm(h_i)) for every state. */
   finalNorm: boolean;
+  head: HeadKind;
   /** One entry per weight set. */
   layers: LayerArchitecture[];
 }
@@ -129,6 +136,8 @@ export interface FamilyDescriptor {
   deepenPlanRule?: string;
   /** How a deepened plan is described to the user (ALBERT: repetitions of a shared group). */
   planNote?: string;
+  /** Whether the decoder is the word-embedding table (tie_word_embeddings) when it has no tensor of its own. */
+  tiedDecoder?: (raw: Record<string, unknown>) => boolean;
   /** Hint shown when the MLM head is missing, e.g. for an ELECTRA discriminator. */
   missingHeadHint?: string;
   /** Fields worth explaining in config.json hovers, beyond the common ones. */

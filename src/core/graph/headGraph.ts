@@ -13,6 +13,8 @@
  *   candidates are approximate (the engine measures by how much on a sample of the run).
  */
 import { readTensorF32, TensorEntry } from '../checkpoint/safetensors';
+import { required } from '../checkpoint/resolve';
+import { HeadKind } from '../families/types';
 import { GraphBuilder, OnnxModel, TensorType } from './onnx';
 import type { ProbeGraphSpec } from './probeGraph';
 import { activation, layers } from './probeGraph';
@@ -38,6 +40,20 @@ export function headPositionsFor(states: number, vocab: number, bufferBytes = HE
 
 export type HeadMode = 'exact' | 'fast';
 
+/** What the decoder reads: the transform of the rows, or the rows themselves. */
+function headInput(kind: HeadKind, transform: () => string, rows: string): string {
+  switch (kind.kind) {
+    case 'transform':
+      return transform();
+    case 'linear':
+      return rows;
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown head ${JSON.stringify(never)}`);
+    }
+  }
+}
+
 export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: number, mode: HeadMode = 'exact'): OnnxModel {
   const { config, weights, topK } = spec;
   const g = new GraphBuilder();
@@ -54,7 +70,9 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
 
   // [states, P, H] → [states·P, H] → transform t
   const rows = g.op('Reshape', ['states', g.int64Const([-1, config.hiddenSize])]);
-  const t = layerNorm(activation(g, linear(rows, head.denseWeight, head.denseBias), config.headAct), head.lnWeight, head.lnBias);
+  const t = headInput(config.architecture.head, () =>
+    layerNorm(activation(g, linear(rows, required(head, 'denseWeight'), head.denseBias), config.headAct), required(head, 'lnWeight'), head.lnBias),
+  rows);
   const toStates = (x: string, last: number) => g.op('Reshape', [x, g.int64Const([stateCount, -1, last])]);
   const vocabAxis = g.int64Const([2]);
   const sumOverVocab = (x: string) => g.op('ReduceSum', [x, vocabAxis], { keepdims: 0 });

@@ -11,36 +11,16 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProbeEngine, ProbeInput } from '../../../src/core/probe/engine';
-import { ProbeReport } from '../../../src/core/probe/report';
 import { writeDeepenedCheckpoint } from '../../../src/core/deepen/writer';
 import { UserError } from '../../../src/core/errors';
 import { makeTempDir } from '../helpers/tinyBert';
 import { hasHfPython, ROOT, TEST_PYTHON } from '../helpers/python';
 import { skipBecause } from '../helpers/pending';
+import { parameterEstimate } from '../../../src/extension/configHover';
+import { compareWithHf, Expected } from '../helpers/hfLens';
 
-/** Engine (float32 ONNX) vs HF float64: the issue's bound. */
-const TOLERANCE = 1e-4;
-/** Top-1 may differ only where HF's own best two log-probs are closer than this. */
-const TIE = 1e-4;
 /** Peak RSS bound for the 256k-vocabulary model, from the measured value (see the printed figure). */
 const PEAK_RSS_MIB = 768;
-
-interface ExpectedSentence {
-  text: string;
-  pair: string | null;
-  ids: number[];
-  input_logp: number[][];
-  topk_logp: number[][][];
-  topk_ids: number[][][];
-}
-interface ExpectedRun {
-  plan: number[] | null;
-  sentences: ExpectedSentence[];
-}
-interface Expected {
-  transformers: string;
-  cases: Record<string, { layer_types: string[]; runs: ExpectedRun[] }>;
-}
 
 export function generateModern(only?: string[]): { dir: string; expected: Expected } {
   const dir = makeTempDir();
@@ -48,38 +28,6 @@ export function generateModern(only?: string[]): { dir: string; expected: Expect
   const run = spawnSync(TEST_PYTHON, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   assert.equal(run.status, 0, `hf_modern.py failed:\n${run.stderr.slice(-3000)}`);
   return { dir, expected: JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as Expected };
-}
-
-/** Engine report vs HF's expected run: every cell within TOLERANCE, top-1 equal outside near-ties. */
-function compareWithHf(report: ProbeReport, run: ExpectedRun, name: string): { maxDelta: number; positions: number; top1Checked: number } {
-  let maxDelta = 0;
-  let positions = 0;
-  let top1Checked = 0;
-  report.sentences.forEach((got, b) => {
-    const ref = run.sentences[b];
-    assert.deepEqual(got.ids, ref.ids, `"${ref.text}": token ids`);
-    assert.equal(got.layers.length, ref.input_logp.length, 'state count');
-    ref.input_logp.forEach((layer, l) =>
-      layer.forEach((want, p) => {
-        const where = `${name} plan ${run.plan ? run.plan.join(',') : 'identity'} "${ref.text.slice(0, 30)}" h${l} position ${p}`;
-        const cells = got.layers[l];
-        const delta = Math.abs(cells.inputLogProb[p] - want);
-        maxDelta = Math.max(maxDelta, delta);
-        positions++;
-        assert.ok(delta <= TOLERANCE, `${where}: log-prob ${cells.inputLogProb[p]} vs HF ${want}`);
-        ref.topk_logp[l][p].forEach((v, j) => {
-          const d = Math.abs(cells.topKLogProbs[p][j] - v);
-          maxDelta = Math.max(maxDelta, d);
-          assert.ok(d <= TOLERANCE, `${where}: top-${j + 1} log-prob ${cells.topKLogProbs[p][j]} vs HF ${v}`);
-        });
-        if (ref.topk_logp[l][p][0] - ref.topk_logp[l][p][1] > TIE) {
-          top1Checked++;
-          assert.equal(cells.top1[p], ref.topk_ids[l][p][0], `${where}: top-1`);
-        }
-      }),
-    );
-  });
-  return { maxDelta, positions, top1Checked };
 }
 
 describe('ModernBERT vs HF transformers (tiny random models built by HF)', function () {
@@ -106,6 +54,8 @@ describe('ModernBERT vs HF transformers (tiny random models built by HF)', funct
       const want = expected.cases[name];
       const engine = ProbeEngine.load(path.join(dir, name), { threads: 1 });
       try {
+        // The config.json hover's parameter count, from the architecture's shapes, equals HF's.
+        assert.equal(parameterEstimate(engine.checkpoint.config).total, want.num_parameters, 'parameters');
         for (const run of want.runs) {
           const inputs: ProbeInput[] = run.sentences.map((s) => (s.pair ? { text: s.text, pair: s.pair } : { text: s.text }));
           const started = Date.now();

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadCheckpoint } from '../../../src/core/checkpoint/checkpoint';
-import { readTensorF32 } from '../../../src/core/checkpoint/safetensors';
+import { readTensorF32, TensorEntry } from '../../../src/core/checkpoint/safetensors';
 import { UserError } from '../../../src/core/errors';
 import { LayerTensor } from '../../../src/core/families/types';
 import { ProbeEngine } from '../../../src/core/probe/engine';
@@ -31,7 +31,7 @@ function exportedFolder(opset: number): string {
 }
 
 /** Logical [out, in] values, whichever way the bytes are stored. */
-function logical(e: ReturnType<typeof loadCheckpoint>['resolved']['head']['denseWeight']): number[] {
+function logical(e: TensorEntry): number[] {
   const v = readTensorF32(e);
   if (!e.transposed) return Array.from(v);
   const [out, inp] = e.shape;

@@ -340,7 +340,19 @@ export function referenceLogProbs(cfg: NormalizedConfig, w: ResolvedWeights, pla
   }
   const read = arch.finalNorm ? states.map((s) => norm(arch.norm, s, required(w.embeddings, 'finalLnWeight'), w.embeddings.finalLnBias, eps)) : states;
   return read.map((state) => {
-    const t = norm(arch.norm, activate(linear(state, w.head.denseWeight, w.head.denseBias), cfg.headAct), w.head.lnWeight, w.head.lnBias, eps);
+    let t: Mat;
+    switch (arch.head.kind) {
+      case 'transform':
+        t = norm(arch.norm, activate(linear(state, required(w.head, 'denseWeight'), w.head.denseBias), cfg.headAct), required(w.head, 'lnWeight'), w.head.lnBias, eps);
+        break;
+      case 'linear':
+        t = state;
+        break;
+      default: {
+        const never: never = arch.head;
+        throw new Error(`unknown head ${JSON.stringify(never)}`);
+      }
+    }
     const logits = linear(t, w.head.decoderWeight, w.head.bias);
     const rows: Float64Array[] = [];
     for (let p = 0; p < S; p++) {
