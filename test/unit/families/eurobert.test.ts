@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeDeepenedCheckpoint } from '../../../src/core/deepen/writer';
 import { UserError } from '../../../src/core/errors';
+import { eurobert } from '../../../src/core/families/eurobert';
 import { ProbeEngine, ProbeInput } from '../../../src/core/probe/engine';
 import { parameterEstimate } from '../../../src/extension/configHover';
 import { compareWithHf, Expected } from '../helpers/hfLens';
@@ -80,6 +81,13 @@ describe('EuroBERT vs HF transformers (tiny random models built by HF)', functio
       figures.push(`${maxDelta.toExponential(2)}  eb-gqa deepened to [0, 2, 1, 1] and reloaded by HF, ${positions} cells (HF: deepened vs plan by hand ${hf.deep_vs_plan_max_delta.toExponential(1)})`);
     } finally {
       await engine.dispose();
+    }
+  });
+
+  it('documents every config.json field HF writes (for hovers)', () => {
+    for (const name of ['eb-gqa', 'eb-bias-tied']) {
+      const config = JSON.parse(fs.readFileSync(path.join(dir, name, 'config.json'), 'utf8')) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(config).filter((k) => !eurobert.fieldDocs?.[k]), [], name);
     }
   });
 

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { ProbeEngine, ProbeInput } from '../../../src/core/probe/engine';
 import { writeDeepenedCheckpoint } from '../../../src/core/deepen/writer';
 import { UserError } from '../../../src/core/errors';
+import { modernbert } from '../../../src/core/families/modernbert';
 import { makeTempDir } from '../helpers/tinyBert';
 import { hasHfPython, ROOT, TEST_PYTHON } from '../helpers/python';
 import { skipBecause } from '../helpers/pending';
@@ -106,6 +107,15 @@ describe('ModernBERT vs HF transformers (tiny random models built by HF)', funct
       }
     });
   }
+
+  it('documents every config.json field HF writes, the deepened one included (for hovers)', async () => {
+    const src = path.join(generated!.dir, 'mb-4l-bias');
+    const deep = await writeDeepenedCheckpoint({ source: src, plan: [0, 1], target: path.join(makeTempDir(), 'deep') });
+    for (const dir of [src, deep.target]) {
+      const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(config).filter((k) => !modernbert.fieldDocs?.[k] && k !== 'layer_lens'), [], dir);
+    }
+  });
 
   it('refuses a plan that moves layer 0 (its attn_norm is an identity only at index 0), in one line', async () => {
     const src = path.join(generated!.dir, 'mb-3l-w4');
