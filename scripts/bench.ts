@@ -8,6 +8,8 @@
  *   checkpoint: exact vs fast, with peak RSS;
  * - fast vs exact on the held-out corpus: top-1 and top-k order agreement, log-prob error;
  * - cold start, warm 1×32, and the exact head's prepacking on vs off (paired);
+ * - the tuned lens's cost against the raw lens (paired), on the reference model and BERT-base;
+ * - base-sized random ModernBERT and EuroBERT checkpoints built by HF: exact vs fast, with peak RSS;
  * - which int8 kernel runs (the CPU flags, and the fused op in ORT's optimized head graph).
  * Prints figures; asserts nothing. Each measurement runs in its own process so that cold start
  * and peak RSS are honest.
@@ -19,7 +21,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { loadCheckpoint } from '../src/core/checkpoint/checkpoint';
 import { readOnnxGraph } from '../src/core/checkpoint/onnx/onnxWeights';
+import { writeSafetensors } from '../src/core/checkpoint/safetensors';
+import { LENS_CARD, LENS_FORMAT, LENS_WEIGHTS, loadTunedLens, modelHash } from '../src/core/lens/tunedLens';
 import { compareReports } from '../src/core/probe/agreement';
 import { EngineOptions, ProbeEngine, ProbeInput } from '../src/core/probe/engine';
 import { readSentenceFile } from '../src/core/probe/inputs';
@@ -45,6 +50,8 @@ interface Child {
   kind: string;
   minSeconds: number;
   optimizedHead?: string;
+  /** A tuned-lens folder to read the states through (probe --lens tuned:DIR). */
+  lens?: string;
 }
 interface Measured {
   tokensPerS: number;
@@ -78,6 +85,7 @@ function sentences(batch: number, seq: number): ProbeInput[] {
 async function speedChild(c: Child): Promise<Measured> {
   const t0 = performance.now();
   const engine = ProbeEngine.load(c.model, engineOptions(c.mode, c.optimizedHead));
+  const probeOptions = c.lens ? { lens: loadTunedLens(c.lens, engine.checkpoint) } : {};
   try {
     if (c.kind === 'cold') {
       const one = sentences(1, 32);
@@ -93,12 +101,12 @@ async function speedChild(c: Child): Promise<Measured> {
     const [b, s] = c.kind.split('x').map(Number);
     const inputs = sentences(b, s);
     if (!engine.encode(inputs).every((e) => e.ids.length === s)) throw new Error(`bench inputs do not tokenize to ${s} tokens`);
-    const warm = await engine.probe(inputs);
+    const warm = await engine.probe(inputs, probeOptions);
     let runs = 0;
     const cpu0 = process.cpuUsage();
     const start = performance.now();
     while (performance.now() - start < c.minSeconds * 1000 || runs < 2) {
-      await engine.probe(inputs);
+      await engine.probe(inputs, probeOptions);
       runs++;
     }
     const seconds = (performance.now() - start) / 1000;
@@ -188,6 +196,21 @@ function writeRandomBert(dir: string, dims: BertDims): void {
   console.log(`checkpoint ${path.relative(ROOT, dir)}: ${mib.toFixed(0)} MiB (ready in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
 }
 
+/** A base-sized random ModernBERT or EuroBERT, built by HF (python/random_family.py); false when Python is unavailable. */
+function writeRandomFamily(dir: string, family: 'modernbert' | 'eurobert'): boolean {
+  const venv = path.join(ROOT, '.cache', 'venv', 'bin', 'python');
+  const py = process.env.LAYER_LENS_TEST_PYTHON ?? (fs.existsSync(venv) ? venv : 'python3');
+  const t = performance.now();
+  const r = spawnSync(py, [path.join(ROOT, 'python', 'random_family.py'), '--family', family, '--out', dir], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.log(`${family} random checkpoint unavailable: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
+    return false;
+  }
+  const mib = fs.statSync(path.join(dir, 'model.safetensors')).size / 2 ** 20;
+  console.log(`checkpoint ${path.relative(ROOT, dir)}: ${r.stdout.trim()}, ${mib.toFixed(0)} MiB (ready in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  return true;
+}
+
 // ── report ────────────────────────────────────────────────────────────────────────────────
 
 function speedTable(title: string, model: string, dims: BertDims | undefined, cases: string[], withTorch: boolean): void {
@@ -248,6 +271,44 @@ function prepackTable(model: string): void {
   );
 }
 
+/**
+ * A tuned lens for `model` with identity translators: the in-graph Gemm costs the same whatever
+ * the values, and this needs no torch (test/unit/probe/tuneLens.test.ts trains a real one).
+ */
+function writeIdentityLens(dir: string, model: string): void {
+  const { config, weights } = loadCheckpoint(model);
+  const H = config.hiddenSize;
+  const plan = Array.from({ length: config.numLayers }, (_, l) => l);
+  const eye = new Float32Array(H * H).map((_, k) => (k % (H + 1) === 0 ? 1 : 0));
+  const zero = new Float32Array(H);
+  fs.mkdirSync(dir, { recursive: true });
+  writeSafetensors(path.join(dir, LENS_WEIGHTS), plan.flatMap((_, i) => [
+    { name: `translator.${i}.weight`, dtype: 'F32' as const, shape: [H, H], byteLength: eye.byteLength, read: () => new Uint8Array(eye.buffer) },
+    { name: `translator.${i}.bias`, dtype: 'F32' as const, shape: [H], byteLength: zero.byteLength, read: () => new Uint8Array(zero.buffer) },
+  ]));
+  const none = { kl: [], accuracy: [] };
+  fs.writeFileSync(path.join(dir, LENS_CARD), JSON.stringify({
+    format: LENS_FORMAT, model: { name: path.basename(model), hash: modelHash(weights.files), hiddenSize: H, numLayers: plan.length }, plan,
+    corpus: { file: 'none (bench: identity translators)', sha256: '', sentences: 0, trainSentences: 0, heldoutSentences: 0, heldoutPositions: 0 },
+    optimizer: {}, steps: 0, heldout: { before: none, after: none },
+  }));
+}
+
+function lensTable(label: string, model: string): void {
+  const kind = '8x32';
+  const lens = path.join(os.tmpdir(), `layer-lens-bench-lens-${process.pid}`);
+  writeIdentityLens(lens, model);
+  try {
+    const samples = pairs({
+      raw: () => child<Measured>({ model, mode: 'exact', kind, minSeconds: MIN_SECONDS }),
+      tuned: () => child<Measured>({ model, mode: 'exact', kind, minSeconds: MIN_SECONDS, lens }),
+    });
+    console.log(`${label.padEnd(22)} ${kind}: raw ${fmt(med(samples, (x) => tps(x.raw)))} tok/s, tuned ${fmt(med(samples, (x) => tps(x.tuned)))} tok/s · overhead ${fmt(100 * (1 / ratio(samples, 'tuned', 'raw') - 1), 1)}% (target ≤ 10%) · peak RSS ${fmt(field(samples, 'tuned', 'peakRssMb'))} vs ${fmt(field(samples, 'raw', 'peakRssMb'))} MB`);
+  } finally {
+    fs.rmSync(lens, { recursive: true, force: true });
+  }
+}
+
 function accuracyRow(label: string, model: string, count: number): void {
   const r = child<Awaited<ReturnType<typeof accuracyChild>>>({ accuracy: true, model, count });
   const a = r.agreement;
@@ -298,6 +359,10 @@ async function main(): Promise<void> {
   speedTable('Reference model (reference-bert-mini: 256 hidden, 4 layers, 30,522 vocab, F16)', REFERENCE, undefined, ['8x32', '32x128'], false);
   prepackTable(base);
 
+  console.log(`\nTuned lens (probe --lens tuned:DIR, one Gemm per state before the head) against the raw lens; medians of ${PAIRS} pair(s)`);
+  lensTable('reference-bert-mini', REFERENCE);
+  lensTable('BERT-base random', base);
+
   console.log('\nFast vs exact on data/heldout-sentences.txt (cells = sentences × tokens × states; top-k = 5)');
   console.log('model                 sent.   cells    top-1  top-k ord  mean|Δlp|  max|Δlp|  max|ΔH|  max|ΔKL|  same rank  calib. max|Δlp|');
   accuracyRow('reference-bert-mini', REFERENCE, 500);
@@ -311,6 +376,16 @@ async function main(): Promise<void> {
     writeRandomBert(wide, VOCAB_256K);
     speedTable('BERT-large random (1024 hidden, 24 layers, 30,522 vocab, F32)', large, BERT_LARGE, ['8x32'], false);
     speedTable('256k-vocabulary random (384 hidden, 6 layers, 256,000 vocab, F32)', wide, VOCAB_256K, ['8x32'], false);
+  }
+
+  console.log('');
+  const modern = path.join(bench, 'modernbert-base-random');
+  const euro = path.join(bench, 'eurobert-210m-random');
+  if (writeRandomFamily(modern, 'modernbert')) {
+    speedTable('ModernBERT-base random (768 hidden, 22 layers, window 128 on 2 of 3 layers, 50,368 vocab, F32)', modern, undefined, QUICK ? ['8x32'] : ['8x32', '1x512'], false);
+  }
+  if (writeRandomFamily(euro, 'eurobert')) {
+    speedTable('EuroBERT-210m random (768 hidden, 12 layers, 128,256 vocab, untied head, F32)', euro, undefined, QUICK ? ['8x32'] : ['8x32', '1x512'], false);
   }
 
   console.log('\nDeepen writer (BERT-base, top layer duplicated, streamed tensor by tensor):');
