@@ -71,6 +71,8 @@ export class ProbeService implements vscode.Disposable {
         fast: options.settings.fast,
         pll: options.pll,
         signal: controller.signal,
+        // A cancelled run keeps the sentences it finished, marked partial, rather than losing them.
+        keepPartial: true,
         onProgress: (done, total) => {
           const pct = (done / total) * 100;
           options.progress?.report({ message: `${done}/${total} sentences`, increment: pct - last });
@@ -85,6 +87,10 @@ export class ProbeService implements vscode.Disposable {
           `heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB; model ${report.model.path}`,
       );
       for (const w of report.warnings) this.log.warn(w);
+      if (report.corpus?.partial) {
+        this.log.info(`probe cancelled after ${report.sentences.length} of ${inputs.length} sentences; kept them as a partial run`);
+        void vscode.window.showInformationMessage(`Layer Lens: cancelled after ${report.sentences.length} of ${inputs.length} sentences; the panel shows those, marked partial.`);
+      }
       return report;
     } catch (e) {
       if (controller.signal.aborted) {

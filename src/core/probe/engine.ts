@@ -44,6 +44,11 @@ export interface ProbeOptions {
   /** Fast mode for this run (default: the engine's `fast` option). */
   fast?: boolean;
   signal?: AbortSignal;
+  /**
+   * On cancel, return what was finished (whole batches) instead of throwing, marked
+   * `corpus.partial`; throws CancelledError as usual when nothing was finished.
+   */
+  keepPartial?: boolean;
   onProgress?: (done: number, total: number) => void;
   /** Also mask each counted token in turn (per-layer pseudo-log-likelihood): one sequence per token. */
   pll?: boolean;
@@ -190,22 +195,33 @@ export class ProbeEngine {
       throwIfAborted(options.signal);
       await this.ensureSession(plan, topK, fast, { sublayers, lens });
       throwIfAborted(options.signal);
-      const sentences: ProbedSentence[] = new Array(inputs.length);
+      const all: ProbedSentence[] = new Array(inputs.length);
       let runMs = 0;
       let done = 0;
+      let partial = false;
+      // Cancelled with keepPartial: keep the batches that finished, unless none did.
+      const stopHere = () => options.keepPartial === true && options.signal?.aborted === true && done > 0;
       const calibrations: FastCalibration[] = [];
       for (const chunk of chunkByLength(encoded, this.options.maxTokensPerRun ?? 256)) {
+        if ((partial = stopHere())) break;
         throwIfAborted(options.signal);
         const batch = this.toBatch(chunk.map((i) => encoded[i]), chunk.map((i) => targetsOf(encoded[i], masks[i], maskId)));
-        const { output, ms } = await this.client.run(batch);
-        throwIfAborted(options.signal);
+        let result: Awaited<ReturnType<typeof this.client.run>>;
+        try {
+          result = await this.client.run(batch);
+        } catch (e) {
+          if ((partial = stopHere())) break;
+          throw e;
+        }
+        const { output, ms } = result;
+        if (!options.keepPartial) throwIfAborted(options.signal);
         runMs += ms;
         if (output.calibration) calibrations.push(output.calibration);
         chunk.forEach((inputIndex, b) => {
           const cells = sliceSentence(output, b * batch.seq, encoded[inputIndex].ids.length);
           // The sub-layer states come first in the graph's output (see buildEncoder).
           const sub = sublayers ? cells.splice(0, plan.length) : undefined;
-          sentences[inputIndex] = {
+          all[inputIndex] = {
             index: inputs[inputIndex].index ?? inputIndex,
             text: inputs[inputIndex].text,
             ...(inputs[inputIndex].pair !== undefined ? { pair: inputs[inputIndex].pair } : {}),
@@ -221,6 +237,9 @@ export class ProbeEngine {
         done += chunk.length;
         options.onProgress?.(done, inputs.length);
       }
+      // A partial run reports the finished sentences only (whole batches, grouped by length).
+      const sentences = partial ? all.filter((s) => s !== undefined) : all;
+      if (partial) warnings.push(`cancelled after ${sentences.length} of ${inputs.length} sentences: every figure covers those ${sentences.length} only`);
       const bad = firstNonFiniteLayer(sentences);
       // A mask without a gold token has no target: its log p and rank would score the mask token itself.
       for (const s of sentences) for (const m of s.masks ?? []) if (m.gold === undefined) for (const l of [...s.layers, ...(s.sublayers ?? [])]) blankTarget(l, m.position);
@@ -230,7 +249,7 @@ export class ProbeEngine {
       const intervals = options.intervals ?? true;
       const summary = intervals ? withIntervals(plain, bootstrapIntervals(rowColumns(rows, plan.length + 1))) : plain;
       const sublayerSummary = sublayers ? aggregateLayers(sentences, plan, includeSpecial, { cells: (s) => s.sublayers, sublayers: true }).map(summarizeAggregate) : undefined;
-      const pll = options.pll ? await this.maskEachInTurn(sentences, encoded, masks, maskId, includeSpecial, options.signal, sublayers ? plan.length : 0) : undefined;
+      const pll = options.pll && !partial ? await this.maskEachInTurn(sentences, encoded, masks, maskId, includeSpecial, options.signal, sublayers ? plan.length : 0) : undefined;
       runMs += pll?.runMs ?? 0;
       if (bad) {
         const where = bad.layer === 0 ? 'h0 (the embeddings)' : `h${bad.layer} (encoder layer ${plan[bad.layer - 1]})`;
@@ -256,14 +275,14 @@ export class ProbeEngine {
         ...(lens ? { lens: { kind: 'tuned' as const, dir: lens.dir, steps: lens.card.steps, corpus: lens.card.corpus.file } } : {}),
         aggregates,
         rows,
-        corpus: { totalSentences: total, probed: total, fullSentences: total },
+        corpus: { totalSentences: total, probed: sentences.length, fullSentences: sentences.length, ...(partial ? { partial: true } : {}) },
         ...(intervals ? { bootstrap: { resamples: BOOTSTRAP_RESAMPLES, seed: BOOTSTRAP_SEED, unit: 'sentence' as const, estimator: 'ratio of sums' as const, interval: 'percentile 2.5/97.5' as const } } : {}),
         vocab: this.vocabFor(sentences),
         warnings,
         timing: {
           sessionMs: this.sessionMs,
           runMs,
-          tokens: encoded.reduce((n, e) => n + e.ids.length, 0),
+          tokens: sentences.reduce((n, s) => n + s.ids.length, 0),
           peakRssMb: process.resourceUsage().maxRSS / 1024,
         },
         ...(fast ? { fast: fastInfo(calibrations, topK, this.kernel.name) } : {}),

@@ -86,7 +86,7 @@ async function deepen(arg: unknown, deps: DeepenDeps): Promise<DeepenResult | un
   if (!direct) {
     const choice = await vscode.window.showInformationMessage(
       `Write ${path.basename(dir)} deepened to ${plan.length} layers (plan ${planText}) as ${path.basename(target)}?`,
-      { modal: false, detail: target },
+      { modal: true, detail: target },
       'Write',
       'Choose Folder…',
     );

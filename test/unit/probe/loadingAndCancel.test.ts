@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isCancelled } from '../../../src/core/errors';
+import { runLabel } from '../../../src/shared/format';
 import { ProbeEngine } from '../../../src/core/probe/engine';
 import { makeTempDir, writeTinyBert } from '../helpers/tinyBert';
 
@@ -75,6 +76,42 @@ describe('engine plumbing', () => {
     const after = await engine.probe([{ text: 'the cat' }]);
     assert.equal(after.sentences[0].layers.length, 5);
     await engine.dispose();
+  });
+
+  it('keepPartial: a cancelled run returns the sentences it finished, marked partial, with the same figures as probing those alone', async () => {
+    const engine = ProbeEngine.load(writeTinyBert(makeTempDir(), { layers: 2, hidden: 32, heads: 2, seed: 29 }), { threads: 1, maxTokensPerRun: 16 });
+    try {
+      const inputs = Array.from({ length: 120 }, (_, i) => ({ text: `the cat sat on the mat number ${i % 7} and the dog ${i % 3 ? 'ran' : 'sat'}` }));
+      const controller = new AbortController();
+      const report = await engine.probe(inputs, {
+        signal: controller.signal,
+        keepPartial: true,
+        onProgress: (done) => {
+          if (done >= 10 && !controller.signal.aborted) controller.abort();
+        },
+      });
+      const n = report.sentences.length;
+      assert.ok(n >= 10 && n < inputs.length, `kept ${n} of ${inputs.length}`);
+      assert.equal(report.corpus?.partial, true);
+      assert.equal(report.corpus?.probed, n);
+      assert.equal(report.corpus?.totalSentences, inputs.length);
+      assert.equal(report.rows?.length, n);
+      assert.ok(report.warnings.some((w) => w.startsWith(`cancelled after ${n} of ${inputs.length} sentences`)), report.warnings.join(' | '));
+      assert.match(runLabel(report, 'corpus'), new RegExp(`${n} sentences of ${inputs.length}, PARTIAL \\(cancelled\\)`));
+      // The kept figures are those of probing the same sentences on their own.
+      const alone = await engine.probe(report.sentences.map((s) => inputs[s.index!]), { intervals: false });
+      report.summary.forEach((l, i) => {
+        assert.equal(l.count, alone.summary[i].count, `h${i} count`);
+        assert.ok(Math.abs(l.accuracy - alone.summary[i].accuracy) < 1e-12, `h${i} accuracy`);
+        assert.ok(Math.abs(l.meanLogProb - alone.summary[i].meanLogProb) < 1e-9, `h${i} mean log p`);
+      });
+      // Cancelled before anything finished: nothing to keep, so it throws as usual.
+      const early = new AbortController();
+      early.abort();
+      await assert.rejects(engine.probe(inputs, { signal: early.signal, keepPartial: true }), (e) => isCancelled(e));
+    } finally {
+      await engine.dispose();
+    }
   });
 });
 
