@@ -138,17 +138,18 @@ def per_sentence(logp, texts, pairs, encs, ids):
     return sentences
 
 
-def check_deepened(src, deep, plan, out, model_class=None, lens_of=None):
-    """Shared with hf_eurobert.py, which passes its own class and lens."""
+def check_deepened(src, deep, plan, out, model_class=None, lens_of=None, load=None):
+    """Shared with hf_eurobert.py and hf_deberta.py, which pass their own class, lens and loading options."""
     import transformers
     from transformers import ModernBertForMaskedLM
     model_class, lens_of = model_class or ModernBertForMaskedLM, lens_of or lens
+    load = {"attn_implementation": "sdpa"} if load is None else load
     tok = Tokenizer.from_file(os.path.join(src, "tokenizer.json"))
-    model, info = model_class.from_pretrained(deep, output_loading_info=True, attn_implementation="sdpa")
+    model, info = model_class.from_pretrained(deep, output_loading_info=True, **load)
     bad = {k: v for k, v in info.items() if v and k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
     assert not bad, f"HF loading {deep}: {bad}"
     model = model.double().eval()
-    source = model_class.from_pretrained(src, attn_implementation="sdpa").double().eval()
+    source = model_class.from_pretrained(src, **load).double().eval()
     texts, pairs, encs, enc = encode(tok, model.config.pad_token_id, SHORT)
     with torch.no_grad():
         got, want = lens_of(model, enc, None), lens_of(source, enc, plan)

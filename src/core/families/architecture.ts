@@ -48,6 +48,11 @@ export function embeddingShapes(a: Architecture, d: Dims): Partial<Record<Embedd
       break;
     case 'rotary':
       break;
+    case 'disentangled':
+      if (a.positions.absolute) out.position = [d.maxPositions, E];
+      out.relEmbeddings = [2 * a.positions.span, H];
+      if (a.positions.normRel) Object.assign(out, { relLnWeight: [H], relLnBias: [H] });
+      break;
     default: {
       const never: never = a.positions;
       throw new Error(`unknown positions ${JSON.stringify(never)}`);
@@ -85,6 +90,10 @@ export function layerShapes(a: Architecture, d: Dims, weightSet: number): Partia
       const never: never = a.qkv;
       throw new Error(`unknown qkv layout ${JSON.stringify(never)}`);
     }
+  }
+  if (a.positions.kind === 'disentangled' && !a.positions.shareKey) {
+    if (a.positions.c2p) Object.assign(out, { posKeyWeight: [H, H], posKeyBias: [H] });
+    if (a.positions.p2c) Object.assign(out, { posQueryWeight: [H, H], posQueryBias: [H] });
   }
   out.attnOutWeight = [H, H];
   if (attnBias) out.attnOutBias = [H];

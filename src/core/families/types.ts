@@ -17,7 +17,31 @@ export type Positions =
   /** A learned table indexed by position id (offset by NormalizedConfig.positionOffset). */
   | { kind: 'learned' }
   /** Rotary embeddings on q and k; `theta[i]` is the base of weight set i (ModernBERT: global vs local layers). */
-  | { kind: 'rotary'; theta: number[] };
+  | { kind: 'rotary'; theta: number[] }
+  /** DeBERTa's disentangled attention: content↔position terms over bucketed relative distances. */
+  | ({ kind: 'disentangled' } & DisentangledPositions);
+
+/**
+ * DeBERTa-v2's relative positions. Distance i − j maps to a bucket (log-spaced beyond ±buckets/2
+ * when `buckets` > 0, as make_log_bucket_position), then to a row of rel_embeddings (2·span rows,
+ * clamped). c2p adds q_i·Kpos[δ(i,j)], p2c adds k_j·Qpos[δ(i,j)], and every term is scaled by
+ * 1/√(d·(1 + c2p + p2c)).
+ */
+export interface DisentangledPositions {
+  /** A learned absolute table is also added to the embeddings (position_biased_input). */
+  absolute: boolean;
+  /** Rows of rel_embeddings are 2·span: position_buckets when > 0, else max_relative_positions. */
+  span: number;
+  /** position_buckets (0: no log buckets) and max_relative_positions. */
+  buckets: number;
+  maxRelative: number;
+  c2p: boolean;
+  p2c: boolean;
+  /** The position projections are the layer's own query/key projections (share_att_key). */
+  shareKey: boolean;
+  /** rel_embeddings go through the encoder's LayerNorm first (norm_rel_ebd "layer_norm"). */
+  normRel: boolean;
+}
 export type AttentionSpan = { kind: 'global' } | { kind: 'local'; halfWindow: number };
 export type QkvLayout = 'separate' | 'fused';
 export type MlpKind =
@@ -62,7 +86,9 @@ export interface Architecture {
  * pre-norm encoders apply after the last layer.
  */
 export type EmbeddingTensor =
-  | 'word' | 'position' | 'tokenType' | 'lnWeight' | 'lnBias' | 'projWeight' | 'projBias' | 'finalLnWeight' | 'finalLnBias';
+  | 'word' | 'position' | 'tokenType' | 'lnWeight' | 'lnBias' | 'projWeight' | 'projBias' | 'finalLnWeight' | 'finalLnBias'
+  /** DeBERTa: the relative-position table and its LayerNorm. */
+  | 'relEmbeddings' | 'relLnWeight' | 'relLnBias';
 /**
  * One layer's tensors. `attnLn*` is the norm next to attention (after it when post-norm, before
  * it when pre-norm), `outLn*` the norm next to the MLP. `qkv*` is a fused projection; `ffnGate*`
@@ -71,7 +97,9 @@ export type EmbeddingTensor =
 export type LayerTensor =
   | 'qWeight' | 'qBias' | 'kWeight' | 'kBias' | 'vWeight' | 'vBias' | 'qkvWeight' | 'qkvBias'
   | 'attnOutWeight' | 'attnOutBias' | 'attnLnWeight' | 'attnLnBias'
-  | 'ffnInWeight' | 'ffnInBias' | 'ffnGateWeight' | 'ffnGateBias' | 'ffnOutWeight' | 'ffnOutBias' | 'outLnWeight' | 'outLnBias';
+  | 'ffnInWeight' | 'ffnInBias' | 'ffnGateWeight' | 'ffnGateBias' | 'ffnOutWeight' | 'ffnOutBias' | 'outLnWeight' | 'outLnBias'
+  /** DeBERTa without share_att_key: the projections of rel_embeddings for c2p (key) and p2c (query). */
+  | 'posKeyWeight' | 'posKeyBias' | 'posQueryWeight' | 'posQueryBias';
 export type HeadTensor = 'denseWeight' | 'denseBias' | 'lnWeight' | 'lnBias' | 'decoderWeight' | 'bias';
 
 export interface Dims {

@@ -6,7 +6,8 @@
  */
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { Activation, AttentionSpan, LayerTensor, NormKind, NormalizedConfig } from '../families/types';
+import { relativeIndexTable } from '../families/relativePositions';
+import { Activation, AttentionSpan, DisentangledPositions, LayerTensor, NormKind, NormalizedConfig } from '../families/types';
 import { ResolvedWeights, required } from '../checkpoint/resolve';
 import { TensorEntry } from '../checkpoint/safetensors';
 import { GraphBuilder, OnnxModel, TensorType, encodeModel } from './onnx';
@@ -215,6 +216,9 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
       break;
     case 'rotary':
       break; // applied to q and k in every layer
+    case 'disentangled':
+      if (arch.positions.absolute) emb = g.op('Add', [emb, g.op('Gather', [table(required(e, 'position')), 'position_ids'])]);
+      break; // relative positions enter every layer's attention scores
     default: {
       const never: never = arch.positions;
       throw new Error(`unknown positions ${JSON.stringify(never)}`);
@@ -226,6 +230,7 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
   const states = [hidden];
   const afterAttention: string[] = [];
 
+  const relative = arch.positions.kind === 'disentangled' ? disentangledInputs(g, blocks, arch.positions, e, batchSeq, heads, config.maxPositions) : undefined;
   const toHeads = (x: string, split: string, perm: number[]) => g.op('Transpose', [g.op('Reshape', [x, split])], { perm });
   /** Grouped-query: each of the kvHeads heads serves heads/kvHeads query heads, as HF's repeat_kv. */
   const repeatKv = (x: string) => {
@@ -260,10 +265,17 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
     let q = toHeads(qRows, splitHeads, [0, 2, 1, 3]);
     const v = toHeads(repeatKv(vRows), splitHeads, [0, 2, 1, 3]);
     let kT: string;
+    let positionScores: string | undefined;
     switch (arch.positions.kind) {
       case 'learned':
         kT = toHeads(repeatKv(kRows), splitHeads, [0, 2, 3, 1]);
         break;
+      case 'disentangled': {
+        const k = toHeads(kRows, splitHeads, [0, 2, 1, 3]);
+        kT = g.op('Transpose', [k], { perm: [0, 1, 3, 2] });
+        positionScores = disentangledScores(g, blocks, arch.positions, relative!, q, k, L, heads, headDim);
+        break;
+      }
       case 'rotary': {
         const r = rotaryFor(arch.positions.theta[weightSet]);
         q = rotate(q, r);
@@ -276,7 +288,11 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
       }
     }
     const mask = maskFor(arch.layers[weightSet].attention);
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kT]), g.floatConst(1 / Math.sqrt(headDim))]), mask]);
+    const content = g.op('MatMul', [q, kT]);
+    // DeBERTa scales the content and position terms together, by 1/√(d · (1 + c2p + p2c)).
+    const terms = arch.positions.kind === 'disentangled' ? 1 + Number(arch.positions.c2p) + Number(arch.positions.p2c) : 1;
+    const raw = positionScores ? g.op('Add', [content, positionScores]) : content;
+    const scores = g.op('Add', [g.op('Mul', [raw, g.floatConst(1 / Math.sqrt(headDim * terms))]), mask]);
     const context = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), v]);
     const merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), flatHidden]);
     return linear(merged, required(L, 'attnOutWeight'), L.attnOutBias);
@@ -352,6 +368,48 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
     })),
     outputs: [{ name: 'states', type: TensorType.FLOAT, shape: [read.length, 'tokens', H] }],
   };
+}
+
+/**
+ * What every DeBERTa layer shares: the rel_embeddings rows (normed when normRel), and the row each
+ * (i, j) reads, [batch, heads, seq, seq], from a table over every distance the model's positions
+ * allow (relativeIndexTable), for c2p; its transpose for p2c.
+ */
+function disentangledInputs(g: GraphBuilder, b: Blocks, p: DisentangledPositions, e: ResolvedWeights['embeddings'], batchSeq: string, heads: number, maxLength: number) {
+  let rel = b.w(required(e, 'relEmbeddings'));
+  if (p.normRel) rel = b.layerNorm(rel, required(e, 'relLnWeight'), e.relLnBias);
+  const table = g.int64Const(relativeIndexTable(p, maxLength));
+  const seq = g.op('Squeeze', [g.op('Gather', [batchSeq, g.int64Const([1])]), g.int64Const([0])]);
+  const idx = g.op('Range', [g.int64Const([0], []), seq, g.int64Const([1], [])]);
+  const delta = g.op('Add', [g.op('Sub', [g.op('Unsqueeze', [idx, g.int64Const([1])]), g.op('Unsqueeze', [idx, g.int64Const([0])])]), g.int64Const([maxLength - 1], [])]);
+  const rows = g.op('Gather', [table, delta]); // [seq, seq]: row for (i, j)
+  const shape = g.op('Concat', [g.op('Slice', [batchSeq, g.int64Const([0]), g.int64Const([1])]), g.int64Const([heads]), g.op('Unsqueeze', [seq, g.int64Const([0])]), g.op('Unsqueeze', [seq, g.int64Const([0])])], { axis: 0 });
+  return {
+    rel,
+    c2pIndex: g.op('Expand', [rows, shape]),
+    p2cIndex: g.op('Expand', [g.op('Transpose', [rows], { perm: [1, 0] }), shape]),
+  };
+}
+
+/** c2p + p2c of one layer, unscaled, [batch, heads, seq, seq]: q_i·Kpos[δ(i,j)] + k_j·Qpos[δ(i,j)]. */
+function disentangledScores(
+  g: GraphBuilder, b: Blocks, p: DisentangledPositions, r: ReturnType<typeof disentangledInputs>,
+  q: string, k: string, L: Partial<Record<LayerTensor, TensorEntry>>, heads: number, headDim: number,
+): string | undefined {
+  // rel_embeddings through a projection → [heads, headDim, 2·span].
+  const project = (weight: TensorEntry, bias: TensorEntry | undefined) =>
+    g.op('Transpose', [g.op('Reshape', [b.linear(r.rel, weight, bias), g.int64Const([-1, heads, headDim])])], { perm: [1, 2, 0] });
+  const terms: string[] = [];
+  if (p.c2p) {
+    const posKey = p.shareKey ? project(required(L, 'kWeight'), L.kBias) : project(required(L, 'posKeyWeight'), L.posKeyBias);
+    terms.push(g.op('GatherElements', [g.op('MatMul', [q, posKey]), r.c2pIndex], { axis: 3 }));
+  }
+  if (p.p2c) {
+    const posQuery = p.shareKey ? project(required(L, 'qWeight'), L.qBias) : project(required(L, 'posQueryWeight'), L.posQueryBias);
+    const byKey = g.op('GatherElements', [g.op('MatMul', [k, posQuery]), r.p2cIndex], { axis: 3 }); // [.., j, i]
+    terms.push(g.op('Transpose', [byKey], { perm: [0, 1, 3, 2] }));
+  }
+  return terms.length === 0 ? undefined : terms.length === 1 ? terms[0] : g.op('Add', terms);
 }
 
 /** One tuned-lens translator as a Gemm on [tokens, H], its weights inline (they live outside the model folder). */

@@ -6,6 +6,7 @@
 import { readTensorF32, TensorEntry } from '../../../src/core/checkpoint/safetensors';
 import { ResolvedWeights, required } from '../../../src/core/checkpoint/resolve';
 import { Activation, NormKind, NormalizedConfig } from '../../../src/core/families/types';
+import { relativeBucket } from '../../../src/core/families/relativePositions';
 import { weightSetForLayer } from '../../../src/core/graph/probeGraph';
 
 export interface ReferenceInput {
@@ -173,7 +174,7 @@ function rope(x: Mat, heads: number, dh: number, theta: number, positionIds: num
   return { ...x, data: y };
 }
 
-function attention(x: Mat, cfg: NormalizedConfig, L: Layer, weightSet: number, positionIds: number[]): Mat {
+function attention(x: Mat, cfg: NormalizedConfig, L: Layer, weightSet: number, positionIds: number[], rel?: Mat): Mat {
   const arch = cfg.architecture;
   const S = x.rows;
   const H = cfg.hiddenSize;
@@ -208,6 +209,8 @@ function attention(x: Mat, cfg: NormalizedConfig, L: Layer, weightSet: number, p
       q = rope(q, nh, dh, arch.positions.theta[weightSet], positionIds);
       k = rope(k, arch.kvHeads, dh, arch.positions.theta[weightSet], positionIds);
       break;
+    case 'disentangled':
+      break; // added to the scores below
     default: {
       const never: never = arch.positions;
       throw new Error(`unknown positions ${JSON.stringify(never)}`);
@@ -227,6 +230,25 @@ function attention(x: Mat, cfg: NormalizedConfig, L: Layer, weightSet: number, p
     }
   };
   const group = nh / arch.kvHeads;
+  // DeBERTa: score(i, j) += q_i·Kpos[r] + k_j·Qpos[r], r = clamp(bucket(i − j) + span), all over √(dh·terms).
+  let positionTerm = (_h: number, _i: number, _j: number) => 0;
+  let scale = Math.sqrt(dh);
+  if (arch.positions.kind === 'disentangled') {
+    const p = arch.positions;
+    const posK = p.c2p ? linear(rel!, p.shareKey ? required(L, 'kWeight') : required(L, 'posKeyWeight'), p.shareKey ? L.kBias : L.posKeyBias) : undefined;
+    const posQ = p.p2c ? linear(rel!, p.shareKey ? required(L, 'qWeight') : required(L, 'posQueryWeight'), p.shareKey ? L.qBias : L.posQueryBias) : undefined;
+    const row = (i: number, j: number) => Math.min(2 * p.span - 1, Math.max(0, relativeBucket(i - j, p.buckets, p.maxRelative) + p.span));
+    positionTerm = (h, i, j) => {
+      const r = row(i, j);
+      let s = 0;
+      for (let d = 0; d < dh; d++) {
+        if (posK) s += q.data[i * H + h * dh + d] * posK.data[r * H + h * dh + d];
+        if (posQ) s += k.data[j * H + h * dh + d] * posQ.data[r * H + h * dh + d];
+      }
+      return s;
+    };
+    scale = Math.sqrt(dh * (1 + Number(p.c2p) + Number(p.p2c)));
+  }
   const out = new Float64Array(S * H);
   for (let h = 0; h < nh; h++) {
     const kh = Math.floor(h / group);
@@ -240,7 +262,7 @@ function attention(x: Mat, cfg: NormalizedConfig, L: Layer, weightSet: number, p
         }
         let s = 0;
         for (let d = 0; d < dh; d++) s += q.data[i * H + h * dh + d] * k.data[j * kvw + kh * dh + d];
-        scores[j] = s / Math.sqrt(dh);
+        scores[j] = (s + positionTerm(h, i, j)) / scale;
         max = Math.max(max, scores[j]);
       }
       let z = 0;
@@ -299,6 +321,9 @@ export function referenceLogProbs(cfg: NormalizedConfig, w: ResolvedWeights, pla
       break;
     case 'rotary':
       break;
+    case 'disentangled':
+      if (arch.positions.absolute) pos = load(required(w.embeddings, 'position'));
+      break;
     default: {
       const never: never = arch.positions;
       throw new Error(`unknown positions ${JSON.stringify(never)}`);
@@ -316,18 +341,24 @@ export function referenceLogProbs(cfg: NormalizedConfig, w: ResolvedWeights, pla
   if (arch.embeddingNorm) x = norm(arch.norm, x, required(w.embeddings, 'lnWeight'), w.embeddings.lnBias, eps);
   if (w.embeddings.projWeight) x = linear(x, w.embeddings.projWeight, w.embeddings.projBias);
   const states = [x];
+  const relTable = w.embeddings.relEmbeddings;
+  let rel: Mat | undefined;
+  if (relTable && arch.positions.kind === 'disentangled') {
+    rel = { rows: relTable.shape[0], cols: relTable.shape[1], data: load(relTable) };
+    if (arch.positions.normRel) rel = layerNorm(rel, required(w.embeddings, 'relLnWeight'), w.embeddings.relLnBias, eps);
+  }
   for (const layer of plan) {
     const set = weightSetForLayer(cfg, layer);
     const L = w.layers[set];
     switch (arch.normPlacement) {
       case 'post': {
-        const a = norm(arch.norm, add(attention(x, cfg, L, set, input.positionIds), x), required(L, 'attnLnWeight'), L.attnLnBias, eps);
+        const a = norm(arch.norm, add(attention(x, cfg, L, set, input.positionIds, rel), x), required(L, 'attnLnWeight'), L.attnLnBias, eps);
         x = norm(arch.norm, add(mlp(a, cfg, L), a), required(L, 'outLnWeight'), L.outLnBias, eps);
         break;
       }
       case 'pre': {
         const attnIn = arch.layers[set].attnNorm ? norm(arch.norm, x, required(L, 'attnLnWeight'), L.attnLnBias, eps) : x;
-        const a = add(x, attention(attnIn, cfg, L, set, input.positionIds));
+        const a = add(x, attention(attnIn, cfg, L, set, input.positionIds, rel));
         x = add(a, mlp(norm(arch.norm, a, required(L, 'outLnWeight'), L.outLnBias, eps), cfg, L));
         break;
       }
