@@ -15,6 +15,7 @@
  * and peak RSS are honest.
  *
  * Knobs: `--quick` (or LAYER_LENS_BENCH_QUICK=1): one pair, short runs, no BERT-large/256k;
+ * `--only lens|families` (or LAYER_LENS_BENCH_ONLY): just the tuned-lens or the modern-family tables;
  * LAYER_LENS_BENCH_PAIRS=N; LAYER_LENS_THREADS=N.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -35,6 +36,7 @@ import { BERT_BASE, BERT_LARGE, BertDims, writeSyntheticBert } from './synthetic
 const ROOT = path.resolve(__dirname, '..');
 const THREADS = Number(process.env.LAYER_LENS_THREADS ?? os.availableParallelism());
 const QUICK = process.argv.includes('--quick') || process.env.LAYER_LENS_BENCH_QUICK === '1';
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : process.env.LAYER_LENS_BENCH_ONLY;
 const PAIRS = Number(process.env.LAYER_LENS_BENCH_PAIRS ?? (QUICK ? 1 : 3));
 const MIN_SECONDS = QUICK ? 0.5 : 2;
 const CORPUS = path.join(ROOT, 'data', 'heldout-sentences.txt');
@@ -197,7 +199,7 @@ function writeRandomBert(dir: string, dims: BertDims): void {
 }
 
 /** A base-sized random ModernBERT or EuroBERT, built by HF (python/random_family.py); false when Python is unavailable. */
-function writeRandomFamily(dir: string, family: 'modernbert' | 'eurobert'): boolean {
+function writeRandomFamily(dir: string, family: 'modernbert' | 'eurobert' | 'deberta'): boolean {
   const venv = path.join(ROOT, '.cache', 'venv', 'bin', 'python');
   const py = process.env.LAYER_LENS_TEST_PYTHON ?? (fs.existsSync(venv) ? venv : 'python3');
   const t = performance.now();
@@ -350,18 +352,29 @@ async function main(): Promise<void> {
   }
   const bench = path.join(ROOT, '.cache', 'bench');
   const base = path.join(bench, 'bert-base-random');
-  console.log(`Layer Lens bench${QUICK ? ' (--quick)' : ''} · ${PAIRS} pair(s) per figure · runs of ≥ ${MIN_SECONDS} s`);
-  writeRandomBert(base, BERT_BASE);
-  kernelReport(base);
+  if (ONLY !== undefined && ONLY !== 'lens' && ONLY !== 'families') throw new Error(`--only takes lens or families, not ${ONLY}`);
+  console.log(`Layer Lens bench${QUICK ? ' (--quick)' : ''}${ONLY ? ` (--only ${ONLY})` : ''} · ${PAIRS} pair(s) per figure · runs of ≥ ${MIN_SECONDS} s`);
+  if (ONLY !== 'families') writeRandomBert(base, BERT_BASE);
+  if (!ONLY) coreTables(bench, base);
+  if (!ONLY || ONLY === 'lens') {
+    console.log(`\nTuned lens (probe --lens tuned:DIR, one Gemm per state before the head) against the raw lens; medians of ${PAIRS} pair(s)`);
+    lensTable('reference-bert-mini', REFERENCE);
+    lensTable('BERT-base random', base);
+  }
+  if (!ONLY || ONLY === 'families') familyTables(bench);
+  if (!ONLY) {
+    console.log('\nDeepen writer (BERT-base, top layer duplicated, streamed tensor by tensor):');
+    execFileSync(process.execPath, [path.join(__dirname, 'bench-deepen.js')], { stdio: 'inherit' });
+  }
+}
 
+/** Exact vs fast (and PyTorch) on BERT-shaped checkpoints, cold start, prepacking, fast-mode agreement. */
+function coreTables(bench: string, base: string): void {
+  kernelReport(base);
   coldTable(base);
   speedTable('BERT-base random (768 hidden, 12 layers, 30,522 vocab, F32)', base, BERT_BASE, QUICK ? ['1x32', '8x32'] : ['1x32', '8x32', '32x128'], true);
   speedTable('Reference model (reference-bert-mini: 256 hidden, 4 layers, 30,522 vocab, F16)', REFERENCE, undefined, ['8x32', '32x128'], false);
   prepackTable(base);
-
-  console.log(`\nTuned lens (probe --lens tuned:DIR, one Gemm per state before the head) against the raw lens; medians of ${PAIRS} pair(s)`);
-  lensTable('reference-bert-mini', REFERENCE);
-  lensTable('BERT-base random', base);
 
   console.log('\nFast vs exact on data/heldout-sentences.txt (cells = sentences × tokens × states; top-k = 5)');
   console.log('model                 sent.   cells    top-1  top-k ord  mean|Δlp|  max|Δlp|  max|ΔH|  max|ΔKL|  same rank  calib. max|Δlp|');
@@ -377,19 +390,21 @@ async function main(): Promise<void> {
     speedTable('BERT-large random (1024 hidden, 24 layers, 30,522 vocab, F32)', large, BERT_LARGE, ['8x32'], false);
     speedTable('256k-vocabulary random (384 hidden, 6 layers, 256,000 vocab, F32)', wide, VOCAB_256K, ['8x32'], false);
   }
+}
 
-  console.log('');
-  const modern = path.join(bench, 'modernbert-base-random');
-  const euro = path.join(bench, 'eurobert-210m-random');
-  if (writeRandomFamily(modern, 'modernbert')) {
-    speedTable('ModernBERT-base random (768 hidden, 22 layers, window 128 on 2 of 3 layers, 50,368 vocab, F32)', modern, undefined, QUICK ? ['8x32'] : ['8x32', '1x512'], false);
+/** Base-sized random ModernBERT, EuroBERT and DeBERTa-v3 built by HF: exact vs fast, with peak RSS. */
+function familyTables(bench: string): void {
+  const cases = QUICK ? ['8x32'] : ['8x32', '1x512'];
+  const families: [string, 'modernbert' | 'eurobert' | 'deberta', string][] = [
+    ['modernbert-base-random', 'modernbert', 'ModernBERT-base random (768 hidden, 22 layers, window 128 on 2 of 3 layers, 50,368 vocab, F32)'],
+    ['eurobert-210m-random', 'eurobert', 'EuroBERT-210m-shaped random (HF defaults: 768 hidden, 12 layers, 128,256 vocab, untied head, F32)'],
+    ['deberta-v3-base-random', 'deberta', 'DeBERTa-v3-base random (768 hidden, 12 layers, 128,100 vocab, 256 log buckets, c2p + p2c, F32)'],
+  ];
+  for (const [folder, family, title] of families) {
+    console.log('');
+    const dir = path.join(bench, folder);
+    if (writeRandomFamily(dir, family)) speedTable(title, dir, undefined, cases, false);
   }
-  if (writeRandomFamily(euro, 'eurobert')) {
-    speedTable('EuroBERT-210m random (768 hidden, 12 layers, 128,256 vocab, untied head, F32)', euro, undefined, QUICK ? ['8x32'] : ['8x32', '1x512'], false);
-  }
-
-  console.log('\nDeepen writer (BERT-base, top layer duplicated, streamed tensor by tensor):');
-  execFileSync(process.execPath, [path.join(__dirname, 'bench-deepen.js')], { stdio: 'inherit' });
 }
 
 main().catch((e) => {
