@@ -18,6 +18,7 @@ import { clear, h, svgToDom } from './dom';
 import { fastNote, fastToggle } from './fastMode';
 import { summaryColumnName } from '../src/shared/fastMode';
 import { hideTip, paint, renderGrid } from './grid';
+import { defaultSentenceTable, SentenceSortKey, SentenceTableState, sentenceTableRows, sortAndFilter } from '../src/shared/sentenceTable';
 import { colorAt, DEFAULT_STATISTIC, legendTicks, scaleOf, Statistic, STATISTICS, statDomain, statisticInfo, statValue } from '../src/shared/heatmap';
 
 interface VsCodeApi {
@@ -522,35 +523,71 @@ function chartView(series: ChartSeries[]): HTMLElement {
   return h('figure', { class: 'chart', 'data-testid': 'chart' }, svgToDom(buildChart(series)), h('figcaption', {}, 'Accuracy (circles, left axis) and mean log-probability of the input token (squares, right axis) by layer.'));
 }
 
-function sentenceStats(s: ProbedSentence, includeSpecial: boolean): { acc: number; lp: number } {
-  const last = s.layers[s.layers.length - 1];
-  let n = 0, hits = 0, lp = 0;
-  s.ids.forEach((id, p) => {
-    if ((s.special[p] && !includeSpecial) || s.masks?.some((m) => m.position === p)) return;
-    n++;
-    if (last.top1[p] === id) hits++;
-    lp += last.inputLogProb[p];
-  });
-  return { acc: n ? hits / n : 0, lp: n ? lp / n : 0 };
-}
+const SENTENCE_COLUMNS: { key: SentenceSortKey; label: (a: string, b: string) => string }[] = [
+  { key: 'index', label: () => '#' },
+  { key: 'tokens', label: () => 'tokens' },
+  { key: 'accA', label: (a) => `accuracy ${a}` },
+  { key: 'accB', label: (_, b) => `accuracy ${b}` },
+  { key: 'delta', label: (a, b) => `Δ ${b} − ${a}` },
+  { key: 'lp', label: (_, b) => `mean log p ${b}` },
+];
+const SENTENCE_LIMIT = 1000;
 
+/**
+ * Every sentence with its accuracy at two chosen layers, the change between them and its mean log
+ * p, sortable by any column (click a header; again to reverse) and filtered by text, so the
+ * sentences a layer helps or hurts most come first.
+ */
 function sentencesView(report: ProbeReport): HTMLElement {
+  const last = report.plan.length;
+  const state = { ...defaultSentenceTable(report), ...ui.sentenceTable };
+  state.layerA = Math.min(state.layerA, last);
+  state.layerB = Math.min(state.layerB, last);
+  const label = (l: number) => report.summary[l]?.label ?? `h${l}`;
+  const update = (patch: Partial<SentenceTableState>) => setUi({ sentenceTable: { ...state, ...patch } });
+  const layerOptions = report.summary.map((s, l) => ({ value: String(l), label: s.label }));
+  const filter = h('input', { type: 'search', class: 'filter', placeholder: 'filter by text', 'aria-label': 'Filter sentences by text', value: state.filter, 'data-testid': 'sentence-filter' }) as HTMLInputElement;
   const table = h('table', { class: 'sentences', 'data-testid': 'sentences' });
-  table.appendChild(h('caption', {}, 'Sentences of this run. Enter or click opens a sentence in the Layers view. Final-layer accuracy and mean log p.'));
-  table.appendChild(h('thead', {}, h('tr', {}, ...['#', 'sentence', 'tokens', 'accuracy', 'mean log p'].map((c) => h('th', { scope: 'col' }, c)))));
   const body = h('tbody');
-  const limit = 1000;
-  report.sentences.slice(0, limit).forEach((s, i) => {
-    const st = sentenceStats(s, report.includeSpecial);
-    const open = () => setUi({ sentence: i, view: 'layers' });
-    body.appendChild(h('tr', { tabindex: 0, class: i === ui.sentence ? 'current' : '', onclick: open, onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter') open(); } },
-      h('td', { class: 'num' }, String(i + 1)), h('td', { class: 'text' }, s.text), h('td', { class: 'num' }, String(s.ids.length)),
-      h('td', { class: 'num' }, `${(st.acc * 100).toFixed(0)}%`), h('td', { class: 'num' }, fmtNum(st.lp))));
+  const count = h('p', { class: 'note', 'data-testid': 'sentence-count' });
+  const all = sentenceTableRows(report, state);
+  const fill = (text: string) => {
+    const rows = sortAndFilter(all, { ...state, filter: text });
+    clear(body);
+    for (const r of rows.slice(0, SENTENCE_LIMIT)) {
+      const open = () => setUi({ sentence: r.at, view: 'layers' });
+      const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '–');
+      const delta = Number.isFinite(r.delta) ? `${r.delta > 0 ? '+' : r.delta < 0 ? '−' : ''}${Math.abs(r.delta * 100).toFixed(0)} pt` : '–';
+      body.appendChild(h('tr', { tabindex: 0, class: r.at === ui.sentence ? 'current' : '', onclick: open, onkeydown: (e: Event) => { if ((e as KeyboardEvent).key === 'Enter') open(); } },
+        h('td', { class: 'num' }, String(r.index + 1)), h('td', { class: 'text' }, r.text), h('td', { class: 'num' }, String(r.tokens)),
+        h('td', { class: 'num' }, pct(r.accA)), h('td', { class: 'num' }, pct(r.accB)),
+        h('td', { class: `num ${r.delta > 0 ? 'up' : r.delta < 0 ? 'down' : ''}` }, delta), h('td', { class: 'num' }, Number.isFinite(r.lp) ? fmtNum(r.lp) : '–')));
+    }
+    count.textContent = `${rows.length} of ${all.length} sentence${all.length === 1 ? '' : 's'}${text.trim() ? ` match "${text.trim()}"` : ''}` +
+      `${rows.length > SENTENCE_LIMIT ? `; showing the first ${SENTENCE_LIMIT}, export CSV for all` : ''}.`;
+  };
+  // Typing filters in place (no re-render, so the field keeps focus); the filter is saved on change.
+  filter.addEventListener('input', () => fill(filter.value));
+  filter.addEventListener('change', () => update({ filter: filter.value }));
+  table.appendChild(h('caption', {}, `Sentences of this run: accuracy at ${label(state.layerA)} and ${label(state.layerB)}, the change, and mean log p. Click a column to sort; Enter or click on a row opens it in the Layers view.`));
+  const headers = SENTENCE_COLUMNS.map((c) => {
+    const sorted = state.sort === c.key;
+    const th = h('th', { scope: 'col', class: 'sortable', tabindex: 0, 'aria-sort': sorted ? (state.descending ? 'descending' : 'ascending') : 'none', 'data-sort': c.key },
+      `${c.label(label(state.layerA), label(state.layerB))}${sorted ? (state.descending ? ' ▼' : ' ▲') : ''}`);
+    const sort = () => update({ sort: c.key, descending: sorted ? !state.descending : c.key !== 'index' && c.key !== 'tokens' ? c.key === 'delta' : false });
+    th.addEventListener('click', sort);
+    th.addEventListener('keydown', (e) => { if ((e as KeyboardEvent).key === 'Enter') sort(); });
+    return th;
   });
+  headers.splice(1, 0, h('th', { scope: 'col' }, 'sentence'));
+  table.appendChild(h('thead', {}, h('tr', {}, ...headers)));
   table.appendChild(body);
-  const wrap = h('div', {}, summaryTable(report), h('h2', {}, 'Sentences'), table);
-  if (report.sentences.length > limit) wrap.appendChild(h('p', { class: 'note' }, `Showing the first ${limit} of ${report.sentences.length}; export CSV for all.`));
-  return wrap;
+  fill(state.filter);
+  const controls = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Sentences table' },
+    select('Layer A', layerOptions, String(state.layerA), (v) => update({ layerA: Number(v) })),
+    select('Layer B', layerOptions, String(state.layerB), (v) => update({ layerB: Number(v) })),
+    filter);
+  return h('div', {}, summaryTable(report), h('h2', {}, 'Sentences'), controls, count, table);
 }
 
 function compareView(run: PanelRun): HTMLElement {

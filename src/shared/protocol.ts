@@ -9,6 +9,7 @@ import type { ProbeReport, TokenTrajectory } from '../core/probe/report';
 import type { FinetuneResultsData } from './finetune';
 import { bool, either, Infer, lit, num, obj, opt, Same, str, tagged } from './schema';
 import type { Statistic } from './heatmap';
+import { SENTENCE_SORT_KEYS, type SentenceTableState } from './sentenceTable';
 
 export type { FinetuneResultsData, ProbeReport };
 
@@ -53,6 +54,8 @@ export interface UiState {
   stat?: Statistic;
   /** Which cells the grid shows when the run masked each token in turn: the input as typed, or each token masked. */
   gridMode?: 'input' | 'pll';
+  /** The Sentences table: sort column and direction, text filter, the two layers compared. */
+  sentenceTable?: SentenceTableState;
 }
 
 export type ExportFormat = 'csv' | 'summary-csv' | 'json' | 'svg';
@@ -102,6 +105,13 @@ export const uiStateSchema = obj({
   seenFocusRunId: opt(id()),
   stat: opt(lit(...STATISTIC_IDS)),
   gridMode: opt(lit('input', 'pll')),
+  sentenceTable: opt(obj({
+    sort: lit(...SENTENCE_SORT_KEYS),
+    descending: bool(),
+    filter: str(200),
+    layerA: num({ int: true, min: 0, max: 10_000 }),
+    layerB: num({ int: true, min: 0, max: 10_000 }),
+  })),
 });
 
 /** Every inbound message, every field: e.g. `{type: 'log', level: 'dispose'}` is refused. */
