@@ -782,7 +782,7 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     if (await page.locator('.context-view .monaco-menu').isVisible().catch(() => false)) await page.keyboard.press('Enter');
     await pickItem(page, 'embedded sample model');
     const wv = webview(page);
-    await wv.locator('vscode-option[selected]', { hasText: '3 sentences (corpus)' }).first().waitFor({ timeout: 60_000 });
+    await wv.locator('vscode-option[selected]', { hasText: '3 sentences (corpus)' }).first().waitFor({ state: 'attached', timeout: 60_000 });
     await wv.locator('button[data-view="sentences"]').click();
     const table = wv.locator('table[data-testid="sentences"]');
     await table.waitFor({ timeout: 10_000 });
