@@ -5,11 +5,14 @@ float64.
 
   post-LN families: the output of the attention's output LayerNorm (BertSelfOutput and its
     RoBERTa/XLM-R/CamemBERT/ELECTRA copies, AlbertAttention, DistilBERT's sa_layer_norm);
-  ModernBERT (pre-norm): the residual stream after attention, i.e. the input of mlp_norm,
-    read by the lens as head(final_norm(x)) like every other state.
+  ModernBERT and EuroBERT (pre-norm): the residual stream after attention, i.e. the input of
+    mlp_norm / post_attention_layernorm, read by the lens as head(final_norm(x)) like every other
+    state;
+  DeBERTa-v2 (post-LN): the output of DebertaV2Attention (its output LayerNorm).
 
 One F32 model per family and shape of python/hf_live.py (BUILDERS) plus two ModernBERT cases of
-python/hf_modern.py, each probed plain and along its duplicated-layer plan (hooks are registered
+python/hf_modern.py, two EuroBERT cases of python/hf_eurobert.py and two DeBERTa cases of
+python/hf_deberta.py, each probed plain and along its duplicated-layer plan (hooks are registered
 once per module, so a repeated layer records each of its calls in order).
 
 Writes <out>/<model>/ folders and <out>/manifest.json (format layer-lens-hf-sublayers/1): per
@@ -33,6 +36,8 @@ import transformers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import hf_deberta  # noqa: E402
+import hf_eurobert  # noqa: E402
 import hf_live  # noqa: E402
 import hf_modern  # noqa: E402
 
@@ -50,6 +55,8 @@ HOOKS: Dict[str, Tuple[str, str]] = {
     "albert": ("albert_layers.0.attention", "out"),
     "distilbert": ("sa_layer_norm", "out"),
     "modernbert": ("mlp_norm", "pre"),
+    "eurobert": ("post_attention_layernorm", "pre"),
+    "deberta-v2": ("attention", "out"),
 }
 
 
@@ -144,6 +151,11 @@ def hf_families(root: str) -> List[Dict[str, Any]]:
     return models
 
 
+def id_examples(encs: List[Any]) -> List[Dict[str, Any]]:
+    return [dict(name=f"m{k}", batch=0, ids=e.ids, type_ids=[0] * len(e.ids), hf_ids=e.ids, hf_type_ids=[0] * len(e.ids))
+            for k, e in enumerate(encs)]
+
+
 def modern_cases(root: str) -> List[Dict[str, Any]]:
     from transformers import ModernBertConfig, ModernBertForMaskedLM
     tok, vocab = hf_modern.tokenizer(hf_modern.WORDS)
@@ -159,10 +171,7 @@ def modern_cases(root: str) -> List[Dict[str, Any]]:
         model.eval()
         model.save_pretrained(os.path.join(root, name))
         tok.save(os.path.join(root, name, "tokenizer.json"))
-        inputs = runs[0][0]
-        encs = [tok.encode(i["text"], i["pair"]) if i.get("pair") else tok.encode(i["text"]) for i in inputs]
-        examples = [dict(name=f"m{k}", batch=0, ids=e.ids, type_ids=[0] * len(e.ids), hf_ids=e.ids, hf_type_ids=[0] * len(e.ids))
-                    for k, e in enumerate(encs)]
+        examples = id_examples([tok.encode(i["text"], i["pair"]) if i.get("pair") else tok.encode(i["text"]) for i in runs[0][0]])
         m = model.double().eval()
         head = lambda h: m.decoder(m.head(m.model.final_norm(h)))  # noqa: E731
         for plan in (None, runs[1][1]):
@@ -179,6 +188,65 @@ def modern_cases(root: str) -> List[Dict[str, Any]]:
     return models
 
 
+def eurobert_cases(root: str) -> List[Dict[str, Any]]:
+    from transformers import EuroBertConfig, EuroBertForMaskedLM
+    tok = hf_eurobert.tokenizer()
+    pad, bos, eos = (tok.token_to_id(t) for t in ("<|pad|>", "<|begin_of_text|>", "<|end_of_text|>"))
+    models = []
+    for ci, (name, overrides, runs) in enumerate(hf_eurobert.CASES[:2]):
+        cfg = EuroBertConfig(vocab_size=tok.get_vocab_size(), pad_token_id=pad, bos_token_id=bos, eos_token_id=eos,
+                             mask_token_id=tok.token_to_id("<|mask|>"), max_position_embeddings=512, **overrides)
+        cfg._attn_implementation = "sdpa"
+        model = EuroBertForMaskedLM(cfg)
+        hf_modern.randomize(model, 200 + ci)
+        model.eval()
+        model.save_pretrained(os.path.join(root, name))
+        tok.save(os.path.join(root, name, "tokenizer.json"))
+        examples = id_examples([tok.encode(i["text"], i["pair"]) if i.get("pair") else tok.encode(i["text"]) for i in runs[0][0]])
+        m = model.double().eval()
+        inner = m.model
+        head = lambda h: m.lm_head(inner.norm(h))  # noqa: E731
+        for plan in (None, runs[1][1]):
+            original, count = inner.layers, inner.config.num_hidden_layers
+            if plan is not None:
+                inner.layers = nn.ModuleList([original[i] for i in plan])
+                inner.config.num_hidden_layers = len(plan)  # forward runs layers[:num_hidden_layers]
+            try:
+                refs = run_batches(m, inner.layers, "eurobert", head, examples, pad, False, len(inner.layers), inner.embed_tokens)
+            finally:
+                inner.layers, inner.config.num_hidden_layers = original, count
+            models.append(dict(family="eurobert", dir=name, plan=plan, specials=sorted({pad, bos, eos}),
+                               examples=[dict(**x, **refs[x["name"]]) for x in examples]))
+    return models
+
+
+def deberta_cases(root: str) -> List[Dict[str, Any]]:
+    from transformers import DebertaV2Config, DebertaV2ForMaskedLM
+    tok, vocab = hf_modern.tokenizer(hf_modern.WORDS)
+    models = []
+    for ci, (name, overrides, runs) in enumerate(hf_deberta.CASES[:2]):
+        cfg = DebertaV2Config(vocab_size=len(vocab), pad_token_id=vocab["[PAD]"], max_position_embeddings=512, type_vocab_size=0, **overrides)
+        model = DebertaV2ForMaskedLM(cfg)
+        hf_modern.randomize(model, 300 + ci)
+        model.eval()
+        model.save_pretrained(os.path.join(root, name))
+        tok.save(os.path.join(root, name, "tokenizer.json"))
+        examples = id_examples([tok.encode(i["text"], i["pair"]) if i.get("pair") else tok.encode(i["text"]) for i in runs[0][0]])
+        m = model.double().eval()
+        encoder = m.deberta.encoder
+        for plan in (None, runs[1][1]):
+            original = encoder.layer
+            if plan is not None:
+                encoder.layer = nn.ModuleList([original[i] for i in plan])
+            try:
+                refs = run_batches(m, encoder.layer, "deberta-v2", lambda h: hf_deberta.head(m, h), examples, vocab["[PAD]"], False, len(encoder.layer))
+            finally:
+                encoder.layer = original
+            models.append(dict(family="deberta-v2", dir=name, plan=plan, specials=[vocab[t] for t in ("[PAD]", "[CLS]", "[SEP]")],
+                               examples=[dict(**x, **refs[x["name"]]) for x in examples]))
+    return models
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
@@ -186,7 +254,7 @@ def main() -> int:
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     start = time.time()
-    models = hf_families(args.out) + modern_cases(args.out)
+    models = hf_families(args.out) + modern_cases(args.out) + eurobert_cases(args.out) + deberta_cases(args.out)
     manifest = {"format": FORMAT, "transformers_version": transformers.__version__, "torch_version": torch.__version__,
                 "top_k": TOP_K, "models": models, "seconds": round(time.time() - start, 2)}
     with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:

@@ -1,7 +1,7 @@
 /**
  * Sub-layer lens parity (issue 15): python/hf_sublayers.py reads the state after each layer's
  * attention block with HF forward hooks on HF's own modules (post-LN: the attention output
- * LayerNorm; ModernBERT: the residual stream after attention) and applies the model's MLM head in
+ * LayerNorm, DeBERTa-v2's included; ModernBERT and EuroBERT: the residual stream after attention) and applies the model's MLM head in
  * float64. The engine, probing with `sublayers`, must match those rows and, in the same run, the
  * h0..hL rows: max |Δ log-prob| ≤ 1e-4, the same top-1 outside near-ties (helpers/parity.ts), for
  * every family, plain and along a plan that repeats a layer.
@@ -19,7 +19,7 @@ import { hasHfPython, ROOT, TEST_PYTHON } from '../helpers/python';
 import { makeTempDir } from '../helpers/tinyBert';
 import { skipBecause } from '../helpers/pending';
 
-const FAMILIES = ['bert', 'roberta', 'xlm-roberta', 'camembert', 'albert', 'distilbert', 'electra', 'modernbert'];
+const FAMILIES = ['bert', 'roberta', 'xlm-roberta', 'camembert', 'albert', 'distilbert', 'electra', 'modernbert', 'eurobert', 'deberta-v2'];
 
 interface Facts {
   input_logp: number[];
