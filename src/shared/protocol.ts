@@ -7,7 +7,7 @@
  */
 import type { ProbeReport, TokenTrajectory } from '../core/probe/report';
 import type { FinetuneResultsData } from './finetune';
-import { bool, either, Infer, lit, num, obj, opt, Same, str, tagged } from './schema';
+import { bool, either, Infer, lit, num, obj, opt, Same, SameFields, str, tagged } from './schema';
 import type { Statistic } from './heatmap';
 import { SENTENCE_SORT_KEYS, type SentenceTableState } from './sentenceTable';
 
@@ -131,7 +131,7 @@ export const webviewMessageSchema = tagged({
 
 // Compile-time: the schemas and the protocol types say the same thing.
 const messageSchemaMatches: Same<Infer<typeof webviewMessageSchema>, WebviewMessage> = true;
-const uiSchemaMatches: Same<Infer<typeof uiStateSchema>, UiState> = true;
+const uiSchemaMatches: SameFields<Infer<typeof uiStateSchema>, UiState> = true;
 void messageSchemaMatches;
 void uiSchemaMatches;
 

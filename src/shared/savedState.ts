@@ -6,7 +6,7 @@
  */
 import type { FinetuneResultsData } from './finetune';
 import { HostState, MAX_RUNS, PanelRun, UiState, uiStateSchema, WebviewState } from './protocol';
-import { arr, bool, Infer, lit, metric, nullable, num, obj, opt, record, Same, Schema, str } from './schema';
+import { arr, bool, Infer, lit, metric, nullable, num, obj, opt, record, Same, SameFields, Schema, str } from './schema';
 
 const MAX_SENTENCES = 100_000;
 const MAX_TOKENS = 100_000;
@@ -37,10 +37,12 @@ const sentenceSchema = obj({
   truncatedFrom: opt(num({ int: true, min: 0 })),
   masks: opt(arr(obj({ position: num({ int: true, min: 0 }), gold: opt(num({ int: true, min: 0 })), source: lit('text', 'masked') }), MAX_TOKENS)),
   pll: opt(arr(layerCellsSchema, MAX_LAYERS)),
+  sublayers: opt(arr(layerCellsSchema, MAX_LAYERS)),
 });
 
 const summarySchema = obj({
   label: str(100),
+  sublayer: opt(bool()),
   sourceLayer: nullable(num({ int: true, min: 0 })),
   count: num({ int: true, min: 0 }),
   accuracy: metric(),
@@ -59,6 +61,7 @@ function tuple2(): Schema<[number, number]> {
 
 const aggregateSchema = obj({
   label: str(100),
+  sublayer: opt(bool()),
   sourceLayer: nullable(num({ int: true, min: 0 })),
   count: num({ int: true, min: 0 }),
   hits: num({ int: true, min: 0 }),
@@ -120,6 +123,8 @@ export const reportSchema = obj({
   maskSummary: opt(arr(summarySchema, MAX_LAYERS)),
   pllSummary: opt(arr(summarySchema, MAX_LAYERS)),
   pllCost: opt(obj({ sequences: num({ int: true, min: 0 }), tokens: num({ int: true, min: 0 }), runMs: metric() })),
+  sublayerSummary: opt(arr(summarySchema, MAX_LAYERS)),
+  lens: opt(obj({ kind: lit('tuned'), dir: str(4096), steps: num({ int: true, min: 0 }), corpus: str(4096) })),
   vocab: record(str(1000), 10_000_000),
   warnings: arr(str(10_000), 10_000),
   timing: obj({ sessionMs: metric(), runMs: metric(), tokens: metric(), peakRssMb: metric() }),
@@ -185,8 +190,8 @@ export const finetuneResultsSchema = obj({
 });
 
 // Compile-time: the schemas describe the protocol's types.
-const runMatches: Same<Infer<typeof panelRunSchema>, PanelRun> = true;
-const finetuneMatches: Same<Infer<typeof finetuneResultsSchema>, FinetuneResultsData> = true;
+const runMatches: SameFields<Infer<typeof panelRunSchema>, PanelRun> = true;
+const finetuneMatches: SameFields<Infer<typeof finetuneResultsSchema>, FinetuneResultsData> = true;
 void runMatches;
 void finetuneMatches;
 

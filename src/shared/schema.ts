@@ -133,3 +133,23 @@ export function tagged<S extends Record<string, Schema<object>>>(variants: S): S
 
 /** Compile-time check that two types are mutually assignable (schema vs protocol type). */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+/**
+ * Same, and also the same field names at every depth: mutual assignability alone lets either side
+ * lack an optional field, which is how a report field once went missing from the saved-state schema
+ * (a revived run with it was dropped as "unknown field"). Not for unions of objects.
+ */
+export type SameFields<A, B> = Same<A, B> extends true ? (FieldsMatch<A, B> extends true ? true : false) : false;
+
+type FieldsMatch<A, B> = [A] extends [readonly (infer X)[]]
+  ? [B] extends [readonly (infer Y)[]] ? FieldsMatch<X, Y> : false
+  : [A] extends [object]
+    ? [B] extends [object]
+      ? string extends keyof A ? true : number extends keyof A ? true // records: Same has compared them
+      : [keyof A] extends [keyof B]
+        ? [keyof B] extends [keyof A]
+          ? false extends { [K in keyof A & keyof B]-?: FieldsMatch<NonNullable<A[K]>, NonNullable<B[K]>> }[keyof A & keyof B] ? false : true
+          : false
+        : false
+      : false
+    : true;

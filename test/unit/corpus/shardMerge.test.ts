@@ -10,6 +10,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ProbeEngine } from '../../../src/core/probe/engine';
+import { writeLens } from '../helpers/lensFolder';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const CLI = path.join(ROOT, 'dist/cli.js');
@@ -77,5 +79,31 @@ describe('sharded corpus probes and merge (CLI, reference model)', function () {
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr.trim(), /shard\(s\) 3\/3 missing/);
     assert.ok(!fs.existsSync(path.join(dir, 'x.json')), 'a refused merge writes nothing');
+  });
+
+  it('merges tuned-lens shards like raw ones, and refuses a raw shard among them in one line', async () => {
+    // The report schema once lacked `lens`, so merge refused every tuned-lens report as "unknown field".
+    const lensDir = path.join(dir, 'lens');
+    const engine = ProbeEngine.load(path.join(ROOT, 'models', 'reference-bert-mini'), { threads: 1 });
+    try {
+      writeLens(lensDir, engine, 0.01);
+    } finally {
+      await engine.dispose();
+    }
+    const small = path.join(dir, 'small.txt');
+    fs.writeFileSync(small, lines.slice(0, 12).join('\n') + '\n');
+    const lens = ['--lens', `tuned:${lensDir}`, '--threads', '1'];
+    assert.equal(cli(['probe', '--file', small, ...lens, '--json', path.join(dir, 't-all.json')]).status, 0);
+    for (const i of [1, 2]) assert.equal(cli(['probe', '--file', small, '--shard', `${i}/2`, ...lens, '--json', path.join(dir, `t${i}.json`)]).status, 0);
+    const m = cli(['merge', path.join(dir, 't1.json'), path.join(dir, 't2.json'), '--json', path.join(dir, 't-merged.json')]);
+    assert.equal(m.status, 0, m.stderr);
+    const [all, tm] = [read(path.join(dir, 't-all.json')), read(path.join(dir, 't-merged.json'))];
+    assert.deepEqual(tm.aggregates.map((a) => [a.count, a.hits]), all.aggregates.map((a) => [a.count, a.hits]));
+    assert.equal((tm as unknown as { lens?: { kind: string } }).lens?.kind, 'tuned');
+    assert.equal(cli(['probe', '--file', small, '--shard', '2/2', '--threads', '1', '--json', path.join(dir, 'r2.json')]).status, 0);
+    const mixed = cli(['merge', path.join(dir, 't1.json'), path.join(dir, 'r2.json'), '--json', path.join(dir, 'x2.json')]);
+    assert.notEqual(mixed.status, 0);
+    assert.match(mixed.stderr.trim(), /lens/);
+    assert.equal(mixed.stderr.trim().split('\n').length, 1);
   });
 });
