@@ -3,7 +3,7 @@
  * role="grid", row and column headers, a roving tabindex, arrow-key navigation, and a tooltip
  * (hover or focus) listing the top-k predictions with the input token's rank.
  */
-import type { LayerCells, ProbeReport, ProbedSentence } from '../src/core/probe/report';
+import type { LayerCells, LayerSummary, ProbeReport, ProbedSentence } from '../src/core/probe/report';
 import { displayToken, fmtNum, fmtPct, layerLabels, prob, tokenOf } from '../src/shared/format';
 import { colorAt, counted, settleLayers, DEFAULT_STATISTIC, Domain, formatStat, scaleOf, Statistic, statDomain, statisticInfo, statValue, textOn } from '../src/shared/heatmap';
 import { h } from './dom';
@@ -19,6 +19,8 @@ export interface GridOptions {
   domain?: Domain;
   /** The cells to show; default the sentence's layers (the "each token masked in turn" grid passes its own). */
   cells?: LayerCells[];
+  /** The summary row of each shown row (its label and source); default the report's summary. With h·attn rows, summaryRows(report). */
+  rows?: LayerSummary[];
 }
 
 /** The token a position is scored against: the gold at a mask (undefined when none was given), else the input. */
@@ -40,7 +42,8 @@ export function paint(el: HTMLElement, t: number): void {
 }
 
 export function renderGrid(report: ProbeReport, sentence: ProbedSentence, options: GridOptions): HTMLElement {
-  const labels = layerLabels(report);
+  const labels = options.rows ? options.rows.map((r) => r.label) : layerLabels(report);
+  const rows = options.rows ?? report.summary;
   const layers = options.cells ?? sentence.layers;
   const stat = options.stat ?? DEFAULT_STATISTIC;
   const domain = options.domain ?? statDomain(report, stat);
@@ -76,11 +79,12 @@ export function renderGrid(report: ProbeReport, sentence: ProbedSentence, option
   table.appendChild(h('thead', {}, headRow));
   const body = h('tbody');
   layers.forEach((layer, l) => {
-    const source = report.summary[l]?.sourceLayer;
+    const source = rows[l]?.sourceLayer;
+    const sub = rows[l]?.sublayer === true;
     const row = h(
       'tr',
-      { role: 'row', 'aria-rowindex': l + 2 },
-      h('th', { scope: 'row', role: 'rowheader', class: 'layer', 'aria-colindex': 1, title: source === null || source === undefined ? 'embeddings (after LayerNorm)' : `output of encoder layer ${source}` }, labels[l] ?? `h${l}`),
+      { role: 'row', 'aria-rowindex': l + 2, class: sub ? 'sublayer' : '' },
+      h('th', { scope: 'row', role: 'rowheader', class: 'layer', 'aria-colindex': 1, title: rowTitle(source, sub) }, labels[l] ?? `h${l}`),
     );
     for (let p = 0; p < sentence.ids.length; p++) {
       const top1 = layer.top1[p];
@@ -121,11 +125,16 @@ export function renderGrid(report: ProbeReport, sentence: ProbedSentence, option
     ...settle.map((l, p) => h('td', { role: 'gridcell', class: 'settle', 'data-p': p, 'data-settle': l }, typeof layers[l]?.top1[p] === 'number' && !Number.isNaN(layers[l].top1[p]) ? (labels[l] ?? `h${l}`) : '–')))));
   const first = body.querySelector<HTMLElement>('td');
   if (first) first.tabIndex = 0;
-  wireGrid(table, report, sentence, layers);
+  wireGrid(table, report, sentence, layers, labels);
   return table;
 }
 
-function wireGrid(table: HTMLTableElement, report: ProbeReport, sentence: ProbedSentence, layers: LayerCells[]): void {
+function rowTitle(source: number | null | undefined, sublayer: boolean): string {
+  if (source === null || source === undefined) return 'embeddings (after LayerNorm)';
+  return sublayer ? `encoder layer ${source} after its attention block, before its MLP` : `output of encoder layer ${source}`;
+}
+
+function wireGrid(table: HTMLTableElement, report: ProbeReport, sentence: ProbedSentence, layers: LayerCells[], labels: string[]): void {
   const cellAt = (l: number, p: number) => table.querySelector<HTMLElement>(`td[data-l="${l}"][data-p="${p}"]`);
   const pos = (el: Element) => ({ l: Number(el.getAttribute('data-l')), p: Number(el.getAttribute('data-p')) });
   const move = (from: HTMLElement, to: HTMLElement | null) => {
@@ -158,12 +167,12 @@ function wireGrid(table: HTMLTableElement, report: ProbeReport, sentence: Probed
   });
   table.addEventListener('focusin', (e) => {
     const cell = (e.target as HTMLElement).closest('td.cell') as HTMLElement | null;
-    if (cell) showTip(cell, report, sentence, layers);
+    if (cell) showTip(cell, report, sentence, layers, labels);
   });
   table.addEventListener('focusout', () => hideTip());
   table.addEventListener('mouseover', (e) => {
     const cell = (e.target as HTMLElement).closest('td.cell') as HTMLElement | null;
-    if (cell) showTip(cell, report, sentence, layers);
+    if (cell) showTip(cell, report, sentence, layers, labels);
   });
   table.addEventListener('mouseleave', () => {
     if (!table.contains(document.activeElement)) hideTip();
@@ -189,11 +198,11 @@ export function hideTip(): void {
   if (tip) tip.hidden = true;
 }
 
-function showTip(cell: HTMLElement, report: ProbeReport, sentence: ProbedSentence, layers: LayerCells[]): void {
+function showTip(cell: HTMLElement, report: ProbeReport, sentence: ProbedSentence, layers: LayerCells[], labels: string[]): void {
   const l = Number(cell.getAttribute('data-l'));
   const p = Number(cell.getAttribute('data-p'));
   const layer = layers[l];
-  const label = layerLabels(report)[l] ?? `h${l}`;
+  const label = labels[l] ?? `h${l}`;
   const input = targetOf(sentence, p);
   const m = maskAt(sentence, p);
   const what = m ? (m.gold !== undefined ? 'gold' : 'target unknown') : 'input';

@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './style.css';
-import type { LayerSummary, ProbeReport, ProbedSentence, TokenTrajectory } from '../src/core/probe/report';
+import { inDisplayOrder, summaryRows, type LayerCells, type LayerSummary, type ProbeReport, type ProbedSentence, type TokenTrajectory } from '../src/core/probe/report';
 import { buildChart, ChartSeries, type SvgNode as SvgChild } from '../src/shared/chart';
 import { finetuneSummary, finetuneTableModel, type Cell } from '../src/shared/finetune';
 import { diffSummaries, displayToken, fmtNum, fmtPct, matchingSentence } from '../src/shared/format';
@@ -188,6 +188,7 @@ function header(run: PanelRun): HTMLElement {
       h('h1', {}, r.model.name),
       h('vscode-badge', { variant: 'counter' }, `${r.plan.length} layers`),
       h('span', { class: 'meta' }, `${r.model.family} · ${r.model.dtype} · plan ${r.planText} · top-${r.topK} · ${r.sentences.length} sentence${r.sentences.length === 1 ? '' : 's'}, ${r.timing.tokens} tokens · ${Math.round(r.timing.runMs)} ms${r.fast ? ' · fast' : ''}`),
+      r.lens ? h('vscode-badge', { variant: 'default', 'data-testid': 'lens-badge', title: `every state but the last read through its translator: ${r.lens.dir}, ${r.lens.steps} steps on ${r.lens.corpus}` }, 'tuned lens') : null,
     ),
     h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Run and export' },
       runSelect,
@@ -196,6 +197,7 @@ function header(run: PanelRun): HTMLElement {
       exportButton('json', 'JSON'),
       exportButton('svg', 'Chart SVG'),
       h('vscode-button', { secondary: true, onclick: () => post({ type: 'rerun', runId: run.id }) }, 'Re-run'),
+      h('vscode-button', { secondary: true, 'data-action': 'tuned-lens', title: 'Probe these sentences through a tuned lens (a folder made by "Layer Lens: Train Tuned Lens…") and compare it with this run', onclick: () => post({ type: 'tunedLens', runId: run.id }) }, 'Tuned lens…'),
       fastToggle(fastSetting, (fast) => post({ type: 'setFast', fast })),
     ),
   );
@@ -266,19 +268,24 @@ function layersView(run: PanelRun): HTMLElement {
   const caption = pllMode
     ? `Each token masked in turn: top-1 of the MLM head at each layer when that token alone is masked; colour: ${statisticInfo(stat).label}`
     : `Top-1 prediction of the MLM head at each layer (rows) for each input token (columns); colour: ${statisticInfo(stat).label}`;
-  const grid = renderGrid(report, s, { caption, idPrefix: 'main', stat, domain, ...(pllMode ? { cells: s.pll } : {}) });
+  // The h·attn rows go between the layer rows when asked for and the run has them (not in the masked-in-turn grid).
+  const withSub = ui.sublayers === true && s.sublayers !== undefined && !pllMode;
+  const cells = pllMode ? s.pll! : withSub ? inDisplayOrder(s.layers, s.sublayers) : s.layers;
+  const rows = withSub ? summaryRows(report) : report.summary;
+  const grid = renderGrid(report, s, { caption: withSub ? `${caption}; h·attn rows: after each layer's attention block, before its MLP` : caption, idPrefix: 'main', stat, domain, cells, rows });
   const gridScroll = h('div', { class: 'scroll grid-scroll', 'data-testid': 'grid-scroll' }, grid);
   return h('div', { class: 'layers' },
     sentenceNav(report),
     sentenceLine(s),
     h('div', { class: 'heat-controls' },
       select('Colour', STATISTICS.map((x) => ({ value: x.id, label: x.label })), stat, (v) => setUi({ stat: v as Statistic })),
+      sublayerToggle(run),
       legend(report, stat)),
-    maskToolbar(run, si, grid),
+    maskToolbar(run, si, grid, cells, rows),
     s.ids.length > OVERVIEW_MIN_TOKENS || s.truncatedFrom ? overview(report, s, stat, gridScroll) : null,
     gridScroll,
     h('h2', {}, 'Per-layer summary'),
-    summaryTable(report),
+    summaryTable(report, withSub ? rows : report.summary),
     trajectorySection(run, si),
     masksSection(report, s),
     pllSection(report),
@@ -334,10 +341,32 @@ function trajectorySection(run: PanelRun, si: number): HTMLElement {
 }
 
 /**
+ * The sub-layer lens toggle: shows the h·attn rows (the state after each layer's attention block,
+ * before its MLP). A run probed without them is probed again with them; a tuned-lens run has no
+ * translators for those states, so the toggle is off there and says why.
+ */
+function sublayerToggle(run: PanelRun): HTMLElement {
+  const report = run.report;
+  const box = h('input', { type: 'checkbox', id: 'sublayers', 'data-testid': 'sublayer-toggle' }) as HTMLInputElement;
+  box.checked = ui.sublayers === true && report.sublayerSummary !== undefined;
+  box.disabled = report.lens !== undefined;
+  box.addEventListener('change', () => {
+    if (box.checked && !report.sublayerSummary) post({ type: 'rerun', runId: run.id, sublayers: true });
+    setUi({ sublayers: box.checked });
+  });
+  const title = report.lens
+    ? 'The tuned lens has translators for the layer outputs only; sub-layer rows need the raw lens'
+    : report.sublayerSummary
+      ? 'Show the state after each attention block (h·attn) between the layer rows'
+      : 'Probe this run again with the state after each attention block (h·attn rows)';
+  return h('label', { class: 'fast-toggle', for: 'sublayers', title }, box, ' Sub-layers (h·attn)');
+}
+
+/**
  * The selected token (the grid's focused cell) and what can be done with it: mask it, or mask each
  * token in turn, with what that costs; and the switch between the typed and the masked-in-turn grid.
  */
-function maskToolbar(run: PanelRun, si: number, grid: HTMLElement): HTMLElement {
+function maskToolbar(run: PanelRun, si: number, grid: HTMLElement, cells: LayerCells[], rows: LayerSummary[]): HTMLElement {
   const report = run.report;
   const s = report.sentences[si];
   const counted = s.ids.filter((_, p) => (report.includeSpecial || !s.special[p]) && !s.masks?.some((m) => m.position === p)).length;
@@ -350,12 +379,12 @@ function maskToolbar(run: PanelRun, si: number, grid: HTMLElement): HTMLElement 
   const followButton = h('vscode-button', { secondary: true, disabled: true, 'data-action': 'follow-top1', onclick: () => { if (top1 !== undefined) post({ type: 'trajectory', runId: run.id, sentence: si, token: top1 }); } }, 'Follow its top-1');
   const choose = (p: number, l: number) => {
     position = p;
-    const cellTop1 = (ui.gridMode === 'pll' && s.pll ? s.pll : s.layers)[l]?.top1[p];
+    const cellTop1 = cells[l]?.top1[p];
     top1 = typeof cellTop1 === 'number' && Number.isFinite(cellTop1) ? cellTop1 : undefined;
     if (top1 !== undefined) followButton.removeAttribute('disabled'); else followButton.setAttribute('disabled', '');
     const m = s.masks?.find((x) => x.position === p);
     const can = !s.special[p] && !m;
-    picked.textContent = `Selected: "${displayToken(s.tokens[p])}" (token ${p}) at h${l}${top1 !== undefined ? `, top-1 "${displayToken(tokenText(report, top1))}"` : ''}${m ? ', already masked' : s.special[p] ? ', a special token' : ''}`;
+    picked.textContent = `Selected: "${displayToken(s.tokens[p])}" (token ${p}) at ${rows[l]?.label ?? `h${l}`}${top1 !== undefined ? `, top-1 "${displayToken(tokenText(report, top1))}"` : ''}${m ? ', already masked' : s.special[p] ? ', a special token' : ''}`;
     if (can) maskButton.removeAttribute('disabled'); else maskButton.setAttribute('disabled', '');
   };
   grid.addEventListener('focusin', (e) => {
@@ -599,7 +628,7 @@ function compareView(run: PanelRun): HTMLElement {
   const rows = diffSummaries(a.summary, b.summary);
   const table = h('table', { class: 'summary compare-table', 'data-testid': 'compare' });
   table.appendChild(h('caption', {}, 'A = ', h('b', {}, run.label), ', B = ', h('b', {}, other.label), '. Highlighted rows differ.'));
-  table.appendChild(h('thead', {}, h('tr', {}, ...['layer', 'accuracy A', 'accuracy B', 'Δ', 'mean log p A', 'mean log p B', 'Δ', 'median rank A', 'B'].map((c) => h('th', { scope: 'col' }, c)))));
+  table.appendChild(h('thead', {}, h('tr', {}, ...['layer', 'accuracy A', 'accuracy B', 'Δ B − A', 'mean log p A', 'mean log p B', 'Δ B − A', 'median rank A', 'B', 'KL→final A', 'B'].map((c) => h('th', { scope: 'col' }, c)))));
   const body = h('tbody');
   const pct = (x?: number) => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
   const delta = (x?: number, scale = 1, unit = '') => (x === undefined ? '–' : `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x * scale).toFixed(scale === 100 ? 1 : 2)}${unit}`);
@@ -611,6 +640,7 @@ function compareView(run: PanelRun): HTMLElement {
       h('td', { class: 'num' }, r.a ? fmtNum(r.a.meanLogProb) : '–'), h('td', { class: 'num' }, r.b ? fmtNum(r.b.meanLogProb) : '–'),
       h('td', { class: `num ${sign(r.dMeanLogProb)}` }, delta(r.dMeanLogProb)),
       h('td', { class: 'num' }, r.a ? String(r.a.medianRank) : '–'), h('td', { class: 'num' }, r.b ? String(r.b.medianRank) : '–'),
+      h('td', { class: 'num' }, r.a ? fmtNum(r.a.meanKL, 3) : '–'), h('td', { class: 'num' }, r.b ? fmtNum(r.b.meanKL, 3) : '–'),
     ));
   }
   table.appendChild(body);

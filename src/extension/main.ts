@@ -20,6 +20,7 @@ import { ProbeService } from './probeService';
 import { readSettings } from './settings';
 import { registerDeepenCommands } from './deepen/deepenCommand';
 import { registerFinetune } from './finetune/finetuneCommand';
+import { pickLensFolder, registerLensCommands } from './lens/lensCommands';
 
 export interface ProbeCommandArgs {
   /** Model folder or a file in it. */
@@ -29,6 +30,20 @@ export interface ProbeCommandArgs {
   plan?: string;
   /** Run id to compare the new run against, or "previous" for the run shown before it. */
   compareWith?: string;
+  /** A tuned-lens folder to read the states through. */
+  lens?: string;
+  /** Also the h·attn rows (the state after each attention block). */
+  sublayers?: boolean;
+}
+
+interface ShowOptions {
+  plan?: string;
+  /** Run id to compare the new run with, or "previous". */
+  compareWith?: string;
+  token?: vscode.CancellationToken;
+  pll?: boolean;
+  sublayers?: boolean;
+  lensDir?: string;
 }
 
 /** What activate() returns: used by the end-to-end tests and by other Layer Lens features. */
@@ -44,6 +59,7 @@ export interface LayerLensApi {
 const LAST_MODEL_KEY = 'layer-lens.lastModel';
 const LATEST_KEY = 'layer-lens.latestSummaries';
 const PROBED_KEY = 'layer-lens.probedModels';
+const LENSES_KEY = 'layer-lens.tunedLenses';
 const MAX_PROBED = 200;
 
 type Latest = { summary: LayerSummary[]; planText: string; sentences: number; at: number };
@@ -64,6 +80,14 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
   // run in the webview's (untrusted) saved state cannot make the host probe a path of its choosing.
   const probedModels = () => context.globalState.get<string[]>(PROBED_KEY, []);
   const rememberProbed = (dir: string) => context.globalState.update(PROBED_KEY, [...probedModels().filter((d) => d !== dir), dir].slice(-MAX_PROBED));
+  // Likewise the tuned-lens folders: a revived run's lens path is re-applied only if this host chose it.
+  const usedLenses = () => context.globalState.get<string[]>(LENSES_KEY, []);
+  const lastLens = () => usedLenses().at(-1);
+  const rememberLens = (dir: string) => context.globalState.update(LENSES_KEY, [...usedLenses().filter((d) => d !== dir), dir].slice(-MAX_PROBED));
+  const lensRefusal = (run: PanelRun) =>
+    run.report.lens && !usedLenses().includes(run.report.lens.dir)
+      ? `not re-running "${run.label}": its tuned lens ${run.report.lens.dir} was not chosen in Layer Lens here; use "Layer Lens: Probe with Tuned Lens…"`
+      : undefined;
   const panelHost = {
     extensionUri: context.extensionUri,
     log,
@@ -72,12 +96,31 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     // word or each token in turn is shown by itself.
     rerun: async (run: PanelRun, options: RerunOptions = {}) => {
       try {
-        const refusal = rerunRefusal(run, probedModels());
+        const refusal = rerunRefusal(run, probedModels()) ?? lensRefusal(run);
         if (refusal) throw userError(refusal);
-        return await probeAndShow(modelDirFor(run.report.model.path), rerunInputs(run.report, options.mask), run.source, run.report.planText,
-          options.mask || options.pll ? undefined : run.id, undefined, options.pll ?? Boolean(run.report.pllSummary));
+        const variant = options.mask || options.pll || options.sublayers !== undefined;
+        return await probeAndShow(modelDirFor(run.report.model.path), rerunInputs(run.report, options.mask), run.source, {
+          plan: run.report.planText,
+          compareWith: variant ? undefined : run.id,
+          pll: options.pll ?? Boolean(run.report.pllSummary),
+          sublayers: options.sublayers ?? Boolean(run.report.sublayerSummary),
+          lensDir: run.report.lens?.dir,
+        });
       } catch (e) {
         return reportError(log, 'rerun', e);
+      }
+    },
+    // The panel's "Tuned lens…": the run's sentences again through a lens folder the user picks, compared with the run.
+    tunedLens: async (run: PanelRun) => {
+      try {
+        const refusal = rerunRefusal(run, probedModels());
+        if (refusal) throw userError(refusal);
+        const dir = modelDirFor(run.report.model.path);
+        const lensDir = await pickLensFolder(dir, lastLens());
+        if (!lensDir) return undefined;
+        return await probeAndShow(dir, rerunInputs(run.report), run.source, { plan: run.report.planText, compareWith: run.id, lensDir });
+      } catch (e) {
+        return reportError(log, 'tunedLens', e);
       }
     },
     trajectory: (run: PanelRun, sentence: number, token: number | string) => {
@@ -88,32 +131,25 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     },
   };
 
-  async function probeAndShow(
-    dir: string,
-    inputs: ProbeInput[],
-    source: PanelRun['source'],
-    plan?: string,
-    compareWith?: string,
-    outerToken?: vscode.CancellationToken,
-    pll = false,
-  ): Promise<ProbeReport | undefined> {
+  async function probeAndShow(dir: string, inputs: ProbeInput[], source: PanelRun['source'], how: ShowOptions = {}): Promise<ProbeReport | undefined> {
     const settings = readSettings(vscode.Uri.file(dir));
     const name = path.basename(dir);
     const report = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Layer Lens: probing ${name}`, cancellable: true },
       (progress, token) => {
-        const merged = outerToken ? anyToken(token, outerToken) : token;
-        return service.run(dir, inputs, { plan, settings, token: merged, progress, pll });
+        const merged = how.token ? anyToken(token, how.token) : token;
+        return service.run(dir, inputs, { plan: how.plan, settings, token: merged, progress, pll: how.pll, sublayers: how.sublayers, lensDir: how.lensDir });
       },
     );
     await context.globalState.update(LAST_MODEL_KEY, dir);
     await rememberProbed(dir);
+    if (how.lensDir) await rememberLens(how.lensDir);
     const entry: Latest = { summary: report.summary, planText: report.planText, sentences: report.sentences.length, at: Date.now() };
     latest.set(dir, entry);
     void context.workspaceState.update(LATEST_KEY, Object.fromEntries([...latest].slice(-20)));
     const run: PanelRun = { id: `run-${Date.now().toString(36)}-${++runCounter}`, label: runLabel(report, source), source, createdAt: Date.now(), report };
     const previous = ProbePanel.current?.hostState.focusRunId;
-    ProbePanel.show(panelHost, run, compareWith === 'previous' ? previous : compareWith);
+    ProbePanel.show(panelHost, run, how.compareWith === 'previous' ? previous : how.compareWith);
     return report;
   }
 
@@ -138,7 +174,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     if (arg && typeof arg === 'object' && !(arg instanceof vscode.Uri) && 'model' in arg) {
       const dir = modelDirFor(arg.model);
       const inputs = (arg.sentences?.length ? arg.sentences : readSettings().defaultSentences).map(parseInputLine);
-      return probeAndShow(dir, inputs, 'api', arg.plan, arg.compareWith);
+      return probeAndShow(dir, inputs, 'api', { plan: arg.plan, compareWith: arg.compareWith, lensDir: arg.lens, sublayers: arg.sublayers });
     }
     const dir = await resolveModel(arg);
     if (!dir) return undefined;
@@ -210,7 +246,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     const inputs = [parseInputLine(text)];
     const base = await probeAndShow(dir, inputs, 'input');
     if (!base) return undefined;
-    return probeAndShow(dir, inputs, 'input', plan, 'previous');
+    return probeAndShow(dir, inputs, 'input', { plan, compareWith: 'previous' });
   });
 
   const openSample = guarded('openSample', async () => {
@@ -279,6 +315,19 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     { dispose: () => ProbePanel.current?.dispose() },
   );
   registerDeepenCommands(context, { log, resolveModel, previewSentences: () => readSettings().defaultSentences });
+  registerLensCommands(context, {
+    log,
+    resolveModel,
+    askInputs: async (dir) => {
+      const text = await askSentence(context.globalState, readSettings().defaultSentences, `Layer Lens: probe ${path.basename(dir)} with a tuned lens`);
+      if (!text) return undefined;
+      await rememberInput(context.globalState, text);
+      return [parseInputLine(text)];
+    },
+    probe: (dir, inputs, options) => probeAndShow(dir, inputs, 'input', options),
+    lastLens,
+    report: (command, e) => reportError(log, command, e),
+  });
   const finetuneResults = registerFinetune(context, {
     log,
     findModels: findWorkspaceModels,
@@ -297,7 +346,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     probe: async (args, token) => {
       const dir = modelDirFor(args.model);
       const inputs = (args.sentences?.length ? args.sentences : readSettings().defaultSentences).map(parseInputLine);
-      return probeAndShow(dir, inputs, 'api', args.plan, args.compareWith, token);
+      return probeAndShow(dir, inputs, 'api', { plan: args.plan, compareWith: args.compareWith, lensDir: args.lens, sublayers: args.sublayers, token });
     },
     panel: () => ProbePanel.current,
     refreshModelContext,

@@ -28,6 +28,8 @@ async function setFastSetting(fast: boolean): Promise<void> {
 export interface RerunOptions {
   mask?: { sentence: number; position: number };
   pll?: boolean;
+  /** Probe with (true) or without (false) the h·attn rows; absent: as the run did. */
+  sublayers?: boolean;
 }
 
 export interface PanelHost {
@@ -35,6 +37,8 @@ export interface PanelHost {
   log: vscode.LogOutputChannel;
   /** Re-runs a run's model and sentences (the panel's "Re-run" button). */
   rerun(run: PanelRun, options?: RerunOptions): Thenable<unknown>;
+  /** Probes a run's sentences again through a tuned lens the user picks, compared with the run. */
+  tunedLens(run: PanelRun): Thenable<unknown>;
   /** Follows a token through one sentence of a run. */
   trajectory(run: PanelRun, sentence: number, token: number | string): Promise<TokenTrajectory>;
 }
@@ -177,7 +181,12 @@ export class ProbePanel implements vscode.Disposable {
         return;
       case 'rerun': {
         const run = this.state.runs.find((r) => r.id === m.runId);
-        if (run) void this.host.rerun(run, { mask: m.mask, pll: m.pll });
+        if (run) void this.host.rerun(run, { mask: m.mask, pll: m.pll, sublayers: m.sublayers });
+        return;
+      }
+      case 'tunedLens': {
+        const run = this.state.runs.find((r) => r.id === m.runId);
+        if (run) void this.host.tunedLens(run);
         return;
       }
       case 'uiChanged':

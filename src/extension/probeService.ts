@@ -13,6 +13,10 @@ export interface RunOptions {
   settings: Settings;
   /** Also mask each token in turn (per-layer pseudo-log-likelihood). */
   pll?: boolean;
+  /** Also read the state after each layer's attention block (the h·attn rows). */
+  sublayers?: boolean;
+  /** Read the states through the tuned lens in this folder (python/tune_lens.py's output). */
+  lensDir?: string;
   token?: vscode.CancellationToken;
   progress?: vscode.Progress<{ message?: string; increment?: number }>;
 }
@@ -61,6 +65,7 @@ export class ProbeService implements vscode.Disposable {
       const { parsePlan } = await import('../core/deepen/plan');
       const plan =
         options.plan === undefined ? undefined : typeof options.plan === 'string' ? parsePlan(options.plan, engine.checkpoint.config.numLayers) : options.plan;
+      const lens = options.lensDir === undefined ? undefined : (await import('../core/lens/tunedLens')).loadTunedLens(options.lensDir, engine.checkpoint);
       let last = 0;
       options.progress?.report({ message: `${inputs.length} sentence${inputs.length === 1 ? '' : 's'}…` });
       const report = await engine.probe(inputs, {
@@ -70,6 +75,8 @@ export class ProbeService implements vscode.Disposable {
         includeSpecial: options.settings.includeSpecialTokens,
         fast: options.settings.fast,
         pll: options.pll,
+        sublayers: options.sublayers,
+        lens,
         signal: controller.signal,
         // A cancelled run keeps the sentences it finished, marked partial, rather than losing them.
         keepPartial: true,
@@ -82,7 +89,7 @@ export class ProbeService implements vscode.Disposable {
       const mem = process.memoryUsage();
       this.log.info(
         `probe ${report.model.name}: plan ${report.planText} (${report.plan.length} layers), ${report.sentences.length} sentence(s), ` +
-          `${report.timing.tokens} tokens, top-k ${report.topK}${report.fast ? `, fast (${report.fast.kernel})` : ''}; session ${report.timing.sessionMs.toFixed(0)} ms, run ${report.timing.runMs.toFixed(0)} ms, ` +
+          `${report.timing.tokens} tokens, top-k ${report.topK}${report.fast ? `, fast (${report.fast.kernel})` : ''}${report.lens ? `, tuned lens ${report.lens.dir}` : ''}${report.sublayerSummary ? ', sub-layers' : ''}; session ${report.timing.sessionMs.toFixed(0)} ms, run ${report.timing.runMs.toFixed(0)} ms, ` +
           `total ${(performance.now() - started).toFixed(0)} ms; peak RSS ${report.timing.peakRssMb.toFixed(0)} MB, rss ${(mem.rss / 2 ** 20).toFixed(0)} MB, ` +
           `heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB; model ${report.model.path}`,
       );

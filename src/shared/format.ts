@@ -51,7 +51,9 @@ export function isMatch(sentence: ProbedSentence, layer: number, pos: number): b
 export function runLabel(report: ProbeReport, source: string): string {
   const n = report.sentences.length;
   const partial = report.corpus?.partial ? ` of ${report.corpus.totalSentences}, PARTIAL (cancelled)` : '';
-  return `${report.model.name} · plan ${report.planText} · ${n} sentence${n === 1 ? '' : 's'}${partial}${source === 'corpus' ? ' (corpus)' : ''}`;
+  const lens = report.lens ? ' · tuned lens' : '';
+  const sub = report.sublayerSummary ? ' · sub-layers' : '';
+  return `${report.model.name} · plan ${report.planText}${lens}${sub} · ${n} sentence${n === 1 ? '' : 's'}${partial}${source === 'corpus' ? ' (corpus)' : ''}`;
 }
 
 /** Per-layer differences between two summaries, aligned by row (h0 with h0, …). */

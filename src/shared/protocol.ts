@@ -56,6 +56,8 @@ export interface UiState {
   gridMode?: 'input' | 'pll';
   /** The Sentences table: sort column and direction, text filter, the two layers compared. */
   sentenceTable?: SentenceTableState;
+  /** Show the h·attn rows (state after each attention block) where the run has them. */
+  sublayers?: boolean;
 }
 
 export type ExportFormat = 'csv' | 'summary-csv' | 'json' | 'svg';
@@ -78,7 +80,9 @@ export type WebviewMessage =
   | { type: 'ready' }
   | { type: 'export'; format: ExportFormat; runId: string; compareRunId?: string }
   /** Re-runs a run; `mask` also masks one more token of one sentence ("mask this word"), `pll` masks each token in turn. */
-  | { type: 'rerun'; runId: string; mask?: { sentence: number; position: number }; pll?: boolean }
+  | { type: 'rerun'; runId: string; mask?: { sentence: number; position: number }; pll?: boolean; sublayers?: boolean }
+  /** "Tuned lens…": the host asks for a lens folder and probes the run's sentences through it, compared with the run. */
+  | { type: 'tunedLens'; runId: string }
   | { type: 'uiChanged'; ui: UiState }
   /** The fast-mode toggle: sets `layer-lens.fast`, which the next probe uses. */
   | { type: 'setFast'; fast: boolean }
@@ -105,6 +109,7 @@ export const uiStateSchema = obj({
   seenFocusRunId: opt(id()),
   stat: opt(lit(...STATISTIC_IDS)),
   gridMode: opt(lit('input', 'pll')),
+  sublayers: opt(bool()),
   sentenceTable: opt(obj({
     sort: lit(...SENTENCE_SORT_KEYS),
     descending: bool(),
@@ -122,7 +127,9 @@ export const webviewMessageSchema = tagged({
     runId: id(),
     mask: opt(obj({ sentence: num({ int: true, min: 0 }), position: num({ int: true, min: 0 }) })),
     pll: opt(bool()),
+    sublayers: opt(bool()),
   }),
+  tunedLens: obj({ runId: id() }),
   trajectory: obj({ runId: id(), sentence: num({ int: true, min: 0 }), token: either(num({ int: true, min: 0 }), str(200), 'a token id or a word') }),
   uiChanged: obj({ ui: uiStateSchema }),
   setFast: obj({ fast: bool() }),

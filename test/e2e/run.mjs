@@ -147,6 +147,8 @@ async function startServer(port, sampleOverride) {
     TMPDIR: path.join(RUN, 'tmp'),
     LAYER_LENS_E2E_WORKSPACE: WS,
     LAYER_LENS_E2E_RESULTS: path.join(RUN, 'host-results.json'),
+    // The tuned-lens task's interpreter (scripts/install-python.sh's environment, as the unit tests use).
+    LAYER_LENS_E2E_PYTHON: process.env.LAYER_LENS_TEST_PYTHON ?? path.join(ROOT, '.cache', 'venv', 'bin', 'python'),
     ONNXRUNTIME_NODE_INSTALL: 'skip',
   };
   if (sampleOverride) env.LAYER_LENS_SAMPLE_MODEL = sampleOverride;
@@ -673,6 +675,43 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(Math.abs(lay.rowHeadLeftGap) <= 1.5, `layer column moved ${lay.rowHeadLeftGap}px from the left while scrolling`);
     assert(lay.cutClass, 'the last column is not marked as the cut');
     await page.screenshot({ path: path.join(ARTIFACTS, 'long-input-dark.png') });
+  });
+
+  await check('ui: the "Sub-layers (h·attn)" toggle probes again with the after-attention rows, which equal the CLI\'s --sublayers', async () => {
+    await runCommand(page, 'Layer Lens: Probe Layers…');
+    await pickItem(page, 'embedded sample model');
+    await typeSentence(page, sentence);
+    const wv = webview(page);
+    await wv.locator('[data-testid="sublayer-toggle"]').waitFor({ timeout: 60_000 });
+    await pickStatistic(wv, 'logp');
+    await wv.locator('[data-testid="sublayer-toggle"]').click();
+    await wv.locator('table.grid tbody th', { hasText: 'h1·attn' }).first().waitFor({ timeout: 60_000 });
+    const want = cliReport(sampleDir, sentence, ['--sublayers']);
+    const ws = want.sentences[0];
+    const L = ws.layers.length - 1;
+    const order = ['h0', ...Array.from({ length: L }, (_, l) => [`h${l + 1}·attn`, `h${l + 1}`]).flat()];
+    const shown = await wv.locator('table.grid').first().evaluate((t) => ({
+      heads: [...t.querySelectorAll('tbody th')].map((th) => th.textContent),
+      cells: [...t.querySelectorAll('tbody td')].map((td) => ({ l: Number(td.dataset.l), p: Number(td.dataset.p), v: Number(td.dataset.v), text: td.textContent })),
+      toggle: t.ownerDocument.querySelector('[data-testid="sublayer-toggle"]').checked,
+    }));
+    assert(JSON.stringify(shown.heads) === JSON.stringify(order), `row headers ${shown.heads}`);
+    assert(shown.toggle, 'the toggle is not checked on the new run');
+    const rows = order.map((label, r) => (label.endsWith('·attn') ? ws.sublayers[(r - 1) / 2] : ws.layers[r === 0 ? 0 : r / 2]));
+    let worst = 0;
+    for (const c of shown.cells) {
+      const v = rows[c.l].inputLogProb[c.p];
+      worst = Math.max(worst, Math.abs(c.v - v));
+      assert(c.text.endsWith(want.vocab[rows[c.l].top1[c.p]]), `${order[c.l]} p${c.p}: "${c.text}", CLI top-1 ${want.vocab[rows[c.l].top1[c.p]]}`);
+    }
+    assert(worst < 1e-4 && shown.cells.length === order.length * ws.ids.length, `${shown.cells.length} cells, worst |Δ log p| ${worst}`);
+    const summary = await wv.locator('table[data-testid="summary"] tbody th').allTextContents();
+    assert(JSON.stringify(summary) === JSON.stringify(order), `summary rows ${summary}`);
+    log(`  ${order.length} rows (${L} h·attn) × ${ws.ids.length} tokens equal the CLI's --sublayers (max |Δ log p| ${worst.toExponential(1)})`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'sublayers-dark.png'), fullPage: true });
+    await wv.locator('[data-testid="sublayer-toggle"]').click();
+    await pollUntil(() => wv.locator('table.grid tbody th', { hasText: '·attn' }).count(), (n) => n === 0, 10_000);
+    assert(await wv.locator('table.grid tbody th', { hasText: '·attn' }).count() === 0, 'unchecking did not hide the h·attn rows');
   });
 
   await check('ui: masked-token mode: a typed [MASK] has no target, "Mask this word" and "Mask each token in turn" match the CLI', async () => {

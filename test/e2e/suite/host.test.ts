@@ -1,5 +1,6 @@
 /** End-to-end tests that run in the real extension host of code-server (VS Code 1.100). */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -37,7 +38,7 @@ describe('Layer Lens in VS Code', () => {
     assert.ok(a.activationMs < 50, `activate() took ${a.activationMs} ms`);
     const commands = await vscode.commands.getCommands(true);
     for (const c of [
-      'layer-lens.probe', 'layer-lens.probeSelection', 'layer-lens.probeCorpus', 'layer-lens.openSample', 'layer-lens.probeWithPlan', 'layer-lens.compare',
+      'layer-lens.probe', 'layer-lens.probeSelection', 'layer-lens.probeCorpus', 'layer-lens.openSample', 'layer-lens.probeWithPlan', 'layer-lens.probeWithTunedLens', 'layer-lens.tuneLens', 'layer-lens.compare',
       'layer-lens.deepen', 'layer-lens.finetune', 'layer-lens.showFinetuneResults',
     ]) {
       assert.ok(commands.includes(c), `${c} is not registered`);
@@ -145,6 +146,59 @@ describe('Layer Lens in VS Code', () => {
     const state = a.panel()!.hostState;
     assert.equal(state.runs.length, Math.min(8, before + 2));
     assert.ok(state.compareRunId, 'no comparison set');
+  });
+
+  it('reads the state after each attention block (h·attn rows) when asked, labelled in the run's name', async () => {
+    const a = await api();
+    const report = await a.probe({ model: a.sampleModelDir, sentences: ['the cat sat on the mat'], sublayers: true });
+    assert.ok(report?.sublayerSummary, 'no sub-layer rows');
+    const L = report.plan.length;
+    assert.deepEqual(report.sublayerSummary.map((r) => r.label), Array.from({ length: L }, (_, l) => `h${l + 1}·attn`));
+    assert.equal(report.sentences[0].sublayers?.length, L);
+    assert.match(a.panel()!.hostState.runs.at(-1)!.label, /sub-layers/);
+  });
+
+  it('trains a tuned lens as a VS Code task, then probes raw and tuned side by side; the tuned run equals the CLI\'s', async function () {
+    this.timeout(600_000);
+    const a = await api();
+    const python = process.env.LAYER_LENS_E2E_PYTHON!;
+    assert.ok(python && fs.existsSync(python), `the tuned-lens task needs the test Python (${python}); run scripts/install-python.sh`);
+    const root = vscode.extensions.getExtension(EXT_ID)!.extensionPath;
+    const out = path.join(WS, '.layer-lens', 'lenses', 'e2e');
+    const ended = new Promise<number | undefined>((resolve) => {
+      const d = vscode.tasks.onDidEndTaskProcess((e) => {
+        if (e.execution.task.definition.type !== 'layer-lens-tune-lens') return;
+        d.dispose();
+        resolve(e.exitCode);
+      });
+    });
+    const execution = await vscode.commands.executeCommand<vscode.TaskExecution>('layer-lens.tuneLens', {
+      model: a.sampleModelDir, file: path.join(root, 'data', 'heldout-sentences.txt'), out, steps: 10, python,
+    });
+    assert.ok(execution, 'no task started');
+    assert.equal(execution.task.execution instanceof vscode.ProcessExecution, true);
+    assert.equal(await ended, 0, 'tune_lens.py failed; see its terminal');
+    const card = JSON.parse(fs.readFileSync(path.join(out, 'lens.json'), 'utf8')) as { steps: number; heldout: { before: { kl: number[] }; after: { kl: number[] } } };
+    assert.equal(card.steps, 10);
+    assert.ok(card.heldout.after.kl[0] < card.heldout.before.kl[0], `held-out KL at h0 ${card.heldout.before.kl[0]} → ${card.heldout.after.kl[0]}`);
+
+    const text = 'the cat sat on the mat';
+    const tuned = await vscode.commands.executeCommand<import('../../../src/core/probe/report').ProbeReport>('layer-lens.probeWithTunedLens', { model: a.sampleModelDir, lens: out, sentences: [text] });
+    assert.equal(tuned?.lens?.dir, out);
+    const state = a.panel()!.hostState;
+    const tunedRun = state.runs.find((r) => r.id === state.focusRunId)!;
+    const rawRun = state.runs.find((r) => r.id === state.compareRunId)!;
+    assert.match(tunedRun.label, /tuned lens/);
+    assert.equal(rawRun.report.lens, undefined, 'Compare must set the tuned run against the raw one');
+    assert.equal(rawRun.report.sentences[0].text, text);
+    assert.ok(tuned.summary[0].meanKL < rawRun.report.summary[0].meanKL, `tuned h0 KL→final ${tuned.summary[0].meanKL} vs raw ${rawRun.report.summary[0].meanKL}`);
+
+    const json = path.join(WS, '.layer-lens', 'tuned-cli.json');
+    const cli = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'probe', a.sampleModelDir, '--text', text, '--lens', `tuned:${out}`, '--json', json, '--threads', '2'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(cli.status, 0, cli.stderr);
+    const want = JSON.parse(fs.readFileSync(json, 'utf8')) as typeof tuned;
+    assert.deepEqual(tuned.summary.map((r) => [r.label, r.accuracy, r.medianRank]), want.summary.map((r) => [r.label, r.accuracy, r.medianRank]));
+    tuned.summary.forEach((r, l) => assert.ok(Math.abs(r.meanKL - want.summary[l].meanKL) < 1e-6 && Math.abs(r.meanLogProb - want.summary[l].meanLogProb) < 1e-6, `${r.label}: panel vs CLI`));
   });
 
   it('shows the fine-tuning comparison of a run folder in the panel, baseline against deepened', async () => {
