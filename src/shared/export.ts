@@ -23,8 +23,13 @@ export function csvRow(values: (string | number | boolean | null | undefined)[])
 
 export const CELL_COLUMNS = [
   'sentence', 'position', 'token', 'token_id', 'special', 'layer', 'source_layer',
-  'top1', 'top1_id', 'match', 'input_prob', 'input_logprob', 'input_rank', 'entropy', 'kl_to_final', 'top_k',
+  'top1', 'top1_id', 'match', 'input_prob', 'input_logprob', 'input_rank', 'entropy', 'kl_to_final', 'top_k', 'lens',
 ] as const;
+
+/** How the states were read: "raw" (the head alone) or "tuned" (a tuned lens's translators, then the head). */
+function lensOf(report: ProbeReport): string {
+  return report.lens ? 'tuned' : 'raw';
+}
 
 /** Long format: one row per (sentence, layer, position). top_k is "token:prob" pairs joined by spaces. */
 export function reportToCsv(report: ProbeReport): string {
@@ -40,6 +45,7 @@ export function cellCsvLines(report: ProbeReport): string[] {
   const token = (id: number) => (Number.isNaN(id) ? '' : report.vocab[id] ?? `[${id}]`);
   // Display order: h0, then each planned layer's after-attention row (with --sublayers) and its own.
   const rows = summaryRows(report);
+  const lens = lensOf(report);
   report.sentences.forEach((s, si) => {
     inDisplayOrder(s.layers, s.sublayers).forEach((layer, li) => {
       const summary = rows[li];
@@ -49,7 +55,7 @@ export function cellCsvLines(report: ProbeReport): string[] {
           csvRow([
             (s.index ?? si) + 1, p, s.tokens[p], s.ids[p], s.special[p], summary?.label ?? `h${li}`, summary?.sourceLayer ?? null,
             token(layer.top1[p]), layer.top1[p], layer.top1[p] === s.ids[p], round(prob(layer.inputLogProb[p])),
-            round(layer.inputLogProb[p]), layer.rank[p], round(layer.entropy[p]), round(layer.kl[p]), topK,
+            round(layer.inputLogProb[p]), layer.rank[p], round(layer.entropy[p]), round(layer.kl[p]), topK, lens,
           ]),
         );
       }
@@ -61,7 +67,7 @@ export function cellCsvLines(report: ProbeReport): string[] {
 /** The per-layer summary; the *_ci_* columns are the 95% bootstrap intervals by sentence (empty without them). */
 export const SUMMARY_COLUMNS = [
   'layer', 'source_layer', 'count', 'accuracy', 'accuracy_ci_low', 'accuracy_ci_high', 'mean_logprob', 'mean_logprob_ci_low', 'mean_logprob_ci_high',
-  'median_rank', 'mean_entropy', 'mean_kl_to_final',
+  'median_rank', 'mean_entropy', 'mean_kl_to_final', 'lens',
 ] as const;
 
 export function summaryToCsv(report: ProbeReport): string {
@@ -72,7 +78,7 @@ export function summaryToCsv(report: ProbeReport): string {
     lines.push(
       csvRow([
         s.label, s.sourceLayer, s.count, round(s.accuracy), roundOrEmpty(accLo), roundOrEmpty(accHi), round(s.meanLogProb), roundOrEmpty(lpLo), roundOrEmpty(lpHi),
-        s.medianRank, round(s.meanEntropy), round(s.meanKL),
+        s.medianRank, round(s.meanEntropy), round(s.meanKL), lensOf(report),
       ]),
     );
   }
@@ -122,6 +128,6 @@ function round(x: number): number {
 
 /** A file name for an export, safe on every platform. */
 export function exportFileName(report: ProbeReport, suffix: string, ext: string): string {
-  const base = `${report.model.name}-plan-${report.planText}`.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+  const base = `${report.model.name}-plan-${report.planText}${report.lens ? '-tuned-lens' : ''}`.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
   return `${base}${suffix}.${ext}`;
 }

@@ -148,7 +148,7 @@ describe('Layer Lens in VS Code', () => {
     assert.ok(state.compareRunId, 'no comparison set');
   });
 
-  it('reads the state after each attention block (h·attn rows) when asked, labelled in the run's name', async () => {
+  it('reads the state after each attention block (h·attn rows) when asked, labelled in the run label', async () => {
     const a = await api();
     const report = await a.probe({ model: a.sampleModelDir, sentences: ['the cat sat on the mat'], sublayers: true });
     assert.ok(report?.sublayerSummary, 'no sub-layer rows');

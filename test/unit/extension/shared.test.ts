@@ -81,7 +81,15 @@ describe('shared: CSV export', () => {
     const lines = summaryToCsv(report()).trim().split('\n');
     assert.equal(lines.length, 3);
     // The two empty pairs are the 95% CI columns: this report has no bootstrap.
-    assert.equal(lines[1], 'h0,,2,0.5,,,-1,,,3,1,0.1');
+    assert.equal(lines[1], 'h0,,2,0.5,,,-1,,,3,1,0.1,raw');
+  });
+
+  it('says in both CSVs and the file name when the states were read through a tuned lens', () => {
+    const tuned = report({ lens: { kind: 'tuned', dir: '/lenses/a', steps: 250, corpus: 'train.txt' } });
+    assert.ok(summaryToCsv(tuned).trim().split('\n').slice(1).every((l) => l.endsWith(',tuned')));
+    assert.ok(reportToCsv(tuned).trim().split('\n').slice(1).every((l) => l.endsWith(',tuned')));
+    assert.ok(reportToCsv(report()).trim().split('\n').slice(1).every((l) => l.endsWith(',raw')));
+    assert.equal(exportFileName(tuned, '-summary', 'csv'), 'tiny-plan-0-tuned-lens-summary.csv');
   });
 
   it('writes JSON that parses back, with non-finite numbers as strings', () => {
