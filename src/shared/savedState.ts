@@ -125,6 +125,7 @@ export const reportSchema = obj({
   pllCost: opt(obj({ sequences: num({ int: true, min: 0 }), tokens: num({ int: true, min: 0 }), runMs: metric() })),
   sublayerSummary: opt(arr(summarySchema, MAX_LAYERS)),
   lens: opt(obj({ kind: lit('tuned'), dir: str(4096), steps: num({ int: true, min: 0 }), corpus: str(4096) })),
+  backend: opt(obj({ name: lit('pytorch'), device: str(100), dtype: lit('fp32', 'bf16'), processes: num({ int: true, min: 1 }), torch: str(100), transformers: str(100) })),
   vocab: record(str(1000), 10_000_000),
   warnings: arr(str(10_000), 10_000),
   timing: obj({ sessionMs: metric(), runMs: metric(), tokens: metric(), peakRssMb: metric() }),

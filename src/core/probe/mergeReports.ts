@@ -86,6 +86,8 @@ function runKey(r: ProbeReport): [string, string][] {
     ['includeSpecial', String(r.includeSpecial)],
     ['fast mode', r.fast ? `on (${r.fast.candidates} candidates)` : 'off'],
     ['lens', r.lens ? `tuned (${r.lens.dir})` : 'raw'],
+    // The two backends agree to float error, not bit for bit, and bf16 less: shards of one run use one.
+    ['backend', r.backend ? `PyTorch ${r.backend.dtype}` : 'onnxruntime'],
     ['mask each token', r.pllAggregates ? 'on' : 'off'],
     ['corpus size', `${r.corpus!.totalSentences} sentences`],
     ['full sentences kept', String(r.corpus!.fullSentences)],

@@ -201,6 +201,8 @@ export interface ProbeReport {
   sublayerSummary?: LayerSummary[];
   /** Present when the states were read through a tuned lens (absent: the raw lens). */
   lens?: { kind: 'tuned'; dir: string; steps: number; corpus: string };
+  /** Present when the PyTorch backend (python/probe_torch.py) made the report; absent: this engine (onnxruntime). */
+  backend?: { name: 'pytorch'; device: string; dtype: 'fp32' | 'bf16'; processes: number; torch: string; transformers: string };
   /** Present when the run used fast mode (int8 decoder, exact rescoring): what is approximate, by how much. */
   fast?: FastModeInfo;
 }
