@@ -10,12 +10,14 @@
  * - cold start, warm 1×32, and the exact head's prepacking on vs off (paired);
  * - the tuned lens's cost against the raw lens (paired), on the reference model and BERT-base;
  * - base-sized random ModernBERT and EuroBERT checkpoints built by HF: exact vs fast, with peak RSS;
- * - which int8 kernel runs (the CPU flags, and the fused op in ORT's optimized head graph).
+ * - which int8 kernel runs (the CPU flags, and the fused op in ORT's optimized head graph);
+ * - scale-out on this machine: a corpus probe of BERT-base by one process against two (ORT shards +
+ *   merge; PyTorch backend alone and under torchrun), wall time from process start, paired.
  * Prints figures; asserts nothing. Each measurement runs in its own process so that cold start
  * and peak RSS are honest.
  *
  * Knobs: `--quick` (or LAYER_LENS_BENCH_QUICK=1): one pair, short runs, no BERT-large/256k;
- * `--only lens|families` (or LAYER_LENS_BENCH_ONLY): just the tuned-lens or the modern-family tables;
+ * `--only lens|families|scale` (or LAYER_LENS_BENCH_ONLY): just the tuned-lens, modern-family or scale-out tables;
  * LAYER_LENS_BENCH_PAIRS=N; LAYER_LENS_THREADS=N.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -352,7 +354,7 @@ async function main(): Promise<void> {
   }
   const bench = path.join(ROOT, '.cache', 'bench');
   const base = path.join(bench, 'bert-base-random');
-  if (ONLY !== undefined && ONLY !== 'lens' && ONLY !== 'families') throw new Error(`--only takes lens or families, not ${ONLY}`);
+  if (ONLY !== undefined && !['lens', 'families', 'scale'].includes(ONLY)) throw new Error(`--only takes lens, families or scale, not ${ONLY}`);
   console.log(`Layer Lens bench${QUICK ? ' (--quick)' : ''}${ONLY ? ` (--only ${ONLY})` : ''} · ${PAIRS} pair(s) per figure · runs of ≥ ${MIN_SECONDS} s`);
   if (ONLY !== 'families') writeRandomBert(base, BERT_BASE);
   if (!ONLY) coreTables(bench, base);
@@ -362,6 +364,7 @@ async function main(): Promise<void> {
     lensTable('BERT-base random', base);
   }
   if (!ONLY || ONLY === 'families') familyTables(bench);
+  if (!ONLY || ONLY === 'scale') scaleTable(bench, base);
   if (!ONLY) {
     console.log('\nDeepen writer (BERT-base, top layer duplicated, streamed tensor by tensor):');
     execFileSync(process.execPath, [path.join(__dirname, 'bench-deepen.js')], { stdio: 'inherit' });
@@ -405,6 +408,60 @@ function familyTables(bench: string): void {
     const dir = path.join(bench, folder);
     if (writeRandomFamily(dir, family)) speedTable(title, dir, undefined, cases, false);
   }
+}
+
+/**
+ * A corpus probe by one process against two on this machine's cores: the ORT engine as one process
+ * (all threads) or two `--shard` processes (half the threads each) plus `layer-lens merge`; the
+ * PyTorch backend as one process or under torchrun with 2 (gloo). Wall time from process start to
+ * report, so loading counts as it does for a real job; tokens/s over the corpus's tokens.
+ */
+function scaleTable(bench: string, base: string): void {
+  const venv = path.join(ROOT, '.cache', 'venv', 'bin', 'python');
+  const py = process.env.LAYER_LENS_TEST_PYTHON ?? venv;
+  const dir = path.join(bench, 'scale');
+  fs.mkdirSync(dir, { recursive: true });
+  const corpus = path.join(dir, 'corpus.txt');
+  const n = QUICK ? 60 : 200;
+  fs.writeFileSync(corpus, fs.readFileSync(CORPUS, 'utf8').split('\n').filter((l) => l.trim()).slice(0, n).join('\n') + '\n');
+  const cli = path.join(ROOT, 'dist', 'cli.js');
+  const half = String(Math.max(1, Math.floor(THREADS / 2)));
+  const wall = (f: () => void) => {
+    const t = performance.now();
+    f();
+    return performance.now() - t;
+  };
+  const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+    if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.slice(0, 2).join(' ')} failed: ${(r.stderr || '').trim().split('\n').pop()}`);
+  };
+  const ortOne = () => wall(() => run(process.execPath, [cli, 'probe', base, '--file', corpus, '--json', path.join(dir, 'one.json'), '--threads', String(THREADS)]));
+  // Two shards at once: started together by one shell, so their wall time overlaps.
+  const ortTwoParallel = () => wall(() => {
+    run('sh', ['-c', [1, 2].map((i) => `"${process.execPath}" "${cli}" probe "${base}" --file "${corpus}" --shard ${i}/2 --threads ${half} --json "${path.join(dir, `s${i}.json`)}" >/dev/null 2>&1 &`).join(' ') + ' wait']);
+    run(process.execPath, [cli, 'merge', path.join(dir, 's1.json'), path.join(dir, 's2.json'), '--json', path.join(dir, 'merged.json')]);
+  });
+  const torchEnv = (threads: string) => ({ OMP_NUM_THREADS: threads, TQDM_DISABLE: '1', TRANSFORMERS_VERBOSITY: 'error', HF_HUB_OFFLINE: '1' });
+  const torchOne = () => wall(() => run(py, [path.join(ROOT, 'python', 'probe_torch.py'), '--model', base, '--file', corpus, '--out', path.join(dir, 't1.json'), '--device', 'cpu'], torchEnv(String(THREADS))));
+  const torchTwo = () => wall(() => run(path.join(path.dirname(py), 'torchrun'), ['--standalone', '--nproc_per_node', '2', path.join(ROOT, 'python', 'probe_torch.py'), '--model', base, '--file', corpus, '--out', path.join(dir, 't2.json'), '--device', 'cpu'], torchEnv(half)));
+  const runners: Record<string, Runner> = { 'ORT ×1': ortOne, 'ORT ×2': ortTwoParallel };
+  const hasTorch = fs.existsSync(py) && spawnSync(py, ['-c', 'import torch, transformers'], { stdio: 'ignore' }).status === 0;
+  if (hasTorch) Object.assign(runners, { 'PyTorch ×1': torchOne, 'PyTorch ×2': torchTwo });
+  const samples = pairs(runners);
+  const tokens = (JSON.parse(fs.readFileSync(path.join(dir, 'one.json'), 'utf8')) as { timing: { tokens: number } }).timing.tokens;
+  console.log(`\nScale-out on this machine (${THREADS} threads): BERT-base random, ${n} held-out sentences, ${tokens} tokens; wall time from process start to report, medians of ${PAIRS} pair(s)`);
+  console.log('run                              wall s   tokens/s   vs ×1');
+  const row = (name: string, label: string, one: string) => {
+    const ms = med(samples, (s) => Number(s[name]));
+    const speedup = med(samples, (s) => Number(s[one]) / Number(s[name]));
+    console.log(`${label.padEnd(32)} ${(ms / 1000).toFixed(1).padStart(6)}   ${fmt(tokens / (ms / 1000)).padStart(8)}   ${name === one ? '' : `${speedup.toFixed(2)}×`}`);
+  };
+  row('ORT ×1', `ORT, 1 process × ${THREADS} threads`, 'ORT ×1');
+  row('ORT ×2', `ORT, 2 shards × ${half} + merge`, 'ORT ×1');
+  if (hasTorch) {
+    row('PyTorch ×1', `PyTorch fp32, 1 process`, 'PyTorch ×1');
+    row('PyTorch ×2', `PyTorch fp32, torchrun 2 × ${half}`, 'PyTorch ×1');
+  } else console.log('PyTorch backend: the test Python (scripts/install-python.sh) is missing');
 }
 
 main().catch((e) => {

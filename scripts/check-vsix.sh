@@ -18,11 +18,11 @@ check() { # check TARGET FILE... : the VSIX must hold exactly these native files
   [ "$native" = "$want" ] || { echo "check-vsix: $target native files are [$native], expected [$want]"; fail=1; }
   for f in extension/package.json extension/readme.md extension/dist/extension.js extension/dist/worker.js extension/dist/modelCheckWorker.js extension/dist/webview.js \
            extension/dist/webview.css extension/models/reference-bert-mini/model.safetensors extension/models/reference-bert-mini/tokenizer.json \
-           extension/python/finetune.py extension/python/tune_lens.py; do
+           extension/python/finetune.py extension/python/tune_lens.py extension/python/probe_torch.py; do
     grep -qix "$f" "$WORK/$target.files" || { echo "check-vsix: $target lacks $f"; fail=1; }
   done
-  # The tasks' two scripts are the only Python shipped (the extension runs them; the tests' helpers stay out).
-  local extra; extra=$(grep -E '\.(map|ts)$|^extension/(src|test|webview|scripts|python|docs)/' "$WORK/$target.files" | grep -vxE 'extension/python/(finetune|tune_lens)\.py' | head -3 | tr '\n' ' ' || true)
+  # The tasks' three scripts are the only Python shipped (the extension runs them; the tests' helpers stay out).
+  local extra; extra=$(grep -E '\.(map|ts)$|^extension/(src|test|webview|scripts|python|docs)/' "$WORK/$target.files" | grep -vxE 'extension/python/(finetune|tune_lens|probe_torch)\.py' | head -3 | tr '\n' ' ' || true)
   [ -z "$extra" ] || { echo "check-vsix: $target ships sources, tests or source maps: $extra"; fail=1; }
   if [ "$target" = linux-x64 ]; then # this machine's platform: the shipped addon must load and run from the VSIX alone
     mkdir -p "$WORK/x" && unzip -q "$vsix" -d "$WORK/x"

@@ -187,7 +187,7 @@ function header(run: PanelRun): HTMLElement {
     h('div', { class: 'title' },
       h('h1', {}, r.model.name),
       h('vscode-badge', { variant: 'counter' }, `${r.plan.length} layers`),
-      h('span', { class: 'meta' }, `${r.model.family} · ${r.model.dtype} · plan ${r.planText} · top-${r.topK} · ${r.sentences.length} sentence${r.sentences.length === 1 ? '' : 's'}, ${r.timing.tokens} tokens · ${Math.round(r.timing.runMs)} ms${r.fast ? ' · fast' : ''}`),
+      h('span', { class: 'meta' }, `${r.model.family} · ${r.model.dtype} · plan ${r.planText} · top-${r.topK} · ${r.sentences.length} sentence${r.sentences.length === 1 ? '' : 's'}, ${r.timing.tokens} tokens · ${Math.round(r.timing.runMs)} ms${r.fast ? ' · fast' : ''}${r.backend ? ` · PyTorch ${r.backend.device} ${r.backend.dtype}${r.backend.processes > 1 ? ` × ${r.backend.processes} processes` : ''}` : ''}`),
       r.lens ? h('vscode-badge', { variant: 'default', 'data-testid': 'lens-badge', title: `every state but the last read through its translator: ${r.lens.dir}, ${r.lens.steps} steps on ${r.lens.corpus}` }, 'tuned lens') : null,
     ),
     h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Run and export' },

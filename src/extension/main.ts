@@ -21,6 +21,7 @@ import { readSettings } from './settings';
 import { registerDeepenCommands } from './deepen/deepenCommand';
 import { registerFinetune } from './finetune/finetuneCommand';
 import { pickLensFolder, registerLensCommands } from './lens/lensCommands';
+import { registerTorchProbe } from './torchProbe/torchProbeCommand';
 
 export interface ProbeCommandArgs {
   /** Model folder or a file in it. */
@@ -326,6 +327,16 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     },
     probe: (dir, inputs, options) => probeAndShow(dir, inputs, 'input', options),
     lastLens,
+    report: (command, e) => reportError(log, command, e),
+  });
+  registerTorchProbe(context, {
+    log,
+    resolveModel,
+    show: async (dir, report) => {
+      await rememberProbed(dir);
+      const run: PanelRun = { id: `run-${Date.now().toString(36)}-${++runCounter}`, label: runLabel(report, 'corpus'), source: 'corpus', createdAt: Date.now(), report };
+      ProbePanel.show(panelHost, run);
+    },
     report: (command, e) => reportError(log, command, e),
   });
   const finetuneResults = registerFinetune(context, {

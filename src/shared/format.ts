@@ -53,7 +53,8 @@ export function runLabel(report: ProbeReport, source: string): string {
   const partial = report.corpus?.partial ? ` of ${report.corpus.totalSentences}, PARTIAL (cancelled)` : '';
   const lens = report.lens ? ' · tuned lens' : '';
   const sub = report.sublayerSummary ? ' · sub-layers' : '';
-  return `${report.model.name} · plan ${report.planText}${lens}${sub} · ${n} sentence${n === 1 ? '' : 's'}${partial}${source === 'corpus' ? ' (corpus)' : ''}`;
+  const backend = report.backend ? ` · PyTorch ${report.backend.dtype}${report.backend.processes > 1 ? ` ×${report.backend.processes}` : ''}` : '';
+  return `${report.model.name} · plan ${report.planText}${lens}${sub}${backend} · ${n} sentence${n === 1 ? '' : 's'}${partial}${source === 'corpus' ? ' (corpus)' : ''}`;
 }
 
 /** Per-layer differences between two summaries, aligned by row (h0 with h0, …). */

@@ -35,7 +35,7 @@ export const FINETUNE_DEFAULTS = { lr: 2e-5, batchSize: 32, epochs: 3, maxLength
 export interface LaunchOptions {
   /** Interpreter that runs the script (and accelerate / torch.distributed as modules). */
   python: string;
-  /** Absolute path of python/finetune.py. */
+  /** Absolute path of the script (python/finetune.py, python/probe_torch.py). */
   script: string;
   launcher?: Launcher;
   /** Processes per node for torchrun / accelerate (GPUs on this machine). */
@@ -101,7 +101,11 @@ export function finetuneScriptArgs(spec: FinetuneSpec): string[] {
  * run as modules of the chosen interpreter so they use its environment.
  */
 export function buildFinetuneCommand(spec: FinetuneSpec, launch: LaunchOptions): ProcessSpec {
-  const args = finetuneScriptArgs(spec);
+  return launchCommand(launch, finetuneScriptArgs(spec));
+}
+
+/** `python script …` through the chosen launcher (fine-tuning, the PyTorch probe backend). */
+export function launchCommand(launch: LaunchOptions, args: string[]): ProcessSpec {
   const launcher = launch.launcher ?? 'python';
   const n = launch.nprocPerNode ?? 1;
   checkNumber('processes per node', n, true, 1);

@@ -220,7 +220,7 @@ export function parseHyperParameters(text: string): Partial<FinetuneTaskDefiniti
   return out;
 }
 
-async function askLauncher(): Promise<Partial<FinetuneTaskDefinition> | undefined> {
+export async function askLauncher(): Promise<Pick<FinetuneTaskDefinition, 'launcher' | 'nprocPerNode'> | undefined> {
   const pick = await vscode.window.showQuickPick(
     [
       { label: 'python', description: 'one process (CPU or one GPU)', launcher: 'python' as const },

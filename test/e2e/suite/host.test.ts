@@ -38,7 +38,7 @@ describe('Layer Lens in VS Code', () => {
     assert.ok(a.activationMs < 50, `activate() took ${a.activationMs} ms`);
     const commands = await vscode.commands.getCommands(true);
     for (const c of [
-      'layer-lens.probe', 'layer-lens.probeSelection', 'layer-lens.probeCorpus', 'layer-lens.openSample', 'layer-lens.probeWithPlan', 'layer-lens.probeWithTunedLens', 'layer-lens.tuneLens', 'layer-lens.compare',
+      'layer-lens.probe', 'layer-lens.probeSelection', 'layer-lens.probeCorpus', 'layer-lens.openSample', 'layer-lens.probeWithPlan', 'layer-lens.probeWithTunedLens', 'layer-lens.tuneLens', 'layer-lens.probeCorpusTorch', 'layer-lens.compare',
       'layer-lens.deepen', 'layer-lens.finetune', 'layer-lens.showFinetuneResults',
     ]) {
       assert.ok(commands.includes(c), `${c} is not registered`);
@@ -199,6 +199,31 @@ describe('Layer Lens in VS Code', () => {
     const want = JSON.parse(fs.readFileSync(json, 'utf8')) as typeof tuned;
     assert.deepEqual(tuned.summary.map((r) => [r.label, r.accuracy, r.medianRank]), want.summary.map((r) => [r.label, r.accuracy, r.medianRank]));
     tuned.summary.forEach((r, l) => assert.ok(Math.abs(r.meanKL - want.summary[l].meanKL) < 1e-6 && Math.abs(r.meanLogProb - want.summary[l].meanLogProb) < 1e-6, `${r.label}: panel vs CLI`));
+  });
+
+  it('"Probe Corpus with PyTorch…" runs probe_torch.py under torchrun (2 processes) as a task and opens its report, equal to the CLI\'s', async function () {
+    this.timeout(600_000);
+    const a = await api();
+    const python = process.env.LAYER_LENS_E2E_PYTHON!;
+    assert.ok(python && fs.existsSync(python), `the PyTorch backend needs the test Python (${python}); run scripts/install-python.sh`);
+    const root = vscode.extensions.getExtension(EXT_ID)!.extensionPath;
+    const file = path.join(WS, 'short-corpus.txt');
+    const out = path.join(WS, '.layer-lens', 'reports', 'torch-e2e.json');
+    const report = await vscode.commands.executeCommand<import('../../../src/core/probe/report').ProbeReport>('layer-lens.probeCorpusTorch', {
+      model: a.sampleModelDir, file, out, launcher: 'torchrun', nprocPerNode: 2, device: 'cpu', python,
+    });
+    assert.ok(report, 'no report came back (see the task terminal)');
+    assert.equal(report.backend?.processes, 2);
+    const state = a.panel()!.hostState;
+    const shown = state.runs.find((r) => r.id === state.focusRunId)!;
+    assert.match(shown.label, /PyTorch fp32 ×2/);
+    assert.equal(shown.report.corpus?.probed, 3);
+    const json = path.join(WS, '.layer-lens', 'ort-corpus.json');
+    const cli = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'probe', a.sampleModelDir, '--file', file, '--json', json, '--threads', '2'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(cli.status, 0, cli.stderr);
+    const want = JSON.parse(fs.readFileSync(json, 'utf8')) as typeof report;
+    assert.deepEqual(report.summary.map((r) => [r.label, r.count, r.accuracy, r.medianRank]), want.summary.map((r) => [r.label, r.count, r.accuracy, r.medianRank]));
+    report.summary.forEach((r, l) => assert.ok(Math.abs(r.meanLogProb - want.summary[l].meanLogProb) < 1e-4, `${r.label}: torch ${r.meanLogProb}, ORT ${want.summary[l].meanLogProb}`));
   });
 
   it('shows the fine-tuning comparison of a run folder in the panel, baseline against deepened', async () => {
