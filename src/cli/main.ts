@@ -7,6 +7,7 @@ import { DEEPEN_USAGE, runDeepenCommand } from './commands/deepen';
 import { FINETUNE_USAGE, runFinetuneCommand } from './commands/finetune';
 import { MERGE_USAGE, runMergeCommand } from './commands/merge';
 import { PROBE_USAGE, runProbeCommand } from './commands/probe';
+import { PROVIDERS_USAGE, runProvidersCommand } from './commands/providers';
 import { runTuneLensCommand, TUNE_LENS_USAGE } from './commands/tuneLens';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string; usage: string }> = {
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summa
   deepen: { run: runDeepenCommand, summary: 'write a deeper checkpoint by duplicating layers', usage: DEEPEN_USAGE },
   'tune-lens': { run: runTuneLensCommand, summary: 'train a tuned lens (translators per layer) for probe --lens', usage: TUNE_LENS_USAGE },
   finetune: { run: runFinetuneCommand, summary: 'fine-tune baseline and deepened models, compare', usage: FINETUNE_USAGE },
+  providers: { run: runProvidersCommand, summary: 'the execution providers on this machine, each tried', usage: PROVIDERS_USAGE },
 };
 
 const USAGE = `Usage: layer-lens <command> [options]

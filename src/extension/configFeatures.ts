@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { getLocation, parse, parseTree, findNodeAtLocation, Node as JsonNode } from 'jsonc-parser/lib/esm/main.js';
 import * as vscode from 'vscode';
+import { familyForModelType } from '../core/families';
 import { configHoverMarkdown, SummaryLookup } from './configHover';
 
 export { configHoverMarkdown, humanCount, parameterEstimate, summaryMarkdownTable } from './configHover';
@@ -56,7 +57,9 @@ export class ConfigCodeLensProvider implements vscode.CodeLensProvider {
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
-    if (!isModelConfigText(document.getText())) return [];
+    // Only for a model_type Layer Lens reads: a GPT-2 config gets no "Probe layers" to be refused by.
+    const config = isModelConfigText(document.getText());
+    if (!config || !familyForModelType(config.modelType)) return [];
     const top = new vscode.Range(0, 0, 0, 0);
     const lenses = [
       new vscode.CodeLens(top, { title: '$(layers) Probe layers', command: 'layer-lens.probe', arguments: [document.uri], tooltip: 'Probe every layer of this model through its MLM head' }),

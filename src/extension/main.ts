@@ -13,7 +13,7 @@ import { runLabel } from '../shared/format';
 import { rerunRefusal } from '../shared/savedState';
 import { CONFIG_SELECTOR, ConfigCodeLensProvider, ConfigHoverProvider } from './configFeatures';
 import { askSentence, parseCorpus, parseInputLine, rememberInput, selectionInputs } from './inputs';
-import { findWorkspaceModels, modelDirFor, pickModel, sampleModelDir } from './models';
+import { findWorkspaceModels, modelDirFor, pickModel, referenceModelDir, sampleModelDir } from './models';
 import { ProbePanel, type RerunOptions } from './panel';
 import { rerunInputs } from './rerunInputs';
 import { ProbeService } from './probeService';
@@ -71,11 +71,18 @@ const modulesEvaluated = performance.now();
 export function activate(context: vscode.ExtensionContext): LayerLensApi {
   const t0 = performance.now();
   const log = vscode.window.createOutputChannel('Layer Lens', { log: true });
-  const service = new ProbeService(log);
+  const service = new ProbeService(log, referenceModelDir(context.extensionPath));
   const latest = new Map<string, Latest>(Object.entries(context.workspaceState.get<Record<string, Latest>>(LATEST_KEY, {})));
   const codeLens = new ConfigCodeLensProvider();
   const sample = sampleModelDir(context.extensionPath);
   let runCounter = 0;
+  // The embedded sample and a workspace copy share a folder name: say which one a run probed.
+  const modelLabel = (report: ProbeReport): string => {
+    const dir = path.resolve(report.model.path);
+    if (dir === path.resolve(sample)) return `${report.model.name} (embedded)`;
+    const namesake = ProbePanel.current?.hostState.runs.some((r) => r.report.model.name === report.model.name && path.resolve(r.report.model.path) !== dir);
+    return namesake || report.model.name === path.basename(sample) ? `${report.model.name} (${vscode.workspace.asRelativePath(dir, true)})` : report.model.name;
+  };
 
   // The model folders this extension probed, in its own storage: the panel re-runs only these, so a
   // run in the webview's (untrusted) saved state cannot make the host probe a path of its choosing.
@@ -148,7 +155,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     const entry: Latest = { summary: report.summary, planText: report.planText, sentences: report.sentences.length, at: Date.now() };
     latest.set(dir, entry);
     void context.workspaceState.update(LATEST_KEY, Object.fromEntries([...latest].slice(-20)));
-    const run: PanelRun = { id: `run-${Date.now().toString(36)}-${++runCounter}`, label: runLabel(report, source), source, createdAt: Date.now(), report };
+    const run: PanelRun = { id: `run-${Date.now().toString(36)}-${++runCounter}`, label: runLabel(report, source, modelLabel(report)), source, createdAt: Date.now(), report };
     const previous = ProbePanel.current?.hostState.focusRunId;
     ProbePanel.show(panelHost, run, how.compareWith === 'previous' ? previous : how.compareWith);
     return report;
@@ -334,7 +341,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     resolveModel,
     show: async (dir, report) => {
       await rememberProbed(dir);
-      const run: PanelRun = { id: `run-${Date.now().toString(36)}-${++runCounter}`, label: runLabel(report, 'corpus'), source: 'corpus', createdAt: Date.now(), report };
+      const run: PanelRun = { id: `run-${Date.now().toString(36)}-${++runCounter}`, label: runLabel(report, 'corpus', modelLabel(report)), source: 'corpus', createdAt: Date.now(), report };
       ProbePanel.show(panelHost, run);
     },
     report: (command, e) => reportError(log, command, e),

@@ -9,12 +9,18 @@ import type { TokenTrajectory } from '../core/probe/report';
 import { buildChart, EXPORT_COLORS, svgToString } from '../shared/chart';
 import { exportFileName, reportToCsv, reportToJson, summaryToCsv } from '../shared/export';
 import {
-  addRun, assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, webviewMessageProblem,
+  addRun, assertNever, MAX_RUNS, RUNS_KEPT_LIMIT, ExportFormat, FinetuneResultsData, HostMessage, HostState, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, webviewMessageProblem,
 } from '../shared/protocol';
 import { reviveWebviewState } from '../shared/savedState';
 
 function readFastSetting(): boolean {
   return vscode.workspace.getConfiguration('layer-lens').get<boolean>('fast', false) === true;
+}
+
+/** How many runs the panel keeps (setting layer-lens.runsKept). */
+function runsKept(): number {
+  const n = vscode.workspace.getConfiguration('layer-lens').get<number>('runsKept', MAX_RUNS);
+  return Number.isInteger(n) && n >= 1 ? Math.min(n, RUNS_KEPT_LIMIT) : MAX_RUNS;
 }
 
 /** Writes where the setting is set now (workspace folder, workspace, else user settings). */
@@ -76,7 +82,14 @@ export class ProbePanel implements vscode.Disposable {
   static show(host: PanelHost, run: PanelRun, compareWith?: string): ProbePanel {
     const current = ProbePanel.current;
     if (current) {
-      current.state = addRun(current.state, run, compareWith);
+      const keep = runsKept();
+      const { dropped, ...state } = addRun(current.state, run, compareWith, keep);
+      current.state = state;
+      if (dropped.length) {
+        const note = `Layer Lens keeps the last ${keep} run${keep === 1 ? '' : 's'} (setting layer-lens.runsKept): dropped ${dropped.map((l) => `"${l}"`).join(', ')}`;
+        host.log.info(note);
+        void vscode.window.showInformationMessage(note);
+      }
       current.panel.reveal(undefined, false);
       current.push();
       return current;
@@ -85,7 +98,8 @@ export class ProbePanel implements vscode.Disposable {
       ...webviewOptions(host.extensionUri),
       retainContextWhenHidden: false,
     });
-    ProbePanel.current = new ProbePanel(panel, host, addRun({ runs: [] }, run, compareWith), undefined);
+    const { dropped: _none, ...state } = addRun({ runs: [] }, run, compareWith);
+    ProbePanel.current = new ProbePanel(panel, host, state, undefined);
     return ProbePanel.current;
   }
 

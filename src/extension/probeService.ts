@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { ProbeEngine, ProbeInput } from '../core/probe/engine';
 import type { ProbeReport, TokenTrajectory } from '../core/probe/report';
+import type { ExecutionProviderChoice } from '../core/probe/executionProvider';
 import type { Settings } from './settings';
 
 export interface RunOptions {
@@ -22,17 +23,22 @@ export interface RunOptions {
 }
 
 export class ProbeService implements vscode.Disposable {
-  private loaded: { dir: string; threads: number; engine: ProbeEngine } | undefined;
+  private loaded: { dir: string; threads: number; provider: ExecutionProviderChoice; engine: ProbeEngine } | undefined;
   private busy = false;
 
-  constructor(private readonly log: vscode.LogOutputChannel) {}
+  /** `parityModel`: the embedded model, on which a provider other than the CPU is checked before use. */
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    private readonly parityModel: string,
+  ) {}
 
   get isBusy(): boolean {
     return this.busy;
   }
 
-  async engineFor(dir: string, threads: number, signal?: AbortSignal): Promise<ProbeEngine> {
-    if (this.loaded && this.loaded.dir === dir && this.loaded.threads === threads) return this.loaded.engine;
+  async engineFor(dir: string, threads: number, signal?: AbortSignal, provider: ExecutionProviderChoice = 'cpu'): Promise<ProbeEngine> {
+    const l = this.loaded;
+    if (l && l.dir === dir && l.threads === threads && l.provider === provider) return l.engine;
     await this.unload();
     // The loader is synchronous: a trial load in a worker (bounded in time and heap) comes first, so
     // a folder that would hang it, exhaust memory or crash V8 never reaches the extension-host thread.
@@ -40,12 +46,12 @@ export class ProbeService implements vscode.Disposable {
     const trial = await checkModelLoads(dir, { signal });
     const t = performance.now();
     const { ProbeEngine } = await import('../core/probe/engine');
-    const engine = ProbeEngine.load(dir, threads > 0 ? { threads } : {});
+    const engine = ProbeEngine.load(dir, { ...(threads > 0 ? { threads } : {}), executionProvider: provider, parityModel: this.parityModel });
     this.log.info(
       `loaded ${dir} (${engine.checkpoint.config.modelType}, ${engine.checkpoint.config.numLayers} layers) in ${(performance.now() - t).toFixed(0)} ms ` +
         `(trial load in a worker: ${trial.ms.toFixed(0)} ms)`,
     );
-    this.loaded = { dir, threads, engine };
+    this.loaded = { dir, threads, provider, engine };
     return engine;
   }
 
@@ -60,7 +66,7 @@ export class ProbeService implements vscode.Disposable {
     const started = performance.now();
     try {
       options.progress?.report({ message: 'loading the model…' });
-      const engine = await this.engineFor(dir, options.settings.threads, controller.signal);
+      const engine = await this.engineFor(dir, options.settings.threads, controller.signal, options.settings.executionProvider);
       if (controller.signal.aborted) throw cancelled();
       const { parsePlan } = await import('../core/deepen/plan');
       const plan =
@@ -89,7 +95,7 @@ export class ProbeService implements vscode.Disposable {
       const mem = process.memoryUsage();
       this.log.info(
         `probe ${report.model.name}: plan ${report.planText} (${report.plan.length} layers), ${report.sentences.length} sentence(s), ` +
-          `${report.timing.tokens} tokens, top-k ${report.topK}${report.fast ? `, fast (${report.fast.kernel})` : ''}${report.lens ? `, tuned lens ${report.lens.dir}` : ''}${report.sublayerSummary ? ', sub-layers' : ''}; session ${report.timing.sessionMs.toFixed(0)} ms, run ${report.timing.runMs.toFixed(0)} ms, ` +
+          `${report.timing.tokens} tokens, top-k ${report.topK}${report.fast ? `, fast (${report.fast.kernel})` : ''}${report.executionProvider ? `, provider ${report.executionProvider.ran} (${report.executionProvider.asked} asked)` : ''}${report.lens ? `, tuned lens ${report.lens.dir}` : ''}${report.sublayerSummary ? ', sub-layers' : ''}; session ${report.timing.sessionMs.toFixed(0)} ms, run ${report.timing.runMs.toFixed(0)} ms, ` +
           `total ${(performance.now() - started).toFixed(0)} ms; peak RSS ${report.timing.peakRssMb.toFixed(0)} MB, rss ${(mem.rss / 2 ** 20).toFixed(0)} MB, ` +
           `heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB; model ${report.model.path}`,
       );
@@ -116,7 +122,7 @@ export class ProbeService implements vscode.Disposable {
     if (this.busy) throw new BusyError();
     this.busy = true;
     try {
-      const engine = await this.engineFor(dir, options.settings.threads);
+      const engine = await this.engineFor(dir, options.settings.threads, undefined, options.settings.executionProvider);
       return await engine.trajectory(input, token, { plan: options.plan, topK: options.topK, maxTokens: options.settings.maxTokens });
     } finally {
       this.busy = false;

@@ -1,5 +1,6 @@
 /** Typed access to the `layer-lens.*` settings. Read on use, so changes apply to the next run. */
 import * as vscode from 'vscode';
+import { EXECUTION_PROVIDERS, ExecutionProviderChoice } from '../core/probe/providerNames';
 
 export interface Settings {
   topK: number;
@@ -8,6 +9,8 @@ export interface Settings {
   includeSpecialTokens: boolean;
   /** Fast mode: int8 decoder with exact rescoring of the top candidates (engine.ts). */
   fast: boolean;
+  /** Where onnxruntime runs (executionProvider.ts); anything but the CPU is checked against it first. */
+  executionProvider: ExecutionProviderChoice;
   defaultSentences: string[];
   maxCorpusSentences: number;
   pythonPath: string;
@@ -28,6 +31,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     threads: int('threads', 0, 0, 256),
     includeSpecialTokens: c.get<boolean>('includeSpecialTokens', false) === true,
     fast: c.get<boolean>('fast', false) === true,
+    executionProvider: EXECUTION_PROVIDERS.find((p) => p === c.get<string>('executionProvider', 'cpu')) ?? 'cpu',
     defaultSentences: Array.isArray(sentences) ? sentences.filter((s): s is string => typeof s === 'string' && s.trim() !== '') : DEFAULT_SENTENCES,
     maxCorpusSentences: int('maxCorpusSentences', 2000, 1, 1_000_000),
     pythonPath: c.get<string>('pythonPath', '') ?? '',

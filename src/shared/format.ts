@@ -48,13 +48,29 @@ export function isMatch(sentence: ProbedSentence, layer: number, pos: number): b
   return sentence.layers[layer].top1[pos] === sentence.ids[pos];
 }
 
-export function runLabel(report: ProbeReport, source: string): string {
+/** `modelName`: how the panel names the model (default its folder name), e.g. to tell the embedded sample from a copy. */
+export function runLabel(report: ProbeReport, source: string, modelName = report.model.name): string {
   const n = report.sentences.length;
   const partial = report.corpus?.partial ? ` of ${report.corpus.totalSentences}, PARTIAL (cancelled)` : '';
   const lens = report.lens ? ' · tuned lens' : '';
   const sub = report.sublayerSummary ? ' · sub-layers' : '';
-  const backend = report.backend ? ` · PyTorch ${report.backend.dtype}${report.backend.processes > 1 ? ` ×${report.backend.processes}` : ''}` : '';
-  return `${report.model.name} · plan ${report.planText}${lens}${sub}${backend} · ${n} sentence${n === 1 ? '' : 's'}${partial}${source === 'corpus' ? ' (corpus)' : ''}`;
+  const backend = report.backend
+    ? ` · PyTorch ${report.backend.dtype}${report.backend.processes > 1 ? ` ×${report.backend.processes}` : ''}`
+    : report.executionProvider && report.executionProvider.ran !== 'cpu' ? ` · ${report.executionProvider.ran}` : '';
+  return `${modelName} · plan ${report.planText}${lens}${sub}${backend} · ${n} sentence${n === 1 ? '' : 's'}${partial}${source === 'corpus' ? ' (corpus)' : ''}`;
+}
+
+/** Which onnxruntime provider ran and how it compared with the CPU; undefined when only the CPU was asked for. */
+export function providerLine(report: ProbeReport): string | undefined {
+  const info = report.executionProvider;
+  if (!info) return undefined;
+  const asked = info.asked === 'auto' ? `auto → ${info.ran}` : info.ran;
+  // A fallback is one of the report's warnings already.
+  if (info.fallback) return undefined;
+  if (info.ran === 'cpu') return `execution provider: ${asked} (this platform's onnxruntime has no GPU provider that auto uses)`;
+  const p = info.parity;
+  const check = p ? `; on the embedded model it matched the CPU to ${p.maxAbsLogProb.toExponential(1)} in log p, top-1 on ${(p.top1 * 100).toFixed(0)}% of ${p.cells} cells` : '';
+  return `execution provider: ${asked}${check}`;
 }
 
 /** Per-layer differences between two summaries, aligned by row (h0 with h0, …). */
@@ -68,18 +84,46 @@ export interface SummaryDiffRow {
   differs: boolean;
 }
 
+/**
+ * Per-layer differences of two summaries, rows lined up by where each state comes from: the final
+ * states sit side by side, and the rest are matched by source layer in order (a longest common
+ * subsequence), so a deepened plan's repeated layer gets a row of its own next to its source
+ * instead of shifting every later row by one. A row present on one side only has no Δ.
+ */
 export function diffSummaries(a: LayerSummary[], b: LayerSummary[], tolerance = 0.005): SummaryDiffRow[] {
-  const rows: SummaryDiffRow[] = [];
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = a[i];
-    const y = b[i];
+  return alignBySource(a, b).map(([x, y]) => {
     const dAccuracy = x && y ? y.accuracy - x.accuracy : undefined;
     const dMeanLogProb = x && y ? y.meanLogProb - x.meanLogProb : undefined;
     const differs =
       !x || !y || Math.abs(dAccuracy ?? 0) > tolerance || Math.abs(dMeanLogProb ?? 0) > tolerance || x.medianRank !== y.medianRank;
-    rows.push({ label: (x ?? y)!.label, a: x, b: y, dAccuracy, dMeanLogProb, differs });
+    const label = x && y && x.label !== y.label ? `${x.label} / ${y.label}` : (x ?? y)!.label;
+    return { label, a: x, b: y, dAccuracy, dMeanLogProb, differs };
+  });
+}
+
+type Pair = [LayerSummary | undefined, LayerSummary | undefined];
+
+function alignBySource(a: LayerSummary[], b: LayerSummary[]): Pair[] {
+  if (!a.length || !b.length) return [...a.map((x): Pair => [x, undefined]), ...b.map((y): Pair => [undefined, y])];
+  const x = a.slice(0, -1);
+  const y = b.slice(0, -1);
+  // lcs[i][j]: the longest run of equal sources in x[i..] and y[j..].
+  const lcs = Array.from({ length: x.length + 1 }, () => new Array<number>(y.length + 1).fill(0));
+  for (let i = x.length - 1; i >= 0; i--) {
+    for (let j = y.length - 1; j >= 0; j--) {
+      lcs[i][j] = x[i].sourceLayer === y[j].sourceLayer ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    }
   }
-  return rows;
+  const pairs: Pair[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < x.length || j < y.length) {
+    if (i < x.length && j < y.length && x[i].sourceLayer === y[j].sourceLayer) pairs.push([x[i++], y[j++]]);
+    else if (j >= y.length || (i < x.length && lcs[i + 1][j] >= lcs[i][j + 1])) pairs.push([x[i++], undefined]);
+    else pairs.push([undefined, y[j++]]);
+  }
+  pairs.push([a.at(-1), b.at(-1)]);
+  return pairs;
 }
 
 /** Index of the sentence in `other` with the same text (and pair), or -1. */

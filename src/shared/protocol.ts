@@ -152,12 +152,26 @@ export function isWebviewMessage(value: unknown): value is WebviewMessage {
   return webviewMessageProblem(value) === undefined;
 }
 
+/** Runs the panel keeps by default (setting layer-lens.runsKept); RUNS_KEPT_LIMIT at most, so its state stays small enough to persist. */
 export const MAX_RUNS = 8;
+export const RUNS_KEPT_LIMIT = 50;
 
-/** Adds a run, dropping the oldest beyond MAX_RUNS (the panel's state must stay small enough to persist). */
-export function addRun(state: HostState, run: PanelRun, compareWith?: string): HostState {
-  const runs = [...state.runs.filter((r) => r.id !== run.id), run];
-  while (runs.length > MAX_RUNS) runs.shift();
+/**
+ * Adds a run, dropping the oldest beyond `keep`, and gives it a label no kept run has (" · #2", …),
+ * so two runs can always be told apart in Compare's pickers. `dropped`: the labels of runs dropped.
+ */
+export function addRun(state: HostState, run: PanelRun, compareWith?: string, keep = MAX_RUNS): HostState & { dropped: string[] } {
+  const others = state.runs.filter((r) => r.id !== run.id);
+  const runs = [...others, { ...run, label: uniqueLabel(run.label, others.map((r) => r.label)) }];
+  const dropped: string[] = [];
+  while (runs.length > Math.max(1, Math.min(keep, RUNS_KEPT_LIMIT))) dropped.push(runs.shift()!.label);
   const compareRunId = compareWith && runs.some((r) => r.id === compareWith) ? compareWith : undefined;
-  return { runs, focusRunId: run.id, compareRunId };
+  return { runs, focusRunId: run.id, compareRunId, dropped };
+}
+
+function uniqueLabel(label: string, taken: string[]): string {
+  if (!taken.includes(label)) return label;
+  let n = 2;
+  while (taken.includes(`${label} · #${n}`)) n++;
+  return `${label} · #${n}`;
 }

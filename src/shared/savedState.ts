@@ -5,7 +5,7 @@
  * probed (the host keeps that list outside the webview), so saved state cannot make it probe a path.
  */
 import type { FinetuneResultsData } from './finetune';
-import { HostState, MAX_RUNS, PanelRun, UiState, uiStateSchema, WebviewState } from './protocol';
+import { HostState, PanelRun, RUNS_KEPT_LIMIT, UiState, uiStateSchema, WebviewState } from './protocol';
 import { arr, bool, Infer, lit, metric, nullable, num, obj, opt, record, Same, SameFields, Schema, str } from './schema';
 
 const MAX_SENTENCES = 100_000;
@@ -126,6 +126,14 @@ export const reportSchema = obj({
   sublayerSummary: opt(arr(summarySchema, MAX_LAYERS)),
   lens: opt(obj({ kind: lit('tuned'), dir: str(4096), steps: num({ int: true, min: 0 }), corpus: str(4096) })),
   backend: opt(obj({ name: lit('pytorch'), device: str(100), dtype: lit('fp32', 'bf16'), processes: num({ int: true, min: 1 }), torch: str(100), transformers: str(100) })),
+  executionProvider: opt(
+    obj({
+      asked: lit('auto', 'cpu', 'dml', 'coreml', 'webgpu', 'cuda'),
+      ran: lit('cpu', 'dml', 'coreml', 'webgpu', 'cuda'),
+      parity: opt(obj({ cells: metric(), maxAbsLogProb: metric(), top1: metric() })),
+      fallback: opt(str(1000)),
+    }),
+  ),
   vocab: record(str(1000), 10_000_000),
   warnings: arr(str(10_000), 10_000),
   timing: obj({ sessionMs: metric(), runMs: metric(), tokens: metric(), peakRssMb: metric() }),
@@ -221,7 +229,7 @@ export function reviveWebviewState(saved: unknown): RevivedState {
   if (typeof saved !== 'object' || Array.isArray(saved)) return { host: { runs: [] }, dropped: ['the saved state is not an object'] };
   const s = saved as Partial<Record<keyof WebviewState, unknown>>;
   const host = (typeof s.host === 'object' && s.host !== null ? s.host : {}) as Record<string, unknown>;
-  const savedRuns = Array.isArray(host.runs) ? host.runs.slice(-MAX_RUNS) : [];
+  const savedRuns = Array.isArray(host.runs) ? host.runs.slice(-RUNS_KEPT_LIMIT) : [];
   if (s.host !== undefined && !Array.isArray(host.runs)) dropped.push('host.runs is not an array');
   const runs = savedRuns.flatMap((r, i) => checked(panelRunSchema, r, `host.runs[${i}]`, dropped) ?? []);
   const known = (v: unknown) => (typeof v === 'string' && runs.some((r) => r.id === v) ? v : undefined);

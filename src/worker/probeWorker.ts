@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import type { BuiltProbeGraphs } from '../core/graph/probeGraph';
 import type { BatchInput, FastCalibration, FromWorker, OrtTuning, RawLayerOutputs, ToWorker } from '../core/probe/workerProtocol';
+import { BackendListing, ExecutionProvider, providerErrorLine, unavailableReason } from '../core/probe/executionProvider';
 
 let ort: typeof Ort | undefined;
 let opened:
@@ -20,6 +21,9 @@ function loadOrt(): typeof Ort {
   if (!ort) {
     try {
       ort = require('onnxruntime-node') as typeof Ort;
+      // Before the first session: a provider that fails to start (no CUDA libraries, no WebGPU
+      // adapter) would also print onnxruntime's own multi-line log; we report it in one line.
+      ort.env.logLevel = 'fatal';
     } catch (e) {
       throw new Error(
         `onnxruntime-node could not be loaded (${(e as Error).message}). Reinstall Layer Lens for this platform (linux-x64, darwin-arm64, …).`,
@@ -37,9 +41,33 @@ async function release(): Promise<void> {
   await o?.exactHead?.release();
 }
 
-async function open(graphs: BuiltProbeGraphs, threads: number, tuning: OrtTuning = {}): Promise<void> {
-  const { InferenceSession } = loadOrt();
+type Sessions = NonNullable<typeof opened>;
+
+/**
+ * Opens the probe's sessions on `provider` (nodes it cannot run go to the CPU, onnxruntime's own
+ * per-node fallback). A provider that is missing or fails to start gives the CPU and the reason.
+ */
+async function open(graphs: BuiltProbeGraphs, threads: number, tuning: OrtTuning = {}, provider: ExecutionProvider = 'cpu'): Promise<{ ran: ExecutionProvider; fallback?: string }> {
   await release();
+  if (provider === 'cpu') {
+    opened = await createSessions(graphs, threads, tuning, 'cpu');
+    return { ran: 'cpu' };
+  }
+  let fallback = unavailableReason(provider, listBackends());
+  if (!fallback) {
+    try {
+      opened = await createSessions(graphs, threads, tuning, provider);
+      return { ran: provider };
+    } catch (e) {
+      fallback = `${provider} could not start: ${providerErrorLine((e as Error).message)}`;
+    }
+  }
+  opened = await createSessions(graphs, threads, tuning, 'cpu');
+  return { ran: 'cpu', fallback };
+}
+
+async function createSessions(graphs: BuiltProbeGraphs, threads: number, tuning: OrtTuning, provider: ExecutionProvider): Promise<Sessions> {
+  const { InferenceSession } = loadOrt();
   // Spinning off: pool threads that spin while waiting steal the CPU from each other and from
   // other processes on a shared machine (issue 16: warm 1×32 349 → 271 ms, CPU time −25%).
   const spin = tuning.spinning ? '1' : '0';
@@ -58,16 +86,33 @@ async function open(graphs: BuiltProbeGraphs, threads: number, tuning: OrtTuning
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    ...(provider === 'cpu' ? {} : { executionProviders: [provider, 'cpu'] }),
     // ORT's own log lines would duplicate (in colour) the errors we report as one clear line.
     logSeverityLevel: 4,
   } as Ort.InferenceSession.SessionOptions;
   const withPrepack = (prepack: boolean) => ({ ...options, extra: { session: session(prepack) } }) as Ort.InferenceSession.SessionOptions;
-  const encoder = await InferenceSession.create(graphs.encoder, withPrepack(true));
-  const headOptions = withPrepack(graphs.headMode === 'fast' || tuning.headPrepacking === true);
-  if (tuning.optimizedHeadPath) headOptions.optimizedModelFilePath = tuning.optimizedHeadPath;
-  const head = await InferenceSession.create(graphs.head, headOptions);
-  const exactHead = graphs.exactHead ? await InferenceSession.create(graphs.exactHead, withPrepack(false)) : undefined;
-  opened = { encoder, head, exactHead, graphs };
+  const made: Ort.InferenceSession[] = [];
+  const create = async (graph: Uint8Array, o: Ort.InferenceSession.SessionOptions) => {
+    const s = await InferenceSession.create(graph, o);
+    made.push(s);
+    return s;
+  };
+  try {
+    const encoder = await create(graphs.encoder, withPrepack(true));
+    const headOptions = withPrepack(graphs.headMode === 'fast' || tuning.headPrepacking === true);
+    if (tuning.optimizedHeadPath) headOptions.optimizedModelFilePath = tuning.optimizedHeadPath;
+    const head = await create(graphs.head, headOptions);
+    const exactHead = graphs.exactHead ? await create(graphs.exactHead, withPrepack(false)) : undefined;
+    return { encoder, head, exactHead, graphs };
+  } catch (e) {
+    // A provider can fail on the second session after the first started: free what was made.
+    await Promise.all(made.map((s) => s.release().catch(() => undefined)));
+    throw e;
+  }
+}
+
+function listBackends(): BackendListing[] {
+  return loadOrt().listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
 }
 
 /** Runs the encoder on the padded batch, then the head on the real positions only, in chunks. */
@@ -195,9 +240,13 @@ parentPort!.on('message', async (msg: ToWorker) => {
   const started = performance.now();
   try {
     switch (msg.type) {
-      case 'open':
-        await open(msg.graphs, msg.threads, msg.tuning);
-        reply({ type: 'opened', id: msg.id, ms: performance.now() - started });
+      case 'open': {
+        const { ran, fallback } = await open(msg.graphs, msg.threads, msg.tuning, msg.provider);
+        reply({ type: 'opened', id: msg.id, ms: performance.now() - started, ran, ...(fallback ? { fallback } : {}) });
+        break;
+      }
+      case 'providers':
+        reply({ type: 'providers', id: msg.id, backends: listBackends() });
         break;
       case 'run':
         reply({ type: 'result', id: msg.id, output: await run(msg.input), ms: performance.now() - started });

@@ -62,6 +62,9 @@ export function buildWorkspace(ws: string, root = process.cwd()): void {
   }
   fs.writeFileSync(path.join(ws, 'corpus.txt'), lines.join('\n') + '\n');
   fs.writeFileSync(path.join(ws, 'short-corpus.txt'), 'the cat sat on the mat\nthe dog ran to a big red house\nshe saw a bird in the tree\n');
+  // A decoder: a model folder, but not one Layer Lens reads, so no menu or picker offers it.
+  fs.mkdirSync(path.join(ws, 'gpt2-model'), { recursive: true });
+  fs.writeFileSync(path.join(ws, 'gpt2-model', 'config.json'), JSON.stringify({ model_type: 'gpt2', n_layer: 2, n_embd: 32 }, null, 2));
   fs.mkdirSync(path.join(ws, 'other'), { recursive: true });
   fs.writeFileSync(path.join(ws, 'other', 'config.json'), JSON.stringify({ num_hidden_layers: 3, name: 'not a model' }, null, 2));
   fs.writeFileSync(path.join(ws, 'notes.txt'), 'The cat sat on the mat.\n');

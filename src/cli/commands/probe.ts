@@ -10,6 +10,8 @@ import { countSentences, parseShard, sentenceChunks, Shard } from '../../core/pr
 import { ProbeReport, summaryRows } from '../../core/probe/report';
 import { loadTunedLens, parseLensArg, TunedLens } from '../../core/lens/tunedLens';
 import { fastModeLines } from '../../shared/fastMode';
+import { providerLine } from '../../shared/format';
+import { parseExecutionProvider } from '../../core/probe/executionProvider';
 import { formatMaskTopK, formatSummaryTable, formatTokenGrid } from '../format';
 import { checkOutputs, OutputFile, writeOutput } from '../output';
 import { ProgressBar } from '../progress';
@@ -22,7 +24,7 @@ export const DEFAULT_FULL_SENTENCES = 200;
 export const PROBE_USAGE = `Usage: layer-lens probe [MODEL] (--text "…")… | --file sentences.txt [--shard i/N]
                         [--pair "…"] [--layers PLAN] [--top-k K] [--threads N]
                         [--include-special] [--mask-gold WORD]… [--mask-each] [--fast]
-                        [--sublayers] [--lens raw|tuned:DIR]
+                        [--sublayers] [--lens raw|tuned:DIR] [--execution-provider EP]
                         [--full-sentences K] [--json out.json] [--csv out.csv]
 
 MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
@@ -45,6 +47,11 @@ MODEL      a HuggingFace checkpoint folder, or any file in it (config.json,
 --fast     int8 decoder with the top 16 rescored in fp32: top-1 and top-k order
            exact, log-probs/entropy/KL/ranks approximate (the report says by how
            much); needs VNNI/AMX on x64, else the exact head runs
+--execution-provider  auto | cpu (default) | dml | coreml | webgpu | cuda: where
+           onnxruntime runs (see "layer-lens providers"). A provider other than the
+           CPU runs only once it matches the CPU to 1e-3 on the embedded model; one
+           that fails to start or to match falls back to the CPU and says why.
+           auto: DirectML on Windows, CoreML on Apple silicon, else the CPU
 --mask-gold  the token a mask token ([MASK], <mask>) in the --text stands for, one
            per mask in order (repeatable); masks get their own per-layer summary
 --sublayers  also read the state after each layer's attention block, before its MLP
@@ -72,6 +79,7 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
       threads: { type: 'string' },
       'include-special': { type: 'boolean' },
       fast: { type: 'boolean' },
+      'execution-provider': { type: 'string' },
       'mask-gold': { type: 'string', multiple: true },
       'mask-each': { type: 'boolean' },
       sublayers: { type: 'boolean' },
@@ -105,6 +113,7 @@ export async function runProbeCommand(argv: string[]): Promise<number> {
   const engine = ProbeEngine.load(positionals[0] ?? referenceModelDir(), {
     threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
     fast: values.fast ?? false,
+    ...(values['execution-provider'] ? { executionProvider: parseExecutionProvider(values['execution-provider'], '--execution-provider'), parityModel: referenceModelDir() } : {}),
   });
   checkOutputs([values.json, values.csv], engine.checkpoint.location.dir, values.file ? [values.file] : []);
   const options: ProbeOptions = {
@@ -215,6 +224,8 @@ function printReport(report: ProbeReport): void {
   if (report.lens) console.log(`lens: tuned (${report.lens.dir}, ${report.lens.steps} steps on ${path.basename(report.lens.corpus)}): every state but the last is read through its translator`);
   for (const w of report.warnings) console.log(`warning: ${w}`);
   for (const line of fastModeLines(report)) console.log(line);
+  const provider = providerLine(report);
+  if (provider) console.log(provider);
   console.log('');
   console.log(formatSummaryTable(report, summaryRows(report)));
   if (report.maskSummary) {

@@ -22,6 +22,7 @@ import { BatchInput, FastCalibration, OrtTuning, RawLayerOutputs } from './worke
 import { FAST_CANDIDATES } from '../graph/headGraph';
 import { Int8Kernel, localInt8Kernel } from './int8Kernel';
 import { checkLensPlan, TunedLens } from '../lens/tunedLens';
+import { ExecutionProvider, ExecutionProviderChoice, ExecutionProviderInfo, judgeParity, PARITY_INPUTS, PARITY_TOLERANCE, ProviderParity, resolveAuto } from './executionProvider';
 
 export interface ProbeInput {
   /** 0-based index in the corpus (rows, warnings and errors name it); default the position in the inputs. */
@@ -75,7 +76,18 @@ export interface EngineOptions {
   int8Kernel?: Int8Kernel;
   /** ORT settings and head chunk size, for the bench's paired comparisons. */
   tuning?: OrtTuning & { headBufferBytes?: number };
+  /**
+   * The onnxruntime execution provider (default cpu). Any other is used only once it reproduces the
+   * CPU's figures on `parityModel` (executionProvider.ts); else the run falls back to the CPU and says why.
+   */
+  executionProvider?: ExecutionProviderChoice;
+  /** The checkpoint the provider parity check probes: the embedded reference model. */
+  parityModel?: string;
 }
+
+/** How a provider fared against the CPU, once per process, provider and parity model. */
+type ParityOutcome = { parity?: ProviderParity; refused?: string };
+const parityChecks = new Map<string, Promise<ParityOutcome>>();
 
 export const DEFAULT_TOP_K = 5;
 
@@ -85,9 +97,14 @@ export class ProbeEngine {
   private openSessionKey: string | undefined;
   private sessionMs = 0;
 
+  /** What the report says about the provider (absent when the CPU was asked for). */
+  private providerInfo: ExecutionProviderInfo | undefined;
+
   private constructor(
     readonly checkpoint: Checkpoint,
     private readonly options: EngineOptions,
+    /** Set for the parity check's own engines, which must not check themselves. */
+    private readonly parityRun = false,
   ) {
     this.client = new WorkerClient(options.workerPath);
   }
@@ -261,6 +278,7 @@ export class ProbeEngine {
       if (summary[0].count === 0) {
         warnings.push(NOTHING_COUNTED);
       }
+      if (this.providerInfo?.fallback) warnings.push(`execution provider: ${this.providerInfo.fallback}; ran on the CPU`);
       const total = inputs.length;
       return {
         schemaVersion: REPORT_SCHEMA_VERSION,
@@ -286,6 +304,7 @@ export class ProbeEngine {
           peakRssMb: process.resourceUsage().maxRSS / 1024,
         },
         ...(fast ? { fast: fastInfo(calibrations, topK, this.kernel.name) } : {}),
+        ...(this.providerInfo ? { executionProvider: this.providerInfo } : {}),
         ...(usesMask ? { maskToken: this.maskToken().token } : {}),
         ...(masks.some((m) => m.some((x) => x.gold !== undefined))
           ? { maskSummary: summarizeLayers(sentences, plan, true, { select: (s, p) => goldAt(s, p) !== undefined, target: (s, p) => goldAt(s, p)! }) }
@@ -358,8 +377,59 @@ export class ProbeEngine {
       sublayers: read.sublayers, translators: read.lens?.translators,
     });
     this.openSessionKey = undefined;
-    this.sessionMs = await this.client.open(graphs, this.threads, tuning);
+    const asked = this.options.executionProvider ?? 'cpu';
+    const { provider, parity, refused } = await this.providerToUse(asked);
+    const opened = await this.client.open(graphs, this.threads, tuning, provider);
+    this.sessionMs = opened.ms;
+    const fallback = refused ?? opened.fallback;
+    this.providerInfo = asked === 'cpu' ? undefined : {
+      asked,
+      ran: opened.ran,
+      ...(parity ? { parity: { cells: parity.cells, maxAbsLogProb: parity.maxAbsLogProb, top1: parity.top1 } } : {}),
+      ...(fallback ? { fallback } : {}),
+    };
     this.openSessionKey = key;
+  }
+
+  /** The providers this machine's onnxruntime lists (asked of the worker: only it loads onnxruntime). */
+  providers(): Promise<{ name: string; bundled: boolean }[]> {
+    return this.client.providers();
+  }
+
+  /** Resolves `auto`, then checks a provider against the CPU once per process before it is used. */
+  private async providerToUse(asked: ExecutionProviderChoice): Promise<{ provider: ExecutionProvider } & ParityOutcome> {
+    const provider = asked === 'auto' ? resolveAuto(process.platform, process.arch, await this.client.providers()) : asked;
+    if (provider === 'cpu' || this.parityRun) return { provider };
+    const model = this.options.parityModel;
+    if (!model) return { provider: 'cpu', refused: `${provider} was not checked against the CPU (no parity model given)` };
+    const key = `${provider}|${model}`;
+    if (!parityChecks.has(key)) parityChecks.set(key, this.checkParity(provider, model));
+    const outcome = await parityChecks.get(key)!;
+    return { provider: outcome.refused ? 'cpu' : provider, ...outcome };
+  }
+
+  /** Probes the parity inputs on the CPU and on `provider`: every log p within PARITY_TOLERANCE, every top-1 equal. */
+  private async checkParity(provider: ExecutionProvider, model: string): Promise<ParityOutcome> {
+    const probeOn = async (p: ExecutionProvider) => {
+      const engine = new ProbeEngine(loadCheckpoint(model), { threads: this.threads, workerPath: this.options.workerPath, executionProvider: p }, true);
+      try {
+        return await engine.probe(PARITY_INPUTS, { intervals: false });
+      } finally {
+        await engine.dispose();
+      }
+    };
+    const cpu = await probeOn('cpu');
+    const candidate = await probeOn(provider);
+    // It could not start: the run's own open says why, in the same words.
+    if (candidate.executionProvider?.ran !== provider) return {};
+    const parity = judgeParity(cpu, candidate);
+    if (parity.passed) return { parity };
+    return {
+      parity,
+      refused:
+        `${provider} refused: on the embedded model its log-probs differ from the CPU's by up to ${parity.maxAbsLogProb.toExponential(1)} ` +
+        `(limit ${PARITY_TOLERANCE}) and top-1 agrees on ${(parity.top1 * 100).toFixed(1)}% of ${parity.cells} cells`,
+    };
   }
 
   /** The model's mask token, or one clear line when its tokenizer has none. */

@@ -87,7 +87,8 @@ function runKey(r: ProbeReport): [string, string][] {
     ['fast mode', r.fast ? `on (${r.fast.candidates} candidates)` : 'off'],
     ['lens', r.lens ? `tuned (${r.lens.dir})` : 'raw'],
     // The two backends agree to float error, not bit for bit, and bf16 less: shards of one run use one.
-    ['backend', r.backend ? `PyTorch ${r.backend.dtype}` : 'onnxruntime'],
+    // So do onnxruntime's providers (within the parity check's 1e-3).
+    ['backend', r.backend ? `PyTorch ${r.backend.dtype}` : `onnxruntime ${r.executionProvider?.ran ?? 'cpu'}`],
     ['mask each token', r.pllAggregates ? 'on' : 'off'],
     ['corpus size', `${r.corpus!.totalSentences} sentences`],
     ['full sentences kept', String(r.corpus!.fullSentences)],

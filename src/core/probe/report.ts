@@ -13,6 +13,8 @@
 /** Bump when a field's meaning changes; `layer-lens merge` refuses reports of another version. */
 export const REPORT_SCHEMA_VERSION = 2;
 
+import type { ExecutionProviderInfo } from './providerNames';
+
 export interface LayerCells {
   /** Top-1 token id at each position. */
   top1: number[];
@@ -203,6 +205,8 @@ export interface ProbeReport {
   lens?: { kind: 'tuned'; dir: string; steps: number; corpus: string };
   /** Present when the PyTorch backend (python/probe_torch.py) made the report; absent: this engine (onnxruntime). */
   backend?: { name: 'pytorch'; device: string; dtype: 'fp32' | 'bf16'; processes: number; torch: string; transformers: string };
+  /** Present when an execution provider other than the CPU was asked for: which ran, its parity, any fallback. */
+  executionProvider?: ExecutionProviderInfo;
   /** Present when the run used fast mode (int8 decoder, exact rescoring): what is approximate, by how much. */
   fast?: FastModeInfo;
 }

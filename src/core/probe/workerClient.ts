@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, UserError } from '../errors';
 import type { BuiltProbeGraphs } from '../graph/probeGraph';
+import type { BackendListing, ExecutionProvider } from './executionProvider';
 import { BatchInput, FromWorker, OrtTuning, RawLayerOutputs, ToWorker } from './workerProtocol';
 
 type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void };
@@ -33,9 +34,18 @@ export class WorkerClient {
     return this.worker !== undefined;
   }
 
-  async open(graphs: BuiltProbeGraphs, threads: number, tuning?: OrtTuning): Promise<number> {
-    const reply = await this.request({ type: 'open', graphs, threads, tuning });
-    return reply.type === 'opened' ? reply.ms : 0;
+  /** Opens the sessions; `ran` is the provider they run on (the CPU, with `fallback`, when `provider` could not start). */
+  async open(graphs: BuiltProbeGraphs, threads: number, tuning?: OrtTuning, provider: ExecutionProvider = 'cpu'): Promise<{ ms: number; ran: ExecutionProvider; fallback?: string }> {
+    const reply = await this.request({ type: 'open', graphs, threads, tuning, provider });
+    if (reply.type !== 'opened') throw new Error(`internal: unexpected reply ${reply.type}`);
+    return { ms: reply.ms, ran: reply.ran, ...(reply.fallback ? { fallback: reply.fallback } : {}) };
+  }
+
+  /** The providers this onnxruntime build lists (only the worker loads onnxruntime). */
+  async providers(): Promise<BackendListing[]> {
+    const reply = await this.request({ type: 'providers' });
+    if (reply.type !== 'providers') throw new Error(`internal: unexpected reply ${reply.type}`);
+    return reply.backends;
   }
 
   async run(input: BatchInput): Promise<{ output: RawLayerOutputs; ms: number }> {

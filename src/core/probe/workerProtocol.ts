@@ -1,5 +1,6 @@
 /** Messages between the probe client (host side) and the worker thread that owns ORT. */
 import type { BuiltProbeGraphs } from '../graph/probeGraph';
+import type { BackendListing, ExecutionProvider } from './executionProvider';
 
 export interface BatchInput {
   batch: number;
@@ -51,12 +52,15 @@ export interface OrtTuning {
 }
 
 export type ToWorker =
-  | { type: 'open'; id: number; graphs: BuiltProbeGraphs; threads: number; tuning?: OrtTuning }
+  | { type: 'open'; id: number; graphs: BuiltProbeGraphs; threads: number; tuning?: OrtTuning; provider?: ExecutionProvider }
+  | { type: 'providers'; id: number }
   | { type: 'run'; id: number; input: BatchInput }
   | { type: 'close'; id: number };
 
 export type FromWorker =
-  | { type: 'opened'; id: number; ms: number }
+  /** `ran`: the provider the sessions run on; `fallback`: why that is the CPU when another was asked for. */
+  | { type: 'opened'; id: number; ms: number; ran: ExecutionProvider; fallback?: string }
+  | { type: 'providers'; id: number; backends: BackendListing[] }
   | { type: 'result'; id: number; output: RawLayerOutputs; ms: number }
   | { type: 'closed'; id: number }
   | { type: 'error'; id: number; message: string };

@@ -45,7 +45,7 @@ describe('Layer Lens in VS Code', () => {
     }
   });
 
-  it('finds the model folders of the workspace for the explorer menu', async () => {
+  it('finds the model folders of the workspace for the explorer menu, leaving out a GPT-2 folder (model_type gpt2)', async () => {
     const dirs = await (await api()).refreshModelContext();
     const names = dirs.map((d) => path.basename(d)).sort();
     assert.deepEqual(names, ['slow-bert', 'tiny-bert', 'xss-bert']);
@@ -62,6 +62,8 @@ describe('Layer Lens in VS Code', () => {
     assert.ok(panel, 'the panel did not open');
     await panel.whenReady();
     assert.equal(panel.hostState.runs.at(-1)?.report, report);
+    // The embedded sample is named as such, so a workspace copy of it cannot be mistaken for it.
+    assert.match(panel.hostState.runs.at(-1)!.label, /^reference-bert-mini \(embedded\) · plan 0-3 · /);
   });
 
   it('hovers on num_hidden_layers in a model config.json, with derived facts and the latest probe', async () => {
@@ -80,7 +82,7 @@ describe('Layer Lens in VS Code', () => {
     }
   });
 
-  it('shows the CodeLens on a model config and nothing on other JSON', async () => {
+  it('shows the CodeLens on a model config and nothing on other JSON or a GPT-2 config', async () => {
     const a = await api();
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', vscode.Uri.file(path.join(a.sampleModelDir, 'config.json')));
     assert.deepEqual(lenses.map((l) => l.command?.command), ['layer-lens.probe', 'layer-lens.deepen']);
@@ -90,6 +92,8 @@ describe('Layer Lens in VS Code', () => {
     const other = await vscode.workspace.openTextDocument(path.join(WS, 'other', 'config.json'));
     const none = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', other.uri);
     assert.equal(none.length, 0);
+    const gpt2 = await vscode.workspace.openTextDocument(path.join(WS, 'gpt2-model', 'config.json'));
+    assert.equal((await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', gpt2.uri)).length, 0, 'a GPT-2 config got a CodeLens');
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', other.uri, positionOf(other, '"num_hidden_layers"'));
     assert.doesNotMatch(hoverText(hovers), /head size/);
   });
@@ -146,6 +150,31 @@ describe('Layer Lens in VS Code', () => {
     const state = a.panel()!.hostState;
     assert.equal(state.runs.length, Math.min(8, before + 2));
     assert.ok(state.compareRunId, 'no comparison set');
+  });
+
+  it('runs on the execution provider the setting names, or falls back to the CPU with one warning shown in the panel', async () => {
+    const a = await api();
+    const settings = vscode.workspace.getConfiguration('layer-lens');
+    await settings.update('executionProvider', 'webgpu', vscode.ConfigurationTarget.Global);
+    try {
+      const report = await a.probe({ model: a.sampleModelDir, sentences: ['the cat sat on the mat'] });
+      const info = report?.executionProvider;
+      assert.equal(info?.asked, 'webgpu');
+      const run = a.panel()!.hostState.runs.at(-1)!;
+      if (info.ran === 'webgpu') {
+        assert.ok(info.parity && info.parity.maxAbsLogProb <= 1e-3 && info.parity.top1 === 1);
+        assert.match(run.label, / · webgpu · /);
+      } else {
+        // No GPU adapter here: the CPU ran, and the run's warnings say why in one line.
+        assert.equal(info.ran, 'cpu');
+        assert.deepEqual(run.report.warnings, [`execution provider: ${info.fallback}; ran on the CPU`]);
+        assert.match(info.fallback!, /^webgpu could not start: [^\n]+$/);
+      }
+    } finally {
+      await settings.update('executionProvider', undefined, vscode.ConfigurationTarget.Global);
+    }
+    const back = await a.probe({ model: a.sampleModelDir, sentences: ['the cat sat on the mat'] });
+    assert.equal(back?.executionProvider, undefined);
   });
 
   it('reads the state after each attention block (h·attn rows) when asked, labelled in the run label', async () => {

@@ -3,7 +3,7 @@ import type { ProbeReport } from '../../../src/core/probe/report';
 import { buildChart, escapeXml, EXPORT_COLORS, SvgNode, svgToString } from '../../../src/shared/chart';
 import { csvField, reportToCsv, reportToJson, summaryToCsv, exportFileName, CELL_COLUMNS } from '../../../src/shared/export';
 import { diffSummaries, displayToken, fmtPct, matchingSentence } from '../../../src/shared/format';
-import { addRun, HostState, isWebviewMessage, MAX_RUNS, PanelRun, webviewMessageProblem } from '../../../src/shared/protocol';
+import { addRun, HostState, isWebviewMessage, MAX_RUNS, PanelRun, RUNS_KEPT_LIMIT, webviewMessageProblem } from '../../../src/shared/protocol';
 import { rerunRefusal, reviveWebviewState } from '../../../src/shared/savedState';
 import { parseCorpus, parseInputLine } from '../../../src/extension/corpus';
 
@@ -152,9 +152,21 @@ describe('shared: formatting and colour scale', () => {
     const b = [...a.map((s) => ({ ...s })), { ...a[1], label: 'h2' }];
     b[1].accuracy = 0.9;
     const rows = diffSummaries(a, b);
-    assert.deepEqual(rows.map((r) => r.differs), [false, true, true]);
-    assert.equal(rows[2].a, undefined);
-    assert.ok(Math.abs(rows[1].dAccuracy! - 0.4) < 1e-12);
+    // The finals (h1 of A, h2 of B) side by side; B's repeated layer on its own row.
+    assert.deepEqual(rows.map((r) => r.label), ['h0', 'h1', 'h1 / h2']);
+    assert.deepEqual(rows.map((r) => r.differs), [false, true, false]);
+    assert.equal(rows[1].a, undefined);
+  });
+
+  it('lines up a deepened plan by source layer: 0,1,1,2,3 against 0-3', () => {
+    const row = (label: string, sourceLayer: number | null, accuracy: number) => ({ ...report().summary[0], label, sourceLayer, accuracy });
+    const original = [row('h0', null, 0.75), row('h1', 0, 0.82), row('h2', 1, 0.85), row('h3', 2, 0.87), row('h4', 3, 0.86)];
+    const deepened = [row('h0', null, 0.75), row('h1', 0, 0.82), row('h2', 1, 0.85), row('h3', 1, 0.84), row('h4', 2, 0.83), row('h5', 3, 0.8)];
+    const rows = diffSummaries(original, deepened);
+    assert.deepEqual(rows.map((r) => r.label), ['h0', 'h1', 'h2', 'h3', 'h3 / h4', 'h4 / h5']);
+    assert.deepEqual(rows.map((r) => [r.a?.sourceLayer, r.b?.sourceLayer]), [[null, null], [0, 0], [1, 1], [undefined, 1], [2, 2], [3, 3]]);
+    assert.deepEqual(rows.map((r) => (r.dAccuracy === undefined ? undefined : Math.round(r.dAccuracy * 1000) / 10)), [0, 0, 0, undefined, -4, -6]);
+    // By index, h3 against h3 would have read −3 pt and h4 against h4 −3 pt, and h5 had no partner.
   });
 
   it('finds the same sentence in another report', () => {
@@ -247,6 +259,31 @@ describe('shared: protocol', () => {
     assert.equal(state.focusRunId, `r${MAX_RUNS + 2}`);
     assert.equal(state.compareRunId, `r${MAX_RUNS + 1}`);
     assert.equal(addRun(state, run(99), 'gone').compareRunId, undefined);
+  });
+
+  it('keeps as many runs as asked (1 … RUNS_KEPT_LIMIT), names the ones it drops, and never repeats a label', () => {
+    const run = (i: number, label = `run ${i}`): PanelRun => ({ id: `r${i}`, label, source: 'api', createdAt: i, report: report() });
+    let state: HostState = { runs: [] };
+    const dropped: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const next = addRun(state, run(i), undefined, 3);
+      dropped.push(...next.dropped);
+      state = next;
+    }
+    assert.deepEqual(state.runs.map((r) => r.id), ['r2', 'r3', 'r4']);
+    assert.deepEqual(dropped, ['run 0', 'run 1']);
+    assert.equal(addRun(state, run(9), undefined, 0).runs.length, 1);
+    let many: HostState = { runs: [] };
+    for (let i = 0; i < RUNS_KEPT_LIMIT + 5; i++) many = addRun(many, run(i), undefined, 1000);
+    assert.equal(many.runs.length, RUNS_KEPT_LIMIT);
+    // The same model, plan and sentence count probed three times: three labels.
+    let same: HostState = { runs: [] };
+    for (let i = 0; i < 3; i++) same = addRun(same, run(i, 'reference-bert-mini (embedded) · plan 0-3 · 1 sentence'));
+    assert.deepEqual(same.runs.map((r) => r.label), [
+      'reference-bert-mini (embedded) · plan 0-3 · 1 sentence',
+      'reference-bert-mini (embedded) · plan 0-3 · 1 sentence · #2',
+      'reference-bert-mini (embedded) · plan 0-3 · 1 sentence · #3',
+    ]);
   });
 });
 
