@@ -8,18 +8,21 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './style.css';
 import { inDisplayOrder, summaryRows, type LayerCells, type LayerSummary, type ProbeReport, type ProbedSentence, type TokenTrajectory } from '../src/core/probe/report';
-import { buildChart, ChartSeries, type SvgNode as SvgChild } from '../src/shared/chart';
+import { buildChart, ChartSeries, ChartSubject, chartSubject, compareSeries, compareSubject, EXPORT_COLORS, svgToString, type SvgNode as SvgChild } from '../src/shared/chart';
+import { buildHeatmapFigure } from '../src/shared/heatmapFigure';
+import { buildTrajectoryFigure } from '../src/shared/trajectoryFigure';
 import { finetuneSummary, finetuneTableModel, type Cell } from '../src/shared/finetune';
 import { diffSummaries, displayToken, fmtNum, fmtPct, matchingSentence } from '../src/shared/format';
+import { diffColor, DiffRow, diffScale, tokenDiffGrid } from '../src/shared/compareGrid';
 import {
-  assertNever, ExportFormat, FinetuneResultsData, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
+  assertNever, ExportFormat, FinetuneResultsData, PngFigure, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
 } from '../src/shared/protocol';
 import { clear, h, svgToDom } from './dom';
 import { fastNote, fastToggle } from './fastMode';
 import { summaryColumnName } from '../src/shared/fastMode';
 import { hideTip, paint, renderGrid } from './grid';
 import { defaultSentenceTable, SentenceSortKey, SentenceTableState, sentenceTableRows, sortAndFilter } from '../src/shared/sentenceTable';
-import { colorAt, DEFAULT_STATISTIC, legendTicks, scaleOf, Statistic, STATISTICS, statDomain, statisticInfo, statValue } from '../src/shared/heatmap';
+import { colorAt, textOn, DEFAULT_STATISTIC, legendTicks, scaleOf, Statistic, STATISTICS, statDomain, statisticInfo, statValue } from '../src/shared/heatmap';
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -35,6 +38,10 @@ let host: HostState = saved?.host ?? { runs: [] };
 let ui: UiState = saved?.ui ?? { sentence: 0, view: 'layers' };
 let finetune: FinetuneResultsData | undefined = saved?.finetune;
 let status: { text: string; error?: boolean } | undefined;
+const EXPORT_NAMES: Record<ExportFormat | `${PngFigure}-png`, string> = {
+  csv: 'CSV', 'summary-csv': 'summary CSV', json: 'JSON', svg: 'chart SVG', 'heatmap-svg': 'heatmap SVG', 'trajectory-svg': 'trajectory SVG',
+  'chart-png': 'chart PNG', 'heatmap-png': 'heatmap PNG', 'trajectory-png': 'trajectory PNG',
+};
 /** The `layer-lens.fast` setting, as the host last said (undefined until it has). */
 let fastSetting: boolean | undefined;
 /** The token last followed through a sentence (kept in memory; asked for again after a reload). */
@@ -59,8 +66,8 @@ function post(m: WebviewMessage): void {
 }
 
 function save(): void {
+  // The UI choices live in the webview's own saved state; the host needs none of them.
   vscode.setState({ host, ui, ...(finetune ? { finetune } : {}) });
-  post({ type: 'uiChanged', ui });
 }
 
 function setUi(patch: Partial<UiState>): void {
@@ -95,7 +102,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       render();
       return;
     case 'exported':
-      status = { text: `Saved ${m.format.toUpperCase()} to ${m.file}` };
+      status = { text: `Saved ${EXPORT_NAMES[m.format]} to ${m.file}` };
       render();
       return;
     case 'trajectory':
@@ -153,7 +160,7 @@ function render(): void {
   switch (ui.view) {
     case 'layers': panel.appendChild(layersView(run)); break;
     case 'summary': panel.appendChild(summaryTable(report)); break;
-    case 'chart': panel.appendChild(chartView([{ name: run.label, summary: report.summary }])); break;
+    case 'chart': panel.appendChild(chartView([{ name: run.label, summary: report.summary }], chartSubject(report), figureExports('chart', run))); break;
     case 'sentences': panel.appendChild(sentencesView(report)); break;
     case 'compare': panel.appendChild(compareView(run)); break;
     case 'finetune': break; // rendered above, with its own header
@@ -169,6 +176,57 @@ function render(): void {
       again.focus();
     }
   }
+}
+
+/** SVG and PNG buttons for a figure, shown next to it: the chart (with Compare's baseline) or the current sentence's heatmap. */
+const FIGURE_SVG: Record<PngFigure, { format: ExportFormat; label: string }> = {
+  chart: { format: 'svg', label: 'Chart SVG' },
+  heatmap: { format: 'heatmap-svg', label: 'Heatmap SVG' },
+  trajectory: { format: 'trajectory-svg', label: 'Trajectory SVG' },
+};
+
+function figureExports(which: PngFigure, run: PanelRun, compareRunId?: string): HTMLElement {
+  const figure = { sentence: Math.min(ui.sentence, run.report.sentences.length - 1), stat: currentStat() };
+  const { format, label } = FIGURE_SVG[which];
+  return h('span', { class: 'figure-exports', role: 'group', 'aria-label': `Export the ${which}` },
+    h('vscode-button', { secondary: true, 'data-export': format, title: `The ${which} as SVG, for papers`, onclick: () => post({ type: 'export', format, runId: run.id, compareRunId, ...(which === 'chart' ? {} : figure) }) }, label),
+    h('vscode-button', { secondary: true, 'data-export': `${which}-png`, title: `The ${which} as PNG (twice the size)`, onclick: () => void exportPng(which, run, compareRunId, figure) }, 'PNG'));
+}
+
+/**
+ * Draws the same SVG the host exports (export colours, not the theme's) onto a canvas at twice its
+ * size and sends the PNG to the host to write: the host has no canvas.
+ */
+async function exportPng(which: PngFigure, run: PanelRun, compareRunId: string | undefined, figure: { sentence: number; stat: Statistic }): Promise<void> {
+  const other = compareRunId ? host.runs.find((r) => r.id === compareRunId) : undefined;
+  const followedHere = followed && followed.runId === run.id && followed.sentence === figure.sentence ? followed.data : undefined;
+  if (which === 'trajectory' && !followedHere) return;
+  const tree = which === 'chart'
+    ? buildChart(other ? compareSeries(run, other) : [{ name: run.label, summary: run.report.summary }], EXPORT_COLORS, other ? compareSubject(run.report, other.report) : chartSubject(run.report))
+    : which === 'heatmap'
+      ? buildHeatmapFigure(run.report, figure.sentence, figure.stat)
+      : buildTrajectoryFigure(run.report.sentences[figure.sentence], followedHere!, run.report.model.vocabSize, { ink: EXPORT_COLORS.text, figure: { report: run.report, background: EXPORT_COLORS.background! } });
+  try {
+    const png = await rasterize(svgToString(tree), Number(tree.attrs.width), Number(tree.attrs.height), 2);
+    post({ type: 'exportPng', figure: which, runId: run.id, compareRunId, ...(which === 'chart' ? {} : figure), png });
+  } catch (e) {
+    status = { text: `Could not draw the ${which} PNG: ${(e as Error).message}`, error: true };
+    render();
+  }
+}
+
+async function rasterize(svg: string, width: number, height: number, scale: number): Promise<string> {
+  const img = new Image();
+  img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+  await img.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.round(width * scale);
+  canvas.height = Math.round(height * scale);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2D canvas');
+  ctx.scale(scale, scale);
+  ctx.drawImage(img, 0, 0, width, height);
+  return canvas.toDataURL('image/png').replace(/^data:image\/png;base64,/, '');
 }
 
 function header(run: PanelRun): HTMLElement {
@@ -195,7 +253,6 @@ function header(run: PanelRun): HTMLElement {
       exportButton('csv', 'Export CSV'),
       exportButton('summary-csv', 'Summary CSV'),
       exportButton('json', 'JSON'),
-      exportButton('svg', 'Chart SVG'),
       h('vscode-button', { secondary: true, onclick: () => post({ type: 'rerun', runId: run.id }) }, 'Re-run'),
       h('vscode-button', { secondary: true, 'data-action': 'tuned-lens', title: 'Probe these sentences through a tuned lens (a folder made by "Layer Lens: Train Tuned Lens…") and compare it with this run', onclick: () => post({ type: 'tunedLens', runId: run.id }) }, 'Tuned lens…'),
       fastToggle(fastSetting, (fast) => post({ type: 'setFast', fast })),
@@ -280,6 +337,7 @@ function layersView(run: PanelRun): HTMLElement {
     h('div', { class: 'heat-controls' },
       select('Colour', STATISTICS.map((x) => ({ value: x.id, label: x.label })), stat, (v) => setUi({ stat: v as Statistic })),
       sublayerToggle(run),
+      figureExports('heatmap', run),
       legend(report, stat)),
     maskToolbar(run, si, grid, cells, rows),
     s.ids.length > OVERVIEW_MIN_TOKENS || s.truncatedFrom ? overview(report, s, stat, gridScroll) : null,
@@ -309,27 +367,10 @@ function trajectorySection(run: PanelRun, si: number): HTMLElement {
       h('span', { class: 'note' }, ' or select a cell and press "Follow its top-1": its rank and probability at every layer and position.')));
   const t = followed && followed.runId === run.id && followed.sentence === si ? followed.data : undefined;
   if (!t) return out;
-  const V = report.model.vocabSize;
   const L = t.rank.length;
-  const W = 96, H = 64, pad = 14;
-  const y = (r: number) => pad + (Math.log10(Math.max(1, r)) / Math.log10(V)) * (H - 2 * pad);
-  const x = (l: number) => 6 + (l / Math.max(1, L - 1)) * (W - 12);
-  const panels: SvgChild[] = [];
-  s.ids.forEach((_, p) => {
-    const ox = p * (W + 6);
-    const pts = t.rank.map((row, l) => ({ l, r: row[p] })).filter((q) => typeof q.r === 'number' && Number.isFinite(q.r));
-    const d = pts.map((q, i) => `${i ? 'L' : 'M'}${(ox + x(q.l)).toFixed(1)},${y(q.r).toFixed(1)}`).join(' ');
-    panels.push({ tag: 'rect', attrs: { x: ox, y: 0, width: W, height: H, fill: 'none', stroke: 'currentColor', 'stroke-opacity': 0.35 } });
-    panels.push({ tag: 'line', attrs: { x1: ox, x2: ox + W, y1: y(1), y2: y(1), stroke: 'currentColor', 'stroke-opacity': 0.25, 'stroke-dasharray': '2 2' } });
-    panels.push({ tag: 'text', attrs: { x: ox + 3, y: 10, 'font-size': 9, fill: 'currentColor' }, text: displayToken(s.tokens[p]).slice(0, 14) });
-    if (d) panels.push({ tag: 'path', attrs: { d, fill: 'none', stroke: colorAt(0.55), 'stroke-width': 2 } });
-    for (const q of pts) panels.push({ tag: 'circle', attrs: { cx: (ox + x(q.l)).toFixed(1), cy: y(q.r).toFixed(1), r: 2.5, fill: q.r === 1 ? colorAt(1) : colorAt(0.55), stroke: 'currentColor', 'stroke-width': 0.5 }, children: [{ tag: 'title', attrs: {}, text: `h${q.l}: rank ${q.r}` }] });
-    const last = t.rank[L - 1][p];
-    panels.push({ tag: 'text', attrs: { x: ox + 3, y: H - 3, 'font-size': 9, fill: 'currentColor' }, text: `h${L - 1}: rank ${typeof last === 'number' ? last : '–'}` });
-  });
-  const width = s.ids.length * (W + 6);
   out.appendChild(h('figure', { class: 'trajectory-chart' },
-    svgToDom({ tag: 'svg', attrs: { xmlns: 'http://www.w3.org/2000/svg', width, height: H, viewBox: `0 0 ${width} ${H}`, role: 'img', 'aria-label': `Rank of "${t.tokenText}" across layers h0-h${L - 1} at each of ${s.ids.length} positions (log scale, rank 1 at the dashed line)` }, children: panels }),
+    figureExports('trajectory', run),
+    svgToDom(buildTrajectoryFigure(s, t, report.model.vocabSize, { ink: 'currentColor' })),
     h('figcaption', {}, `Rank of "${t.tokenText}" (id ${t.token}) across the layers (left to right, h0 to h${L - 1}) at each position; log scale, rank 1 at the dashed line.`)));
   const table = h('table', { class: 'summary trajectory-table', 'data-testid': 'trajectory-table' });
   table.appendChild(h('caption', {}, `"${t.tokenText}": rank and probability at each layer and position`));
@@ -548,8 +589,10 @@ function summaryTable(report: ProbeReport, summary: LayerSummary[] = report.summ
   return table;
 }
 
-function chartView(series: ChartSeries[]): HTMLElement {
-  return h('figure', { class: 'chart', 'data-testid': 'chart' }, svgToDom(buildChart(series)), h('figcaption', {}, 'Accuracy (circles, left axis) and mean log-probability of the input token (squares, right axis) by layer.'));
+function chartView(series: ChartSeries[], subject: ChartSubject, exports: HTMLElement): HTMLElement {
+  const intervals = series.some((x) => x.summary.some((r) => r.accuracyCI));
+  return h('figure', { class: 'chart', 'data-testid': 'chart' }, exports, svgToDom(buildChart(series, undefined, subject)),
+    h('figcaption', {}, `Accuracy and mean log-probability of the input token by layer, one chart each${intervals ? '; whiskers: 95% bootstrap intervals over sentences' : ''}.`));
 }
 
 const SENTENCE_COLUMNS: { key: SentenceSortKey; label: (a: string, b: string) => string }[] = [
@@ -624,11 +667,12 @@ function compareView(run: PanelRun): HTMLElement {
   if (!other) return h('p', { class: 'empty' }, 'Compare needs a second run: probe again with another layer plan ("Layer Lens: Probe with Layer Plan…"), another model, or other sentences.');
   const a = run.report;
   const b = other.report;
-  const picker = select('Compare with', host.runs.filter((r) => r.id !== run.id).map((r) => ({ value: r.id, label: r.label })).reverse(), other.id, (v) => setUi({ compareRunId: v }));
+  const picker = select('Baseline (B)', host.runs.filter((r) => r.id !== run.id).map((r) => ({ value: r.id, label: r.label })).reverse(), other.id, (v) => setUi({ compareRunId: v }));
+  const swap = h('vscode-button', { secondary: true, 'data-testid': 'swap-baseline', onclick: () => setUi({ runId: other.id, compareRunId: run.id }) }, 'Swap A ↔ B');
   const rows = diffSummaries(a.summary, b.summary);
   const table = h('table', { class: 'summary compare-table', 'data-testid': 'compare' });
-  table.appendChild(h('caption', {}, 'A = ', h('b', {}, run.label), ', B = ', h('b', {}, other.label), '. Highlighted rows differ.'));
-  table.appendChild(h('thead', {}, h('tr', {}, ...['layer', 'accuracy A', 'accuracy B', 'Δ B − A', 'mean log p A', 'mean log p B', 'Δ B − A', 'median rank A', 'B', 'KL→final A', 'B'].map((c) => h('th', { scope: 'col' }, c)))));
+  table.appendChild(h('caption', {}, 'A = ', h('b', {}, run.label), ', B (baseline) = ', h('b', {}, other.label), '. Δ = A − B; rows are lined up by the encoder layer each state comes from. Highlighted rows differ.'));
+  table.appendChild(h('thead', {}, h('tr', {}, ...['layer', 'accuracy A', 'accuracy B', 'Δ A − B', 'mean log p A', 'mean log p B', 'Δ A − B', 'median rank A', 'B', 'KL→final A', 'B'].map((c) => h('th', { scope: 'col' }, c)))));
   const body = h('tbody');
   const pct = (x?: number) => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
   const delta = (x?: number, scale = 1, unit = '') => (x === undefined ? '–' : `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x * scale).toFixed(scale === 100 ? 1 : 2)}${unit}`);
@@ -644,7 +688,7 @@ function compareView(run: PanelRun): HTMLElement {
     ));
   }
   table.appendChild(body);
-  const out = h('div', { class: 'compare' }, picker, table, chartView([{ name: 'A', summary: a.summary }, { name: 'B', summary: b.summary }]));
+  const out = h('div', { class: 'compare' }, h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Compare' }, picker, swap), table, chartView(compareSeries(run, other), compareSubject(a, b), figureExports('chart', run, other.id)));
   const s = a.sentences[Math.min(ui.sentence, a.sentences.length - 1)];
   const j = matchingSentence(b, s);
   out.appendChild(sentenceNav(a) ?? h('span'));
@@ -670,7 +714,32 @@ function compareView(run: PanelRun): HTMLElement {
     h('div', { class: 'scroll' }, renderGrid(a, s, { caption: `A: ${run.label} (outlined cells: top-1 differs from B)`, differs: differsA, idPrefix: 'a' })),
     h('div', { class: 'scroll' }, renderGrid(b, t, { caption: `B: ${other.label} (outlined cells: top-1 differs from A)`, differs: differsB, idPrefix: 'b' })),
   ));
+  const diff = tokenDiffGrid(a, s, b, t);
+  out.appendChild(diff ? h('div', { class: 'scroll' }, diffGridView(s, diff)) : h('p', { class: 'note' }, 'A and B tokenize this sentence differently, so there is no per-token difference grid.'));
   return out;
+}
+
+/** Δ log p(input) = A − B per state and token, on a diverging scale; outlined where the two top-1 differ. */
+function diffGridView(s: ProbedSentence, rows: DiffRow[]): HTMLElement {
+  const scale = diffScale(rows);
+  const table = h('table', { class: 'grid diff-grid', 'data-testid': 'diff-grid' });
+  table.appendChild(h('caption', {}, `Per-token difference: log p(input) of A − B (blue: A gives the input more probability; orange: less; scale ±${scale.toFixed(2)} nats). Outlined: the two top-1 differ.`));
+  table.appendChild(h('thead', {}, h('tr', {}, h('th', { scope: 'col', class: 'corner' }, 'layer'), ...s.tokens.map((tok, p) => h('th', { scope: 'col', class: `tok${s.special[p] ? ' special' : ''}` }, displayToken(tok))))));
+  const body = h('tbody');
+  for (const r of rows) {
+    body.appendChild(h('tr', {}, h('th', { scope: 'row', class: 'layer' }, r.label), ...r.cells.map((c, p) => {
+      const fill = diffColor(c.dLogProb, scale);
+      const td = h('td', {
+        class: `cell${c.top1A !== c.top1B ? ' diff' : ''}`, 'data-l': r.layerA, 'data-p': p, 'data-v': String(c.dLogProb),
+        title: `${r.label}, ${displayToken(s.tokens[p])}: Δ log p ${Number.isFinite(c.dLogProb) ? c.dLogProb.toFixed(3) : '–'}${c.top1A !== c.top1B ? ' (top-1 differs)' : ''}`,
+      }, Number.isFinite(c.dLogProb) ? `${c.dLogProb > 0 ? '+' : c.dLogProb < 0 ? '−' : '±'}${Math.abs(c.dLogProb).toFixed(2)}` : '–');
+      td.style.background = fill;
+      td.style.color = textOn(fill);
+      return td;
+    })));
+  }
+  table.appendChild(body);
+  return table;
 }
 
 function finetuneHeader(data: FinetuneResultsData): HTMLElement {

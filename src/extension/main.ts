@@ -322,7 +322,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     { dispose: () => clearTimeout(refreshTimer) },
     { dispose: () => ProbePanel.current?.dispose() },
   );
-  registerDeepenCommands(context, { log, resolveModel, previewSentences: () => readSettings().defaultSentences });
+  registerDeepenCommands(context, { log, resolveModel, previewSentences: () => readSettings().defaultSentences, maxCorpusSentences: () => readSettings().maxCorpusSentences });
   registerLensCommands(context, {
     log,
     resolveModel,

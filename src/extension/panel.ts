@@ -6,10 +6,14 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { TokenTrajectory } from '../core/probe/report';
-import { buildChart, EXPORT_COLORS, svgToString } from '../shared/chart';
+import { buildChart, chartSubject, compareSeries, compareSubject, EXPORT_COLORS, svgToString } from '../shared/chart';
+import { buildHeatmapFigure } from '../shared/heatmapFigure';
+import { buildTrajectoryFigure } from '../shared/trajectoryFigure';
+import { pngProblem } from './pngCheck';
+import { DEFAULT_STATISTIC, type Statistic } from '../shared/heatmap';
 import { exportFileName, reportToCsv, reportToJson, summaryToCsv } from '../shared/export';
 import {
-  addRun, assertNever, MAX_RUNS, RUNS_KEPT_LIMIT, ExportFormat, FinetuneResultsData, HostMessage, HostState, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, webviewMessageProblem,
+  addRun, assertNever, MAX_RUNS, RUNS_KEPT_LIMIT, ExportFormat, PngFigure, FinetuneResultsData, HostMessage, HostState, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, webviewMessageProblem,
 } from '../shared/protocol';
 import { reviveWebviewState } from '../shared/savedState';
 
@@ -58,12 +62,15 @@ export class ProbePanel implements vscode.Disposable {
   /** The fine-tuning comparison shown in the panel's "Fine-tune" view, and whether the next post should switch to it. */
   private finetune: FinetuneResultsData | undefined;
   private focusFinetune = false;
+  /** The last trajectory computed per run and sentence: what a trajectory SVG export draws. */
+  private readonly trajectories = new Map<string, TokenTrajectory>();
+  /** The user was told once that old runs are dropped (layer-lens.runsKept). */
+  private toldDropped = false;
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
     private readonly host: PanelHost,
     private state: HostState,
-    public ui: UiState | undefined,
     finetune?: FinetuneResultsData,
   ) {
     this.finetune = finetune;
@@ -88,7 +95,9 @@ export class ProbePanel implements vscode.Disposable {
       if (dropped.length) {
         const note = `Layer Lens keeps the last ${keep} run${keep === 1 ? '' : 's'} (setting layer-lens.runsKept): dropped ${dropped.map((l) => `"${l}"`).join(', ')}`;
         host.log.info(note);
-        void vscode.window.showInformationMessage(note);
+        // Said once per panel; later drops go to the log only, so a long session is not a stream of toasts.
+        if (!current.toldDropped) void vscode.window.showInformationMessage(`${note}. Later drops are noted in the Layer Lens log.`);
+        current.toldDropped = true;
       }
       current.panel.reveal(undefined, false);
       current.push();
@@ -99,7 +108,7 @@ export class ProbePanel implements vscode.Disposable {
       retainContextWhenHidden: false,
     });
     const { dropped: _none, ...state } = addRun({ runs: [] }, run, compareWith);
-    ProbePanel.current = new ProbePanel(panel, host, state, undefined);
+    ProbePanel.current = new ProbePanel(panel, host, state);
     return ProbePanel.current;
   }
 
@@ -115,7 +124,7 @@ export class ProbePanel implements vscode.Disposable {
         ...webviewOptions(host.extensionUri),
         retainContextWhenHidden: false,
       });
-      current = ProbePanel.current = new ProbePanel(panel, host, { runs: [] }, undefined);
+      current = ProbePanel.current = new ProbePanel(panel, host, { runs: [] });
     } else if (reveal) {
       current.panel.reveal(undefined, false);
     } else if (current.finetune && current.finetune.outDir !== data.outDir) {
@@ -133,7 +142,7 @@ export class ProbePanel implements vscode.Disposable {
     const revived = reviveWebviewState(saved);
     for (const d of revived.dropped) host.log.warn(`dropped from the saved panel state: ${d}`);
     ProbePanel.current?.dispose();
-    ProbePanel.current = new ProbePanel(panel, host, revived.host, revived.ui, revived.finetune);
+    ProbePanel.current = new ProbePanel(panel, host, revived.host, revived.finetune);
     host.log.info(`restored the probe panel with ${revived.host.runs.length} run(s)`);
     return ProbePanel.current;
   }
@@ -191,7 +200,10 @@ export class ProbePanel implements vscode.Disposable {
         this.readyWaiters.splice(0).forEach((r) => r());
         return;
       case 'export':
-        void this.export(m.format, m.runId, m.compareRunId);
+        void this.export(m.format, m.runId, m.compareRunId, undefined, { sentence: m.sentence, stat: m.stat });
+        return;
+      case 'exportPng':
+        void this.exportPng(m);
         return;
       case 'rerun': {
         const run = this.state.runs.find((r) => r.id === m.runId);
@@ -203,9 +215,6 @@ export class ProbePanel implements vscode.Disposable {
         if (run) void this.host.tunedLens(run);
         return;
       }
-      case 'uiChanged':
-        this.ui = m.ui;
-        return;
       case 'setFast':
         void setFastSetting(m.fast).then(
           () => this.host.log.info(`fast mode ${m.fast ? 'on' : 'off'} (layer-lens.fast), from the panel; applies to the next probe`),
@@ -216,7 +225,10 @@ export class ProbePanel implements vscode.Disposable {
         const run = this.state.runs.find((r) => r.id === m.runId);
         if (!run || !run.report.sentences[m.sentence]) return;
         this.host.trajectory(run, m.sentence, m.token).then(
-          (trajectory) => this.post({ type: 'trajectory', runId: run.id, sentence: m.sentence, trajectory }),
+          (trajectory) => {
+            this.trajectories.set(`${run.id}:${m.sentence}`, trajectory);
+            this.post({ type: 'trajectory', runId: run.id, sentence: m.sentence, trajectory });
+          },
           (e: Error) => this.post({ type: 'error', message: e.name === 'UserError' ? e.message.replace(/^input 1: /, '') : `Could not follow the token: ${e.message}` }),
         );
         return;
@@ -229,32 +241,62 @@ export class ProbePanel implements vscode.Disposable {
     }
   }
 
+  /** Writes a report export or an SVG figure (see save). */
+  async export(format: ExportFormat, runId: string, compareRunId?: string, target?: vscode.Uri, figure: FigureChoice = {}): Promise<vscode.Uri | undefined> {
+    const run = this.state.runs.find((r) => r.id === runId);
+    if (!run) return undefined;
+    const other = compareRunId ? this.state.runs.find((r) => r.id === compareRunId) : undefined;
+    const trajectory = format === 'trajectory-svg' ? this.trajectories.get(`${run.id}:${figure.sentence ?? 0}`) : undefined;
+    if (format === 'trajectory-svg' && !trajectory) {
+      this.post({ type: 'error', message: 'Follow a token in this sentence first: the trajectory export draws the one shown.' });
+      return undefined;
+    }
+    const { content, ext, suffix, filter } = exportContent(format, run, other, { ...figure, trajectory });
+    return this.save(format, run, { content: new TextEncoder().encode(content), ext, suffix, filter }, target);
+  }
+
+  /** A PNG the webview rasterized: checked to be a PNG of sane size before anything is written. */
+  async exportPng(m: Extract<WebviewMessage, { type: 'exportPng' }>, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const run = this.state.runs.find((r) => r.id === m.runId);
+    if (!run) return undefined;
+    const bytes = Buffer.from(m.png, 'base64');
+    const problem = pngProblem(bytes);
+    if (problem) {
+      this.host.log.error(`webview sent a ${m.figure} PNG that is not one: ${problem}`);
+      this.post({ type: 'error', message: `The ${m.figure} PNG could not be made (${problem}).` });
+      return undefined;
+    }
+    const suffix = m.figure === 'chart' ? '-chart' : m.figure === 'heatmap' ? `-heatmap-s${(m.sentence ?? 0) + 1}-${m.stat ?? DEFAULT_STATISTIC}` : `-trajectory-s${(m.sentence ?? 0) + 1}`;
+    return this.save(`${m.figure}-png`, run, { content: bytes, ext: 'png', suffix, filter: 'PNG' }, target);
+  }
+
   /**
    * The export buttons' code path. Without `target` it asks with a save dialog; with one (the
    * end-to-end tests, which cannot drive every dialog) it writes there directly. Returns the file
-   * written, or undefined when nothing was written (cancelled, unknown run, untrusted, error).
+   * written, or undefined when nothing was written (cancelled, untrusted, error).
    */
-  async export(format: ExportFormat, runId: string, compareRunId?: string, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
-    const run = this.state.runs.find((r) => r.id === runId);
-    if (!run) return undefined;
+  private async save(
+    format: ExportFormat | `${PngFigure}-png`,
+    run: PanelRun,
+    file: { content: Uint8Array; ext: string; suffix: string; filter: string },
+    target?: vscode.Uri,
+  ): Promise<vscode.Uri | undefined> {
     if (!vscode.workspace.isTrusted) {
       this.post({ type: 'error', message: 'Exporting writes files, which is disabled in an untrusted workspace.' });
       return undefined;
     }
-    const other = compareRunId ? this.state.runs.find((r) => r.id === compareRunId) : undefined;
-    const { content, ext, suffix, filter } = exportContent(format, run, other);
     if (!target) {
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-      const name = exportFileName(run.report, suffix, ext);
+      const name = exportFileName(run.report, file.suffix, file.ext);
       target = await vscode.window.showSaveDialog({
         defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
-        filters: { [filter]: [ext] },
-        title: `Export ${filter}`,
+        filters: { [file.filter]: [file.ext] },
+        title: `Export ${file.filter}`,
       });
     }
     if (!target) return undefined;
     try {
-      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));
+      await vscode.workspace.fs.writeFile(target, file.content);
       this.host.log.info(`exported ${format} to ${target.fsPath}`);
       this.post({ type: 'exported', format, file: target.fsPath });
       return target;
@@ -273,7 +315,15 @@ export class ProbePanel implements vscode.Disposable {
   }
 }
 
-export function exportContent(format: ExportFormat, run: PanelRun, other?: PanelRun): { content: string; ext: string; suffix: string; filter: string } {
+/** Which sentence's heatmap, in which statistic (the panel's current ones). */
+export interface FigureChoice {
+  sentence?: number;
+  stat?: Statistic;
+  /** The trajectory a trajectory-svg export draws (the host's own, computed for the panel). */
+  trajectory?: TokenTrajectory;
+}
+
+export function exportContent(format: ExportFormat, run: PanelRun, other?: PanelRun, figure: FigureChoice = {}): { content: string; ext: string; suffix: string; filter: string } {
   switch (format) {
     case 'csv':
       return { content: reportToCsv(run.report), ext: 'csv', suffix: '-cells', filter: 'CSV' };
@@ -282,9 +332,20 @@ export function exportContent(format: ExportFormat, run: PanelRun, other?: Panel
     case 'json':
       return { content: reportToJson(run.report), ext: 'json', suffix: '', filter: 'JSON' };
     case 'svg': {
-      const series = [{ name: run.label, summary: run.report.summary }];
-      if (other) series.push({ name: other.label, summary: other.report.summary });
-      return { content: svgToString(buildChart(series, EXPORT_COLORS)) + '\n', ext: 'svg', suffix: '-chart', filter: 'SVG' };
+      const series = other ? compareSeries(run, other) : [{ name: run.label, summary: run.report.summary }];
+      const subject = other ? compareSubject(run.report, other.report) : chartSubject(run.report);
+      return { content: svgToString(buildChart(series, EXPORT_COLORS, subject)) + '\n', ext: 'svg', suffix: '-chart', filter: 'SVG' };
+    }
+    case 'heatmap-svg': {
+      const stat = figure.stat ?? DEFAULT_STATISTIC;
+      const sentence = Math.min(figure.sentence ?? 0, run.report.sentences.length - 1);
+      return { content: svgToString(buildHeatmapFigure(run.report, sentence, stat)) + '\n', ext: 'svg', suffix: `-heatmap-s${sentence + 1}-${stat}`, filter: 'SVG' };
+    }
+    case 'trajectory-svg': {
+      const sentence = Math.min(figure.sentence ?? 0, run.report.sentences.length - 1);
+      if (!figure.trajectory) throw new Error('internal: a trajectory export without a trajectory');
+      const svg = buildTrajectoryFigure(run.report.sentences[sentence], figure.trajectory, run.report.model.vocabSize, { ink: '#222222', figure: { report: run.report, background: '#ffffff' } });
+      return { content: svgToString(svg) + '\n', ext: 'svg', suffix: `-trajectory-s${sentence + 1}-${exportSafe(figure.trajectory.tokenText)}`, filter: 'SVG' };
     }
     default:
       return assertNever(format, 'export format');
@@ -348,4 +409,9 @@ export function checkWebviewBuild(extensionPath: string): string | undefined {
     if (!fs.existsSync(`${extensionPath}/${f}`)) return `${f} is missing; run "npm run build"`;
   }
   return undefined;
+}
+
+/** A token as part of a file name. */
+function exportSafe(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 24) || 'token';
 }

@@ -1,9 +1,9 @@
 /**
- * The accuracy / mean log-prob chart as a tiny SVG tree. The webview turns the tree into DOM
+ * The accuracy and mean log-prob charts (small multiples) as a tiny SVG tree. The webview turns the tree into DOM
  * nodes (createElementNS + textContent, never innerHTML); the host serializes the same tree for
  * the SVG export. One geometry, two renderers, no markup pasting.
  */
-import type { LayerSummary } from '../core/probe/report';
+import type { LayerSummary, ProbeReport } from '../core/probe/report';
 
 export interface SvgNode {
   tag: string;
@@ -49,69 +49,116 @@ export const EXPORT_COLORS: ChartColors = {
 };
 
 const W = 640;
-const H = 340;
-const M = { left: 52, right: 60, top: 76, bottom: 40 };
+const PANEL_H = 210;
+const M = { left: 64, right: 20, top: 30, bottom: 44 };
+const HEADER = 44;
 
-export function buildChart(series: ChartSeries[], colors: ChartColors = THEME_COLORS, title = 'Reconstruction by layer'): SvgNode {
+/** What the figure is of, named in its title so an exported SVG/PNG stands on its own. */
+export interface ChartSubject {
+  model: string;
+  plan: string;
+  lens?: string;
+}
+
+export function chartSubject(report: ProbeReport): ChartSubject {
+  return { model: report.model.name, plan: report.planText, ...(report.lens ? { lens: 'tuned lens' } : {}) };
+}
+
+/** Compare's two runs as the chart's series: A, then the baseline B. */
+export function compareSeries(a: { label: string; report: ProbeReport }, b: { label: string; report: ProbeReport }): ChartSeries[] {
+  return [{ name: `A: ${a.label}`, summary: a.report.summary }, { name: `B (baseline): ${b.label}`, summary: b.report.summary }];
+}
+
+export function compareSubject(a: ProbeReport, b: ProbeReport): ChartSubject {
+  const both = (x: string, y: string) => (x === y ? x : `${x} vs ${y}`);
+  return { model: both(a.model.name, b.model.name), plan: both(a.planText, b.planText), ...(a.lens || b.lens ? { lens: both(a.lens ? 'tuned lens' : 'raw lens', b.lens ? 'tuned lens' : 'raw lens') } : {}) };
+}
+
+/**
+ * Small multiples: accuracy by layer, then mean log p(input) by layer, each with its own y-axis
+ * and axis titles (one axis per chart: two scales on one plot read badly). 95% bootstrap
+ * intervals, when the summary has them, are drawn as whiskers.
+ */
+export function buildChart(series: ChartSeries[], colors: ChartColors = THEME_COLORS, subject?: ChartSubject): SvgNode {
   const layers = Math.max(1, ...series.map((s) => s.summary.length));
-  const plotW = W - M.left - M.right;
-  const plotH = H - M.top - M.bottom;
-  const x = (i: number) => M.left + (layers === 1 ? plotW / 2 : (i / (layers - 1)) * plotW);
-  const finite = series.flatMap((s) => s.summary.map((r) => r.meanLogProb)).filter(Number.isFinite);
-  const minLp = Math.min(-1, Math.floor(finite.length ? Math.min(...finite) : -10));
-  const yAcc = (a: number) => M.top + (1 - a) * plotH;
-  const yLp = (lp: number) => M.top + (Math.max(minLp, Math.min(0, Number.isFinite(lp) ? lp : minLp)) / minLp) * plotH;
-
+  const legendRows = series.length > 1 ? series.length : 0;
+  const top = HEADER + legendRows * 14;
+  const H = top + 2 * PANEL_H;
+  const title = subject ? `Reconstruction by layer · ${subject.model} · plan ${subject.plan}${subject.lens ? ` · ${subject.lens}` : ''}` : 'Reconstruction by layer';
   const children: SvgNode[] = [];
   if (colors.background) children.push({ tag: 'rect', attrs: { x: 0, y: 0, width: W, height: H, fill: colors.background } });
-  children.push(text(W / 2, 18, title, colors.text, 'middle', 13));
-  // Grid and left axis (accuracy 0..1), right axis (mean log-prob minLp..0).
-  for (let t = 0; t <= 4; t++) {
-    const y = M.top + (t / 4) * plotH;
-    children.push({ tag: 'line', attrs: { x1: M.left, x2: W - M.right, y1: y, y2: y, stroke: colors.grid, 'stroke-width': 1 } });
-    children.push(text(M.left - 6, y + 4, `${Math.round((1 - t / 4) * 100)}%`, colors.text, 'end'));
-    children.push(text(W - M.right + 6, y + 4, ((t / 4) * minLp).toFixed(1), colors.text, 'start'));
-  }
-  const step = Math.max(1, Math.ceil(layers / 16));
-  for (let i = 0; i < layers; i += step) children.push(text(x(i), H - M.bottom + 16, `h${i}`, colors.text, 'middle'));
-    children.push(text(W / 2, H - 6, 'layer', colors.text, 'middle'));
-
+  children.push(text(W / 2, 18, truncate(title, 90), colors.text, 'middle', 13));
+  children.push(text(W / 2, 34, 'each layer\'s state read by the model\'s own MLM head; h0 = embeddings', colors.text, 'middle', 10));
   series.forEach((s, si) => {
-    const [cAcc, cLp] = colors.series[si % colors.series.length];
+    if (series.length < 2) return;
+    const ly = HEADER + 4 + si * 14;
+    const c = colors.series[si % colors.series.length][0];
     const dash = si === 0 ? undefined : '5 3';
-    const acc = s.summary.map((r, i) => [x(i), yAcc(r.accuracy)] as const);
-    const lp = s.summary.map((r, i) => [x(i), yLp(r.meanLogProb)] as const);
-    children.push(path(acc, cAcc, dash, `${s.name}: accuracy`));
-    children.push(path(lp, cLp, dash, `${s.name}: mean log-prob`));
-    acc.forEach(([px, py], i) =>
-      children.push({
-        tag: 'circle',
-        attrs: { cx: r2(px), cy: r2(py), r: 3, fill: cAcc },
-        children: [{ tag: 'title', attrs: {}, text: `${s.name} ${s.summary[i].label}: accuracy ${(s.summary[i].accuracy * 100).toFixed(1)}%` }],
-      }),
-    );
-    lp.forEach(([px, py], i) =>
-      children.push({
-        tag: 'rect',
-        attrs: { x: r2(px - 3), y: r2(py - 3), width: 6, height: 6, fill: cLp },
-        children: [{ tag: 'title', attrs: {}, text: `${s.name} ${s.summary[i].label}: mean log p ${s.summary[i].meanLogProb.toFixed(3)}` }],
-      }),
-    );
-    // Legend, one row per series under the title.
-    const ly = 34 + si * 14;
-    const lx = M.left;
-    const name = truncate(s.name, 24);
-    children.push({ tag: 'line', attrs: { x1: lx, x2: lx + 16, y1: ly - 4, y2: ly - 4, stroke: cAcc, 'stroke-width': 2, ...(dash ? { 'stroke-dasharray': dash } : {}) } });
-    children.push(text(lx + 20, ly, `accuracy${series.length > 1 ? ` (${name})` : ''}`, colors.text, 'start'));
-    children.push({ tag: 'line', attrs: { x1: lx + 300, x2: lx + 316, y1: ly - 4, y2: ly - 4, stroke: cLp, 'stroke-width': 2, ...(dash ? { 'stroke-dasharray': dash } : {}) } });
-    children.push(text(lx + 320, ly, `mean log p${series.length > 1 ? ` (${name})` : ''}`, colors.text, 'start'));
+    children.push({ tag: 'line', attrs: { x1: M.left, x2: M.left + 18, y1: ly - 4, y2: ly - 4, stroke: c, 'stroke-width': 2, ...(dash ? { 'stroke-dasharray': dash } : {}) } });
+    children.push(text(M.left + 24, ly, truncate(s.name, 80), colors.text, 'start'));
   });
-
+  const finite = series.flatMap((s) => s.summary.flatMap((r) => [r.meanLogProb, ...(r.meanLogProbCI ?? [])])).filter(Number.isFinite);
+  const minLp = Math.min(-1, Math.floor(finite.length ? Math.min(...finite) : -10));
+  const panels: Panel[] = [
+    { y0: top, title: 'accuracy (top-1 = input)', axis: 'accuracy (%)', value: (r) => r.accuracy, ci: (r) => r.accuracyCI, lo: 0, hi: 1, tick: (v) => `${Math.round(v * 100)}%`, what: (r) => `accuracy ${(r.accuracy * 100).toFixed(1)}%` },
+    { y0: top + PANEL_H, title: 'mean log p(input)', axis: 'mean log p (nats)', value: (r) => r.meanLogProb, ci: (r) => r.meanLogProbCI, lo: minLp, hi: 0, tick: (v) => v.toFixed(1), what: (r) => `mean log p ${r.meanLogProb.toFixed(3)}` },
+  ];
+  for (const panel of panels) children.push(...drawPanel(panel, series, layers, colors));
   return {
     tag: 'svg',
     attrs: { xmlns: 'http://www.w3.org/2000/svg', viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': title, 'font-family': 'sans-serif' },
     children,
   };
+}
+
+interface Panel {
+  y0: number;
+  title: string;
+  axis: string;
+  value: (r: LayerSummary) => number;
+  ci: (r: LayerSummary) => [number, number] | undefined;
+  lo: number;
+  hi: number;
+  tick: (v: number) => string;
+  what: (r: LayerSummary) => string;
+}
+
+function drawPanel(panel: Panel, series: ChartSeries[], layers: number, colors: ChartColors): SvgNode[] {
+  const plotW = W - M.left - M.right;
+  const plotH = PANEL_H - M.top - M.bottom;
+  const top = panel.y0 + M.top;
+  const x = (i: number) => M.left + (layers === 1 ? plotW / 2 : (i / (layers - 1)) * plotW);
+  const y = (v: number) => {
+    const c = Number.isFinite(v) ? Math.max(panel.lo, Math.min(panel.hi, v)) : panel.lo;
+    return top + ((panel.hi - c) / (panel.hi - panel.lo)) * plotH;
+  };
+  const out: SvgNode[] = [text(M.left, panel.y0 + 18, panel.title, colors.text, 'start', 12)];
+  for (let t = 0; t <= 4; t++) {
+    const v = panel.hi - (t / 4) * (panel.hi - panel.lo);
+    out.push({ tag: 'line', attrs: { x1: M.left, x2: W - M.right, y1: r2(y(v)), y2: r2(y(v)), stroke: colors.grid, 'stroke-width': 1 } });
+    out.push(text(M.left - 6, y(v) + 4, panel.tick(v), colors.text, 'end'));
+  }
+  const step = Math.max(1, Math.ceil(layers / 16));
+  for (let i = 0; i < layers; i += step) out.push(text(x(i), top + plotH + 16, `h${i}`, colors.text, 'middle'));
+  out.push(text(M.left + plotW / 2, top + plotH + 32, 'layer', colors.text, 'middle'));
+  out.push({ tag: 'text', attrs: { x: 14, y: r2(top + plotH / 2), fill: colors.text, 'font-size': 11, 'text-anchor': 'middle', transform: `rotate(-90 14 ${r2(top + plotH / 2)})` }, text: panel.axis });
+  series.forEach((s, si) => {
+    const c = colors.series[si % colors.series.length][0];
+    const dash = si === 0 ? undefined : '5 3';
+    const points = s.summary.map((r, i) => [x(i), y(panel.value(r))] as const);
+    out.push(path(points, c, dash, `${s.name}: ${panel.title}`));
+    s.summary.forEach((r, i) => {
+      const ci = panel.ci(r);
+      if (ci) out.push({ tag: 'line', attrs: { x1: r2(x(i)), x2: r2(x(i)), y1: r2(y(ci[0])), y2: r2(y(ci[1])), stroke: c, 'stroke-width': 1.5 } });
+      const [px, py] = points[i];
+      out.push({
+        tag: si === 0 ? 'circle' : 'rect',
+        attrs: si === 0 ? { cx: r2(px), cy: r2(py), r: 3, fill: c } : { x: r2(px - 3), y: r2(py - 3), width: 6, height: 6, fill: c },
+        children: [{ tag: 'title', attrs: {}, text: `${s.name} ${r.label}: ${panel.what(r)}${ci ? ` (95% CI ${panel.tick(ci[0])} … ${panel.tick(ci[1])})` : ''}` }],
+      });
+    });
+  });
+  return out;
 }
 
 function r2(v: number): number {

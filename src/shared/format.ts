@@ -85,15 +85,15 @@ export interface SummaryDiffRow {
 }
 
 /**
- * Per-layer differences of two summaries, rows lined up by where each state comes from: the final
- * states sit side by side, and the rest are matched by source layer in order (a longest common
- * subsequence), so a deepened plan's repeated layer gets a row of its own next to its source
- * instead of shifting every later row by one. A row present on one side only has no Δ.
+ * Per-layer differences A − B of two summaries (B the baseline), rows lined up by where each state
+ * comes from: the final states sit side by side, and the rest are matched by source layer in order
+ * (a longest common subsequence), so a deepened plan's repeated layer gets a row of its own next to
+ * its source instead of shifting every later row by one. A row present on one side only has no Δ.
  */
 export function diffSummaries(a: LayerSummary[], b: LayerSummary[], tolerance = 0.005): SummaryDiffRow[] {
   return alignBySource(a, b).map(([x, y]) => {
-    const dAccuracy = x && y ? y.accuracy - x.accuracy : undefined;
-    const dMeanLogProb = x && y ? y.meanLogProb - x.meanLogProb : undefined;
+    const dAccuracy = x && y ? x.accuracy - y.accuracy : undefined;
+    const dMeanLogProb = x && y ? x.meanLogProb - y.meanLogProb : undefined;
     const differs =
       !x || !y || Math.abs(dAccuracy ?? 0) > tolerance || Math.abs(dMeanLogProb ?? 0) > tolerance || x.medianRank !== y.medianRank;
     const label = x && y && x.label !== y.label ? `${x.label} / ${y.label}` : (x ?? y)!.label;
@@ -103,7 +103,8 @@ export function diffSummaries(a: LayerSummary[], b: LayerSummary[], tolerance = 
 
 type Pair = [LayerSummary | undefined, LayerSummary | undefined];
 
-function alignBySource(a: LayerSummary[], b: LayerSummary[]): Pair[] {
+/** Row pairs of two summaries lined up by source layer (see diffSummaries); indices are each side's own. */
+export function alignBySource(a: LayerSummary[], b: LayerSummary[]): Pair[] {
   if (!a.length || !b.length) return [...a.map((x): Pair => [x, undefined]), ...b.map((y): Pair => [undefined, y])];
   const x = a.slice(0, -1);
   const y = b.slice(0, -1);

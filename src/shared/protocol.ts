@@ -60,15 +60,21 @@ export interface UiState {
   sublayers?: boolean;
 }
 
-export type ExportFormat = 'csv' | 'summary-csv' | 'json' | 'svg';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'summary-csv', 'json', 'svg'];
+/** What the host writes itself: the report's data, and the figures as SVG (chart; heatmap of one sentence; the trajectory it last computed for it). */
+export type ExportFormat = 'csv' | 'summary-csv' | 'json' | 'svg' | 'heatmap-svg' | 'trajectory-svg';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'summary-csv', 'json', 'svg', 'heatmap-svg', 'trajectory-svg'];
+/** Figures the webview rasterizes (the host has no canvas) and sends as PNG bytes for the host to write. */
+export type PngFigure = 'chart' | 'heatmap' | 'trajectory';
+export const PNG_FIGURES: readonly PngFigure[] = ['chart', 'heatmap', 'trajectory'];
+/** Largest PNG the host accepts from the webview, base64 characters (≈ 24 MB of PNG). */
+export const MAX_PNG_BASE64 = 32_000_000;
 
 // ── host → webview ────────────────────────────────────────────────────────────────────────
 export type HostMessage =
   | { type: 'state'; state: HostState }
   /** The comparison of a fine-tuning run folder, re-sent whenever one of its results.json files changes. `focus` switches the view to it. */
   | { type: 'finetuneResults'; results: FinetuneResultsData; focus: boolean }
-  | { type: 'exported'; format: ExportFormat; file: string }
+  | { type: 'exported'; format: ExportFormat | `${PngFigure}-png`; file: string }
   /** The `layer-lens.fast` setting now (sent after `ready` and when it changes): the panel's fast-mode toggle shows it. */
   | { type: 'fastMode'; fast: boolean }
   /** A token followed through one sentence of a run, as asked for with `trajectory`. */
@@ -78,12 +84,14 @@ export type HostMessage =
 // ── webview → host ────────────────────────────────────────────────────────────────────────
 export type WebviewMessage =
   | { type: 'ready' }
-  | { type: 'export'; format: ExportFormat; runId: string; compareRunId?: string }
+  /** `sentence` and `stat`: which sentence's heatmap, coloured by which statistic (heatmap-svg), or whose trajectory (trajectory-svg). */
+  | { type: 'export'; format: ExportFormat; runId: string; compareRunId?: string; sentence?: number; stat?: Statistic }
+  /** A figure the webview drew from the same SVG the host exports, rasterized: `png` is base64. */
+  | { type: 'exportPng'; figure: PngFigure; runId: string; compareRunId?: string; sentence?: number; stat?: Statistic; png: string }
   /** Re-runs a run; `mask` also masks one more token of one sentence ("mask this word"), `pll` masks each token in turn. */
   | { type: 'rerun'; runId: string; mask?: { sentence: number; position: number }; pll?: boolean; sublayers?: boolean }
   /** "Tuned lens…": the host asks for a lens folder and probes the run's sentences through it, compared with the run. */
   | { type: 'tunedLens'; runId: string }
-  | { type: 'uiChanged'; ui: UiState }
   /** The fast-mode toggle: sets `layer-lens.fast`, which the next probe uses. */
   | { type: 'setFast'; fast: boolean }
   /** Follow a token (an id from a clicked cell, or a typed word) through one sentence of a run. */
@@ -122,7 +130,14 @@ export const uiStateSchema = obj({
 /** Every inbound message, every field: e.g. `{type: 'log', level: 'dispose'}` is refused. */
 export const webviewMessageSchema = tagged({
   ready: obj({}),
-  export: obj({ format: lit(...(EXPORT_FORMATS as readonly ExportFormat[])), runId: id(), compareRunId: opt(id()) }),
+  export: obj({
+    format: lit(...(EXPORT_FORMATS as readonly ExportFormat[])), runId: id(), compareRunId: opt(id()),
+    sentence: opt(num({ int: true, min: 0, max: 10_000_000 })), stat: opt(lit(...STATISTIC_IDS)),
+  }),
+  exportPng: obj({
+    figure: lit(...(PNG_FIGURES as readonly PngFigure[])), runId: id(), compareRunId: opt(id()),
+    sentence: opt(num({ int: true, min: 0, max: 10_000_000 })), stat: opt(lit(...STATISTIC_IDS)), png: str(MAX_PNG_BASE64),
+  }),
   rerun: obj({
     runId: id(),
     mask: opt(obj({ sentence: num({ int: true, min: 0 }), position: num({ int: true, min: 0 }) })),
@@ -131,7 +146,6 @@ export const webviewMessageSchema = tagged({
   }),
   tunedLens: obj({ runId: id() }),
   trajectory: obj({ runId: id(), sentence: num({ int: true, min: 0 }), token: either(num({ int: true, min: 0 }), str(200), 'a token id or a word') }),
-  uiChanged: obj({ ui: uiStateSchema }),
   setFast: obj({ fast: bool() }),
   log: obj({ level: lit('info', 'warn', 'error'), message: str(10_000) }),
 });

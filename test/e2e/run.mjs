@@ -488,6 +488,13 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(paths === ws.ids.length, `${paths} trajectory lines for ${ws.ids.length} positions`);
     log(`  trajectory of "cat" at its own position: ${rowsT.map((r) => r[cp]).join(' | ')} (= CLI rank and p(input))`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'trajectory-dark.png'), fullPage: true });
+    // The trajectory as an SVG for a paper: the host draws the one it computed, named.
+    const svgTarget = path.join(WS, 'ui-trajectory.svg');
+    await saveThroughDialog(page, wv.locator('.trajectory-chart vscode-button[data-export="trajectory-svg"]'), svgTarget, 'svg');
+    const svg = fs.readFileSync(svgTarget, 'utf8');
+    assert(/Trajectory of &quot;cat&quot; · [^·<]+ · plan 0-3</.test(svg), `trajectory SVG title: ${svg.slice(0, 300)}`);
+    assert((svg.match(/<path /g) ?? []).length === ws.ids.length, 'one trajectory line per position in the SVG');
+    fs.rmSync(svgTarget, { force: true });
     await pickStatistic(wv, 'rank');
     assert(V === 30522 || sampleDir !== path.join(ROOT, 'models/reference-bert-mini'), `vocab ${V}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'heatmap-rank-dark.png') });
@@ -870,6 +877,21 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     const isLight = await wv.locator('body').evaluate((b) => b.classList.contains('vscode-light'));
     assert(isLight, 'the webview did not switch to the light theme');
     await page.screenshot({ path: path.join(ARTIFACTS, 'compare-light.png'), fullPage: true });
+    // The per-token difference grid: one row per pair of states lined up by source (the repeated
+    // last layer has no partner in the original), and Δ 0 wherever both ran the same layers.
+    const diffRows = await wv.locator('table[data-testid="diff-grid"] tbody tr').count();
+    assert(diffRows === want, `difference grid has ${diffRows} rows, want ${want}`);
+    const firstRow = await wv.locator('table[data-testid="diff-grid"] tbody tr').first().locator('td').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-v'))));
+    assert(firstRow.length > 0 && firstRow.every((v) => v === 0), `h0 differs between the original and the deepened plan: ${firstRow}`);
+    await wv.locator('table[data-testid="diff-grid"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'compare-diff-light.png') });
+    // Swap A ↔ B: the baseline becomes A, and Δ changes sign.
+    const before = await wv.locator('table[data-testid="compare"] caption').innerText();
+    await wv.locator('vscode-button[data-testid="swap-baseline"]').click();
+    await wv.locator('table[data-testid="compare"] caption', { hasNotText: before }).waitFor({ timeout: 10_000 });
+    const swapped = await wv.locator('table[data-testid="diff-grid"] tbody tr').last().locator('td').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-v'))));
+    assert(swapped.some((v) => v !== 0), 'the final layers do not differ after the swap');
+    await wv.locator('vscode-button[data-testid="swap-baseline"]').click();
     await wv.locator('button[data-view="layers"]').click();
     await wv.locator('table.grid td[data-l="1"][data-p="2"]').first().hover();
     await page.waitForTimeout(300);
@@ -966,24 +988,7 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     const wv = webview(page);
     const g = await gridOf(page);
     const target = path.join(WS, 'ui-export-cells.csv');
-    fs.rmSync(target, { force: true });
-    await wv.locator('vscode-button[data-export="csv"]').click();
-    const w = await quickInput(page); // code-server's web UI uses the simple file dialog: a quick input with the path
-    const input = w.locator('.quick-input-box input').first();
-    await input.waitFor({ timeout: 10_000 });
-    // The dialog fills in the folder first, then the proposed file name.
-    let proposed = await input.inputValue();
-    for (let i = 0; i < 30 && !/\.csv$/.test(proposed); i++) {
-      await page.waitForTimeout(100);
-      proposed = await input.inputValue();
-    }
-    log(`  save dialog proposed: ${proposed}`);
-    await input.fill(target);
-    await page.waitForTimeout(400);
-    await page.keyboard.press('Enter');
-    const deadline = Date.now() + 10_000;
-    while (!fs.existsSync(target) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert(fs.existsSync(target), `nothing written to ${target}`);
+    await saveThroughDialog(page, wv.locator('vscode-button[data-export="csv"]'), target, 'csv');
     const lines = fs.readFileSync(target, 'utf8').trimEnd().split('\n');
     assert(lines[0].startsWith('sentence,position,token,'), `CSV header: ${lines[0]}`);
     assert(lines.length - 1 === g.rows * g.tokens.length, `CSV has ${lines.length - 1} rows, want ${g.rows} × ${g.tokens.length}`);
@@ -991,10 +996,53 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     fs.rmSync(target, { force: true });
   });
 
+  await check('ui: "Chart PNG" draws the chart and writes a PNG through the save dialog', async () => {
+    const wv = webview(page);
+    const target = path.join(WS, 'ui-chart.png');
+    await wv.locator('button[data-view="chart"]').click();
+    const proposed = await saveThroughDialog(page, wv.locator('figure.chart vscode-button[data-export="chart-png"]'), target, 'png');
+    assert(/-chart\.png$/.test(proposed), `proposed ${proposed}`);
+    const png = fs.readFileSync(target);
+    assert(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'not a PNG');
+    const width = png.readUInt32BE(16);
+    const height = png.readUInt32BE(20);
+    log(`  chart PNG ${width} × ${height}, ${png.length} bytes`);
+    assert(width === 1280 && height > 800, `PNG is ${width} × ${height}`);
+    await wv.locator('p.status', { hasText: 'Saved chart PNG to' }).waitFor({ timeout: 10_000 });
+    fs.copyFileSync(target, path.join(ARTIFACTS, 'exported-chart.png'));
+    fs.rmSync(target, { force: true });
+  });
+
   await check('ui: no CSP violations in the webview', async () => {
     assert(cspViolations.length === 0, cspViolations.join('\n'));
   });
   await page.close();
+}
+
+/**
+ * Clicks an export button and saves through code-server's simple file dialog (a quick input with
+ * the path): waits for the proposed name to end in `.ext`, types `target`, and waits for the file.
+ */
+async function saveThroughDialog(page, button, target, ext) {
+  fs.rmSync(target, { force: true });
+  await button.click();
+  const w = await quickInput(page);
+  const input = w.locator('.quick-input-box input').first();
+  await input.waitFor({ timeout: 10_000 });
+  // The dialog fills in the folder first, then the proposed file name.
+  let proposed = await input.inputValue();
+  for (let i = 0; i < 30 && !proposed.endsWith(`.${ext}`); i++) {
+    await page.waitForTimeout(100);
+    proposed = await input.inputValue();
+  }
+  log(`  save dialog proposed: ${proposed}`);
+  await input.fill(target);
+  await page.waitForTimeout(400);
+  await page.keyboard.press('Enter');
+  const deadline = Date.now() + 10_000;
+  while (!fs.existsSync(target) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert(fs.existsSync(target), `nothing written to ${target}`);
+  return proposed;
 }
 
 async function main() {

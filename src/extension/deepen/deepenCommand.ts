@@ -12,8 +12,10 @@ export interface DeepenDeps {
   log: vscode.LogOutputChannel;
   /** The model folder for a command argument (URI of config.json or a folder), or a picker when none. */
   resolveModel(arg: unknown): Promise<string | undefined>;
-  /** Sentences for the preview probe. */
+  /** Sentences for the preview probe when no corpus is chosen. */
   previewSentences(): string[];
+  /** Most sentences read from a corpus file (layer-lens.maxCorpusSentences). */
+  maxCorpusSentences(): number;
 }
 
 /** Programmatic form (tests, other commands): no prompts except the overwrite question. */
@@ -25,10 +27,43 @@ export interface DeepenCommandArgs {
   overwrite?: boolean;
   /** Probe original vs plan in the panel before writing (default true). */
   preview?: boolean;
+  /** A corpus file (one sentence per line, "a ||| b" for pairs) the preview probes instead of the default sentences. */
+  previewCorpus?: string;
 }
 
 export const UNTRUSTED_MESSAGE =
   'Layer Lens: deepening writes a new model folder and is disabled in an untrusted workspace. Trust this workspace (Manage Workspace Trust) to use it.';
+
+/** What the preview probes: the default sentences, a corpus file the user picks, or nothing ([]); undefined: cancelled. */
+async function askPreview(deps: DeepenDeps): Promise<string[] | undefined> {
+  const defaults = deps.previewSentences();
+  const items: (vscode.QuickPickItem & { choice: 'defaults' | 'corpus' | 'none' })[] = [
+    { label: '$(list-flat) The default sentences', description: `${defaults.length} from layer-lens.defaultSentences`, choice: 'defaults' },
+    { label: '$(file) A corpus file…', description: 'one sentence per line; the summary gets 95% intervals', choice: 'corpus' },
+    { label: '$(close) No preview', description: 'write without probing first', choice: 'none' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'Layer Lens: preview the plan on…', ignoreFocusOut: true });
+  if (!picked) return undefined;
+  if (picked.choice === 'none') return [];
+  if (picked.choice === 'defaults') return defaults;
+  const file = await vscode.window.showOpenDialog({
+    title: 'Layer Lens: a corpus file for the preview, one sentence per line',
+    canSelectMany: false,
+    filters: { 'Text files': ['txt'], 'All files': ['*'] },
+    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+  });
+  return file?.[0] ? readPreviewCorpus(file[0], deps) : undefined;
+}
+
+async function readPreviewCorpus(file: vscode.Uri, deps: DeepenDeps): Promise<string[]> {
+  const { parseCorpus, PAIR_SEPARATOR } = await import('../corpus');
+  const { readUserText } = await import('../../core/files');
+  const { inputs, skipped } = parseCorpus(readUserText(file.fsPath, 'corpus file'), deps.maxCorpusSentences());
+  if (inputs.length === 0) throw new Error(`${file.fsPath} has no sentences: it needs one sentence per line.`);
+  if (skipped > 0) void vscode.window.showWarningMessage(`The preview probes the first ${inputs.length} sentences of ${path.basename(file.fsPath)}; ${skipped} more skipped (setting layer-lens.maxCorpusSentences).`);
+  deps.log.info(`deepen preview on ${inputs.length} sentence(s) of ${file.fsPath}`);
+  return inputs.map((i) => (i.pair !== undefined ? `${i.text} ${PAIR_SEPARATOR} ${i.pair}` : i.text));
+}
 
 interface PlanItem extends vscode.QuickPickItem {
   make?: (n: number) => Promise<string | undefined>;
@@ -71,9 +106,10 @@ async function deepen(arg: unknown, deps: DeepenDeps): Promise<DeepenResult | un
   const plan = await parsePlanInput(planInput, n);
   const planText = printPlan(plan);
 
-  if (direct?.preview !== false) {
+  const sentences = direct ? (direct.preview === false ? [] : direct.previewCorpus ? await readPreviewCorpus(vscode.Uri.file(direct.previewCorpus), deps) : deps.previewSentences()) : await askPreview(deps);
+  if (sentences === undefined) return undefined;
+  if (sentences.length) {
     // The probe panel shows the original and the deepened plan side by side.
-    const sentences = deps.previewSentences();
     await vscode.commands.executeCommand('layer-lens.probe', { model: dir, sentences });
     await vscode.commands.executeCommand('layer-lens.probe', { model: dir, sentences, plan: planText, compareWith: 'previous' });
   }

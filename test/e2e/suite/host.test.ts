@@ -139,6 +139,23 @@ describe('Layer Lens in VS Code', () => {
     assert.ok(report?.sentences[0].tokens.includes('</script>'));
   });
 
+  it('Deepen previews the plan on a corpus file the user names, then writes the model', async () => {
+    const a = await api();
+    const model = path.join(WS, 'tiny-bert');
+    const target = path.join(WS, '.deep-preview-out');
+    fs.rmSync(target, { recursive: true, force: true });
+    const corpus = path.join(WS, 'short-corpus.txt');
+    const lines = fs.readFileSync(corpus, 'utf8').split('\n').filter((l) => l.trim());
+    const result = await vscode.commands.executeCommand<{ target: string } | undefined>('layer-lens.deepen', { model, plan: '0,1,1,2', target, previewCorpus: corpus });
+    assert.ok(result, 'deepen wrote nothing');
+    const runs = a.panel()!.hostState.runs.slice(-2);
+    assert.deepEqual(runs.map((r) => r.report.sentences.map((x) => x.text)), [lines, lines]);
+    assert.deepEqual(runs.map((r) => r.report.planText), ['0-2', '0,1,1,2']);
+    assert.equal(a.panel()!.hostState.compareRunId, runs[0].id);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(target, 'config.json'), 'utf8')).num_hidden_layers, 4);
+    fs.rmSync(target, { recursive: true, force: true });
+  });
+
   it('compares two runs (original against a deepened plan)', async () => {
     const a = await api();
     const before = a.panel()!.hostState.runs.length;
@@ -350,6 +367,17 @@ describe('Layer Lens in VS Code', () => {
     assertWellFormedXml(svg);
     for (const label of labels) assert.ok(new RegExp(`>${label}<|${label}:`).test(svg), `layer label ${label} missing from the SVG`);
     assert.ok(!svg.includes('var(--'), 'the exported SVG uses theme variables, which mean nothing outside VS Code');
+    assert.ok(svg.includes('>accuracy (%)<') && svg.includes('>mean log p (nats)<'), 'the chart has one y-axis title per small multiple');
+    assert.match(svg, /Reconstruction by layer · reference-bert-mini · plan 0-3/);
+
+    // Heatmap SVG of the sentence, in the statistic asked for: a cell per layer × token, named.
+    const heatTarget = vscode.Uri.file(path.join(dir, 'heatmap.svg'));
+    assert.equal((await panel.export('heatmap-svg', run.id, undefined, heatTarget, { sentence: 0, stat: 'rank' }))?.fsPath, heatTarget.fsPath);
+    const heat = fs.readFileSync(heatTarget.fsPath, 'utf8');
+    assertWellFormedXml(heat);
+    assert.match(heat, /aria-label="rank of the input \(log scale\) by layer and token · reference-bert-mini · plan 0-3"/);
+    assert.equal((heat.match(/<rect [^>]*><title>/g) ?? []).length, L1 * tokens.length);
+    for (const tok of tokens.filter((t) => /^\w+$/.test(t))) assert.ok(heat.includes(`>${tok}<`), `token ${tok} missing from the heatmap`);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,7 +3,7 @@ import type { ProbeReport } from '../../../src/core/probe/report';
 import { buildChart, escapeXml, EXPORT_COLORS, SvgNode, svgToString } from '../../../src/shared/chart';
 import { csvField, reportToCsv, reportToJson, summaryToCsv, exportFileName, CELL_COLUMNS } from '../../../src/shared/export';
 import { diffSummaries, displayToken, fmtPct, matchingSentence } from '../../../src/shared/format';
-import { addRun, HostState, isWebviewMessage, MAX_RUNS, PanelRun, RUNS_KEPT_LIMIT, webviewMessageProblem } from '../../../src/shared/protocol';
+import { addRun, HostState, isWebviewMessage, MAX_RUNS, PanelRun, RUNS_KEPT_LIMIT, uiStateSchema, webviewMessageProblem } from '../../../src/shared/protocol';
 import { rerunRefusal, reviveWebviewState } from '../../../src/shared/savedState';
 import { parseCorpus, parseInputLine } from '../../../src/extension/corpus';
 
@@ -162,9 +162,10 @@ describe('shared: formatting and colour scale', () => {
     const row = (label: string, sourceLayer: number | null, accuracy: number) => ({ ...report().summary[0], label, sourceLayer, accuracy });
     const original = [row('h0', null, 0.75), row('h1', 0, 0.82), row('h2', 1, 0.85), row('h3', 2, 0.87), row('h4', 3, 0.86)];
     const deepened = [row('h0', null, 0.75), row('h1', 0, 0.82), row('h2', 1, 0.85), row('h3', 1, 0.84), row('h4', 2, 0.83), row('h5', 3, 0.8)];
-    const rows = diffSummaries(original, deepened);
-    assert.deepEqual(rows.map((r) => r.label), ['h0', 'h1', 'h2', 'h3', 'h3 / h4', 'h4 / h5']);
-    assert.deepEqual(rows.map((r) => [r.a?.sourceLayer, r.b?.sourceLayer]), [[null, null], [0, 0], [1, 1], [undefined, 1], [2, 2], [3, 3]]);
+    // A = the deepened run, B = the baseline; Δ = A − B.
+    const rows = diffSummaries(deepened, original);
+    assert.deepEqual(rows.map((r) => r.label), ['h0', 'h1', 'h2', 'h3', 'h4 / h3', 'h5 / h4']);
+    assert.deepEqual(rows.map((r) => [r.a?.sourceLayer, r.b?.sourceLayer]), [[null, null], [0, 0], [1, 1], [1, undefined], [2, 2], [3, 3]]);
     assert.deepEqual(rows.map((r) => (r.dAccuracy === undefined ? undefined : Math.round(r.dAccuracy * 1000) / 10)), [0, 0, 0, undefined, -4, -6]);
     // By index, h3 against h3 would have read −3 pt and h4 against h4 −3 pt, and h5 had no partner.
   });
@@ -192,8 +193,8 @@ describe('shared: protocol', () => {
       { type: 'ready' },
       { type: 'export', format: 'csv', runId: 'r1', compareRunId: 'r2' },
       { type: 'rerun', runId: 'r1' },
-      { type: 'uiChanged', ui: { sentence: 0, view: 'layers' } },
-      { type: 'uiChanged', ui: { runId: 'r1', compareRunId: 'r2', sentence: 3, view: 'compare', seenFocusRunId: 'r1' } },
+      { type: 'export', format: 'heatmap-svg', runId: 'r1', sentence: 2, stat: 'rank' },
+      { type: 'exportPng', figure: 'chart', runId: 'r1', png: 'iVBORw0KGgo=' },
       { type: 'log', level: 'warn', message: 'hello' },
     ];
     for (const m of good) assert.equal(webviewMessageProblem(m), undefined, JSON.stringify(m));
@@ -205,10 +206,11 @@ describe('shared: protocol', () => {
       [{ type: 'ready', extra: 1 }, 'has an unknown field "extra"'],
       [{ type: 'export', format: 'csv', runId: 'r1', compareRunId: 7 }, 'compareRunId is 7, expected a string'],
       [{ type: 'rerun', runId: { toString: 'r1' } }, 'runId is an object, expected a string'],
-      [{ type: 'uiChanged', ui: {} }, 'ui.sentence is undefined'],
-      [{ type: 'uiChanged', ui: { sentence: -1, view: 'layers' } }, 'ui.sentence is -1, expected an integer from 0 to 10000000'],
-      [{ type: 'uiChanged', ui: { sentence: 0, view: 'evil' } }, 'ui.view is "evil"'],
-      [{ type: 'uiChanged', ui: { sentence: 0, view: 'layers', __proto__x: 1 } }, 'ui has an unknown field "__proto__x"'],
+      [{ type: 'export', format: 'heatmap-svg', runId: 'r1', stat: 'evil' }, 'stat is "evil"'],
+      [{ type: 'exportPng', figure: 'chart', runId: 'r1' }, 'png is undefined'],
+      [{ type: 'exportPng', figure: 'movie', runId: 'r1', png: '' }, 'figure is "movie"'],
+      // The host no longer listens to the webview's UI choices (they live in its own saved state).
+      [{ type: 'uiChanged', ui: { sentence: 0, view: 'layers' } }, 'type is "uiChanged"'],
       [{ type: 'constructor' }, 'type is "constructor"'],
       [{ type: 'toString' }, 'type is "toString"'],
       [[], 'the message is an array of 0, expected an object'],
@@ -218,6 +220,17 @@ describe('shared: protocol', () => {
       assert.ok(problem?.includes(want), `${JSON.stringify(m)?.slice(0, 80)}: ${problem}`);
       assert.ok(!isWebviewMessage(m));
     }
+  });
+
+  it('checks the UI state the webview saved for itself, field by field', () => {
+    assert.equal(uiStateSchema.check({ runId: 'r1', compareRunId: 'r2', sentence: 3, view: 'compare', seenFocusRunId: 'r1' }, 'ui'), undefined);
+    const bad: [unknown, string][] = [
+      [{}, 'ui.sentence is undefined'],
+      [{ sentence: -1, view: 'layers' }, 'ui.sentence is -1, expected an integer from 0 to 10000000'],
+      [{ sentence: 0, view: 'evil' }, 'ui.view is "evil"'],
+      [{ sentence: 0, view: 'layers', __proto__x: 1 }, 'ui has an unknown field "__proto__x"'],
+    ];
+    for (const [ui, want] of bad) assert.ok(uiStateSchema.check(ui, 'ui')?.includes(want), `${JSON.stringify(ui)}: ${uiStateSchema.check(ui, 'ui')}`);
   });
 
   it('re-validates saved webview state: runs that do not fit the protocol are dropped, and said so', () => {
