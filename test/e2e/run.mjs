@@ -982,6 +982,17 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(hc.cellBgs.length > 4, `only ${hc.cellBgs.length} distinct cell fills`);
     assert(hc.tip, 'the focused cell shows no tooltip');
     await page.screenshot({ path: path.join(ARTIFACTS, 'panel-hc.png') });
+    // Compare (with its difference grid) and the chart in high contrast, to be looked at.
+    await wv.locator('button[data-view="compare"]').click();
+    const diff = wv.locator('table[data-testid="diff-grid"]');
+    if (await diff.count()) {
+      await diff.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(ARTIFACTS, 'compare-diff-hc.png') });
+    }
+    await wv.locator('button[data-view="chart"]').click();
+    await wv.locator('figure.chart svg').first().waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'chart-hc.png') });
+    await wv.locator('button[data-view="layers"]').click();
   });
 
   await check('ui: "Export CSV" writes the cells CSV through the save dialog (L+1 rows per token)', async () => {
