@@ -17,7 +17,8 @@
  * and peak RSS are honest.
  *
  * Knobs: `--quick` (or LAYER_LENS_BENCH_QUICK=1): one pair, short runs, no BERT-large/256k;
- * `--only lens|families|scale` (or LAYER_LENS_BENCH_ONLY): just the tuned-lens, modern-family or scale-out tables;
+ * `--only lens|families|scale|speed|memory` (or LAYER_LENS_BENCH_ONLY): just the tuned-lens, modern-family,
+ *   scale-out, BERT-base/reference speed or memory (head arena, BERT-large, 256k) tables;
  * LAYER_LENS_BENCH_PAIRS=N; LAYER_LENS_THREADS=N.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -46,7 +47,7 @@ const REFERENCE = path.join(ROOT, 'models', 'reference-bert-mini');
 /** mmBERT-like vocabulary on a small BERT, so the head dominates. */
 const VOCAB_256K: BertDims = { layers: 6, hidden: 384, heads: 6, intermediate: 1536, vocab: 256_000, positions: 512 };
 
-type Mode = 'exact' | 'fast' | 'exact-prepack';
+type Mode = 'exact' | 'fast' | 'exact-prepack' | 'exact-arena';
 interface Child {
   model: string;
   mode: Mode;
@@ -73,7 +74,7 @@ function engineOptions(mode: Mode, optimizedHead?: string): EngineOptions {
   return {
     threads: THREADS,
     fast: mode === 'fast',
-    tuning: { ...(mode === 'exact-prepack' ? { headPrepacking: true } : {}), ...(optimizedHead ? { optimizedHeadPath: optimizedHead } : {}) },
+    tuning: { ...(mode === 'exact-prepack' ? { headPrepacking: true } : {}), ...(mode === 'exact-arena' ? { headMemPattern: true, encoderMemPattern: true } : {}), ...(optimizedHead ? { optimizedHeadPath: optimizedHead } : {}) },
   };
 }
 
@@ -275,6 +276,17 @@ function prepackTable(model: string): void {
   );
 }
 
+function arenaTable(model: string, kind: string): void {
+  const samples = pairs({
+    off: () => child<Measured>({ model, mode: 'exact', kind, minSeconds: MIN_SECONDS }),
+    on: () => child<Measured>({ model, mode: 'exact-arena', kind, minSeconds: MIN_SECONDS }),
+  });
+  console.log(
+    `ORT memory pattern on both sessions, ${path.basename(model)} ${kind} (product default: off): on/off speed ${times(ratio(samples, 'on', 'off'))}` +
+      ` · CPU per run ${fmt(field(samples, 'on', 'cpuMsPerRun'))} vs ${fmt(field(samples, 'off', 'cpuMsPerRun'))} ms · peak RSS ${fmt(field(samples, 'on', 'peakRssMb'))} vs ${fmt(field(samples, 'off', 'peakRssMb'))} MB`,
+  );
+}
+
 /**
  * A tuned lens for `model` with identity translators: the in-graph Gemm costs the same whatever
  * the values, and this needs no torch (test/unit/probe/tuneLens.test.ts trains a real one).
@@ -354,10 +366,12 @@ async function main(): Promise<void> {
   }
   const bench = path.join(ROOT, '.cache', 'bench');
   const base = path.join(bench, 'bert-base-random');
-  if (ONLY !== undefined && !['lens', 'families', 'scale'].includes(ONLY)) throw new Error(`--only takes lens, families or scale, not ${ONLY}`);
+  if (ONLY !== undefined && !['lens', 'families', 'scale', 'speed', 'memory'].includes(ONLY)) throw new Error(`--only takes lens, families, scale, speed or memory, not ${ONLY}`);
   console.log(`Layer Lens bench${QUICK ? ' (--quick)' : ''}${ONLY ? ` (--only ${ONLY})` : ''} · ${PAIRS} pair(s) per figure · runs of ≥ ${MIN_SECONDS} s`);
   if (ONLY !== 'families') writeRandomBert(base, BERT_BASE);
   if (!ONLY) coreTables(bench, base);
+  if (ONLY === 'speed') speedTables(base);
+  if (ONLY === 'memory') memoryTables(bench, base);
   if (!ONLY || ONLY === 'lens') {
     console.log(`\nTuned lens (probe --lens tuned:DIR, one Gemm per state before the head) against the raw lens; medians of ${PAIRS} pair(s)`);
     lensTable('reference-bert-mini', REFERENCE);
@@ -375,8 +389,7 @@ async function main(): Promise<void> {
 function coreTables(bench: string, base: string): void {
   kernelReport(base);
   coldTable(base);
-  speedTable('BERT-base random (768 hidden, 12 layers, 30,522 vocab, F32)', base, BERT_BASE, QUICK ? ['1x32', '8x32'] : ['1x32', '8x32', '32x128'], true);
-  speedTable('Reference model (reference-bert-mini: 256 hidden, 4 layers, 30,522 vocab, F16)', REFERENCE, undefined, ['8x32', '32x128'], false);
+  speedTables(base);
   prepackTable(base);
 
   console.log('\nFast vs exact on data/heldout-sentences.txt (cells = sentences × tokens × states; top-k = 5)');
@@ -384,15 +397,26 @@ function coreTables(bench: string, base: string): void {
   accuracyRow('reference-bert-mini', REFERENCE, 500);
   accuracyRow('BERT-base random', base, QUICK ? 20 : 100);
 
-  if (!QUICK) {
-    const large = path.join(bench, 'bert-large-random');
-    const wide = path.join(bench, 'bert-256k-vocab-random');
-    console.log('');
-    writeRandomBert(large, BERT_LARGE);
-    writeRandomBert(wide, VOCAB_256K);
-    speedTable('BERT-large random (1024 hidden, 24 layers, 30,522 vocab, F32)', large, BERT_LARGE, ['8x32'], false);
-    speedTable('256k-vocabulary random (384 hidden, 6 layers, 256,000 vocab, F32)', wide, VOCAB_256K, ['8x32'], false);
-  }
+  if (!QUICK) memoryTables(bench, base);
+}
+
+/** `--only speed`: exact vs fast (and PyTorch) on BERT-base random and the reference model. */
+function speedTables(base: string): void {
+  speedTable('BERT-base random (768 hidden, 12 layers, 30,522 vocab, F32)', base, BERT_BASE, QUICK ? ['1x32', '8x32'] : ['1x32', '8x32', '32x128'], true);
+  speedTable('Reference model (reference-bert-mini: 256 hidden, 4 layers, 30,522 vocab, F16)', REFERENCE, undefined, ['8x32', '32x128'], false);
+}
+
+/** `--only memory`: the head's memory pattern paired, BERT-large and a 256k vocabulary (exact vs fast, peak RSS). */
+function memoryTables(bench: string, base: string): void {
+  const large = path.join(bench, 'bert-large-random');
+  const wide = path.join(bench, 'bert-256k-vocab-random');
+  console.log('');
+  writeRandomBert(large, BERT_LARGE);
+  arenaTable(base, '32x128');
+  arenaTable(large, '8x32');
+  writeRandomBert(wide, VOCAB_256K);
+  speedTable('BERT-large random (1024 hidden, 24 layers, 30,522 vocab, F32)', large, BERT_LARGE, ['8x32'], false);
+  speedTable('256k-vocabulary random (384 hidden, 6 layers, 256,000 vocab, F32)', wide, VOCAB_256K, ['8x32'], false);
 }
 
 /** Base-sized random ModernBERT, EuroBERT and DeBERTa-v3 built by HF: exact vs fast, with peak RSS. */

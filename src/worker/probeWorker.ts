@@ -98,11 +98,23 @@ async function createSessions(graphs: BuiltProbeGraphs, threads: number, tuning:
     return s;
   };
   try {
-    const encoder = await create(graphs.encoder, withPrepack(true));
+    const encoderOptions = withPrepack(true);
+    // Nor for the encoder: peak RSS BERT-base 8×32 697 → 677 MB, BERT-large 8×32 1650 → 1600 MB,
+    // at the same paired speed (226/222 vs 226/223 tok/s).
+    encoderOptions.enableCpuMemArena = tuning.encoderArena ?? true;
+    encoderOptions.enableMemPattern = tuning.encoderMemPattern ?? false;
+    const encoder = await create(graphs.encoder, encoderOptions);
     const headOptions = withPrepack(graphs.headMode === 'fast' || tuning.headPrepacking === true);
+    // No memory pattern for the head: with it ORT plans one block for all of a shape's [rows ×
+    // vocab] buffers (25 MB each at BERT-base) and its arena, which grows by powers of two and
+    // never gives back, kept +165 MB after one batch. Without it the arena reuses freed buffers
+    // one by one: peak RSS at BERT-base 8×32 755 → 689–699 MB at the same paired speed (issue 16).
+    // The arena stays: without it every buffer is a fresh mmap, 0.80× as fast (147 vs 185 tok/s).
+    headOptions.enableCpuMemArena = tuning.headArena ?? true;
+    headOptions.enableMemPattern = tuning.headMemPattern ?? false;
     if (tuning.optimizedHeadPath) headOptions.optimizedModelFilePath = tuning.optimizedHeadPath;
     const head = await create(graphs.head, headOptions);
-    const exactHead = graphs.exactHead ? await create(graphs.exactHead, withPrepack(false)) : undefined;
+    const exactHead = graphs.exactHead ? await create(graphs.exactHead, { ...withPrepack(false), enableMemPattern: false }) : undefined;
     return { encoder, head, exactHead, graphs };
   } catch (e) {
     // A provider can fail on the second session after the first started: free what was made.
@@ -121,16 +133,20 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
   const { encoder, head, graphs } = opened;
   const { Tensor } = loadOrt();
   const dims = [input.batch, input.seq];
-  const encoded = await encoder.run({
-    input_ids: new Tensor('int64', input.inputIds, dims),
-    token_type_ids: new Tensor('int64', input.typeIds, dims),
-    position_ids: new Tensor('int64', input.positionIds, dims),
-    attention_mask: new Tensor('float32', input.attentionMask, dims),
-  });
-  const states = encoded.states.data as Float32Array;
   const S = graphs.states;
   const H = graphs.hiddenSize;
   const tokens = input.batch * input.seq;
+  // onnxruntime-node returns a copy of every output even when given a preallocated one, so the
+  // states come back as a fresh buffer per batch (garbage the worker collects late, see reused()).
+  const encoded = await encoder.run(
+    {
+      input_ids: new Tensor('int64', input.inputIds, dims),
+      token_type_ids: new Tensor('int64', input.typeIds, dims),
+      position_ids: new Tensor('int64', input.positionIds, dims),
+      attention_mask: new Tensor('float32', input.attentionMask, dims),
+    },
+  );
+  const states = encoded.states.data as Float32Array;
   const real = [...input.attentionMask.keys()].filter((i) => input.attentionMask[i] > 0);
   let out: RawLayerOutputs | undefined;
   let calibration: FastCalibration | undefined;
@@ -140,7 +156,7 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
   for (let start = 0; start < real.length; start += chunk) {
     const positions = real.slice(start, start + chunk);
     const P = positions.length;
-    const rows = new Float32Array(S * P * H);
+    const rows = reused('rows', S * P * H);
     for (let s = 0; s < S; s++) {
       positions.forEach((pos, j) => rows.set(states.subarray((s * tokens + pos) * H, (s * tokens + pos + 1) * H), (s * P + j) * H));
     }
@@ -172,6 +188,18 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
   const done = out ?? emptyOutputs(S, tokens, 0);
   if (calibration) done.calibration = calibration;
   return done;
+}
+
+/**
+ * Buffers kept from batch to batch: a fresh head feed per chunk (13 × 16 × 768 floats at BERT-base)
+ * is garbage that the worker's V8 collects late (its heap is tiny, so GC comes from external-memory
+ * pressure): with the encoder's fresh output it reached 60–75 MB of dead ArrayBuffers at 32×128.
+ */
+const buffers = new Map<string, Float32Array>();
+function reused(name: string, length: number): Float32Array {
+  let b = buffers.get(name);
+  if (!b || b.length < length) buffers.set(name, (b = new Float32Array(length)));
+  return b.subarray(0, length);
 }
 
 /** Reruns the first positions of a fast chunk through the exact head and compares every cell. */

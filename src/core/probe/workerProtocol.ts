@@ -47,6 +47,14 @@ export interface OrtTuning {
   spinning?: boolean;
   /** Weight prepacking for the exact head session (the encoder always prepacks). */
   headPrepacking?: boolean;
+  /** ORT's memory arena for the head sessions (default on). */
+  headArena?: boolean;
+  /** ORT's memory pattern (one planned block per input shape) for the head sessions (default off: see probeWorker.ts). */
+  headMemPattern?: boolean;
+  /** ORT's memory arena for the encoder session (default on). */
+  encoderArena?: boolean;
+  /** ORT's memory pattern for the encoder session (default off: see probeWorker.ts). */
+  encoderMemPattern?: boolean;
   /** Write the head as ORT optimized it (fused ops) to this file, so the bench can name the kernels that run. */
   optimizedHeadPath?: string;
 }
