@@ -87,15 +87,15 @@ export function buildChart(series: ChartSeries[], colors: ChartColors = THEME_CO
   const title = subject ? `Reconstruction by layer · ${subject.model} · plan ${subject.plan}${subject.lens ? ` · ${subject.lens}` : ''}` : 'Reconstruction by layer';
   const children: SvgNode[] = [];
   if (colors.background) children.push({ tag: 'rect', attrs: { x: 0, y: 0, width: W, height: H, fill: colors.background } });
-  children.push(text(W / 2, 18, truncate(title, 90), colors.text, 'middle', 13));
-  children.push(text(W / 2, 34, 'each layer\'s state read by the model\'s own MLM head; h0 = embeddings', colors.text, 'middle', 10));
+  children.push(svgText(W / 2, 18, truncate(title, 90), colors.text, 'middle', 13));
+  children.push(svgText(W / 2, 34, 'each layer\'s state read by the model\'s own MLM head; h0 = embeddings', colors.text, 'middle', 10));
   series.forEach((s, si) => {
     if (series.length < 2) return;
     const ly = HEADER + 4 + si * 14;
     const c = colors.series[si % colors.series.length][0];
     const dash = si === 0 ? undefined : '5 3';
     children.push({ tag: 'line', attrs: { x1: M.left, x2: M.left + 18, y1: ly - 4, y2: ly - 4, stroke: c, 'stroke-width': 2, ...(dash ? { 'stroke-dasharray': dash } : {}) } });
-    children.push(text(M.left + 24, ly, truncate(s.name, 80), colors.text, 'start'));
+    children.push(svgText(M.left + 24, ly, truncate(s.name, 80), colors.text, 'start'));
   });
   const finite = series.flatMap((s) => s.summary.flatMap((r) => [r.meanLogProb, ...(r.meanLogProbCI ?? [])])).filter(Number.isFinite);
   const minLp = Math.min(-1, Math.floor(finite.length ? Math.min(...finite) : -10));
@@ -132,15 +132,15 @@ function drawPanel(panel: Panel, series: ChartSeries[], layers: number, colors: 
     const c = Number.isFinite(v) ? Math.max(panel.lo, Math.min(panel.hi, v)) : panel.lo;
     return top + ((panel.hi - c) / (panel.hi - panel.lo)) * plotH;
   };
-  const out: SvgNode[] = [text(M.left, panel.y0 + 18, panel.title, colors.text, 'start', 12)];
+  const out: SvgNode[] = [svgText(M.left, panel.y0 + 18, panel.title, colors.text, 'start', 12)];
   for (let t = 0; t <= 4; t++) {
     const v = panel.hi - (t / 4) * (panel.hi - panel.lo);
     out.push({ tag: 'line', attrs: { x1: M.left, x2: W - M.right, y1: r2(y(v)), y2: r2(y(v)), stroke: colors.grid, 'stroke-width': 1 } });
-    out.push(text(M.left - 6, y(v) + 4, panel.tick(v), colors.text, 'end'));
+    out.push(svgText(M.left - 6, y(v) + 4, panel.tick(v), colors.text, 'end'));
   }
   const step = Math.max(1, Math.ceil(layers / 16));
-  for (let i = 0; i < layers; i += step) out.push(text(x(i), top + plotH + 16, `h${i}`, colors.text, 'middle'));
-  out.push(text(M.left + plotW / 2, top + plotH + 32, 'layer', colors.text, 'middle'));
+  for (let i = 0; i < layers; i += step) out.push(svgText(x(i), top + plotH + 16, `h${i}`, colors.text, 'middle'));
+  out.push(svgText(M.left + plotW / 2, top + plotH + 32, 'layer', colors.text, 'middle'));
   out.push({ tag: 'text', attrs: { x: 14, y: r2(top + plotH / 2), fill: colors.text, 'font-size': 11, 'text-anchor': 'middle', transform: `rotate(-90 14 ${r2(top + plotH / 2)})` }, text: panel.axis });
   series.forEach((s, si) => {
     const c = colors.series[si % colors.series.length][0];
@@ -165,11 +165,13 @@ function r2(v: number): number {
   return Math.round(v * 100) / 100;
 }
 
-function truncate(s: string, n: number): string {
+/** Cuts a label to n characters with an ellipsis (figure titles and legends). */
+export function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
-function text(x: number, y: number, value: string, fill: string, anchor: 'start' | 'middle' | 'end', size = 11): SvgNode {
+/** A text node at rounded coordinates: the one text helper of every figure (chart, heatmap, trajectory). */
+export function svgText(x: number, y: number, value: string, fill: string, anchor: 'start' | 'middle' | 'end', size = 11): SvgNode {
   return { tag: 'text', attrs: { x: r2(x), y: r2(y), fill, 'font-size': size, 'text-anchor': anchor }, text: value };
 }
 

@@ -5,7 +5,7 @@
  * it for SVG, the webview rasterizes that string for PNG.
  */
 import type { ProbeReport } from '../core/probe/report';
-import { SvgNode } from './chart';
+import { SvgNode, svgText, truncate } from './chart';
 import { displayToken } from './format';
 import { colorAt, counted, legendTicks, scaleOf, Statistic, statDomain, statisticInfo, statValue, textOn, formatStat } from './heatmap';
 
@@ -28,13 +28,13 @@ export function buildHeatmapFigure(report: ProbeReport, sentenceIndex: number, s
   const title = `${info.label} by layer and token · ${report.model.name} · plan ${report.planText}${report.lens ? ' · tuned lens' : ''}`;
   const children: SvgNode[] = [
     { tag: 'rect', attrs: { x: 0, y: 0, width: W, height: H, fill: background } },
-    text(W / 2, 18, title, ink, 'middle', 13),
-    text(W / 2, 34, clip(`"${sentence.text}${sentence.pair ? ` ‖ ${sentence.pair}` : ''}"`, 110), ink, 'middle', 10),
+    svgText(W / 2, 18, title, ink, 'middle', 13),
+    svgText(W / 2, 34, truncate(`"${sentence.text}${sentence.pair ? ` ‖ ${sentence.pair}` : ''}"`, 110), ink, 'middle', 10),
   ];
   // Rows top to bottom from h0, as the panel's grid reads.
   layers.forEach((cells, l) => {
     const y = TOP + l * CELL_H;
-    children.push(text(LEFT - 8, y + CELL_H / 2 + 4, labels[l] ?? `h${l}`, ink, 'end', 11));
+    children.push(svgText(LEFT - 8, y + CELL_H / 2 + 4, labels[l] ?? `h${l}`, ink, 'end', 11));
     for (let p = 0; p < n; p++) {
       const value = statValue(cells, p, stat);
       const t = scaleOf(stat, value, domain);
@@ -54,9 +54,9 @@ export function buildHeatmapFigure(report: ProbeReport, sentenceIndex: number, s
   const tokensY = TOP + layers.length * CELL_H + 8;
   sentence.tokens.forEach((tok, p) => {
     const x = LEFT + p * CELL_W + CELL_W / 2;
-    children.push({ tag: 'text', attrs: { x, y: tokensY, fill: ink, 'font-size': 10, 'text-anchor': 'end', transform: `rotate(-45 ${x} ${tokensY})` }, text: clip(displayToken(tok), 12) });
+    children.push({ tag: 'text', attrs: { x, y: tokensY, fill: ink, 'font-size': 10, 'text-anchor': 'end', transform: `rotate(-45 ${x} ${tokensY})` }, text: truncate(displayToken(tok), 12) });
   });
-  children.push(text(LEFT + (n * CELL_W) / 2, tokensY + TOKENS_H - 14, 'token (≠: top-1 differs from the input; faded: not counted)', ink, 'middle', 11));
+  children.push(svgText(LEFT + (n * CELL_W) / 2, tokensY + TOKENS_H - 14, 'token (≠: top-1 differs from the input; faded: not counted)', ink, 'middle', 11));
   const mid = TOP + (layers.length * CELL_H) / 2;
   children.push({ tag: 'text', attrs: { x: 16, y: mid, fill: ink, 'font-size': 11, 'text-anchor': 'middle', transform: `rotate(-90 16 ${mid})` }, text: 'layer (h0 = embeddings)' });
   // Legend bar: the palette from the dark end to the bright ("better") end, with the statistic's ticks.
@@ -64,19 +64,11 @@ export function buildHeatmapFigure(report: ProbeReport, sentenceIndex: number, s
   const lw = Math.min(320, W - LEFT - 20);
   const steps = 32;
   for (let i = 0; i < steps; i++) children.push({ tag: 'rect', attrs: { x: LEFT + (i / steps) * lw, y: ly, width: lw / steps + 0.5, height: 12, fill: colorAt(i / (steps - 1)) } });
-  for (const tick of legendTicks(stat, domain)) children.push(text(LEFT + tick.t * lw, ly + 26, tick.label, ink, 'middle', 10));
-  children.push(text(LEFT + lw + 10, ly + 10, info.label, ink, 'start', 11));
+  for (const tick of legendTicks(stat, domain)) children.push(svgText(LEFT + tick.t * lw, ly + 26, tick.label, ink, 'middle', 10));
+  children.push(svgText(LEFT + lw + 10, ly + 10, info.label, ink, 'start', 11));
   return {
     tag: 'svg',
     attrs: { xmlns: 'http://www.w3.org/2000/svg', viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': title, 'font-family': 'sans-serif' },
     children,
   };
-}
-
-function clip(s: string, n: number): string {
-  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
-}
-
-function text(x: number, y: number, value: string, fill: string, anchor: 'start' | 'middle' | 'end', size: number): SvgNode {
-  return { tag: 'text', attrs: { x: Math.round(x * 100) / 100, y: Math.round(y * 100) / 100, fill, 'font-size': size, 'text-anchor': anchor }, text: value };
 }

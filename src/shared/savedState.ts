@@ -4,6 +4,7 @@
  * protocol is dropped (and said so), and a run is re-run only on a model folder the host itself
  * probed (the host keeps that list outside the webview), so saved state cannot make it probe a path.
  */
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../core/probe/providerNames';
 import type { FinetuneResultsData } from './finetune';
 import { HostState, PanelRun, RUNS_KEPT_LIMIT, UiState, uiStateSchema, WebviewState } from './protocol';
 import { arr, bool, Infer, lit, metric, nullable, num, obj, opt, record, Same, SameFields, Schema, str } from './schema';
@@ -128,8 +129,8 @@ export const reportSchema = obj({
   backend: opt(obj({ name: lit('pytorch'), device: str(100), dtype: lit('fp32', 'bf16'), processes: num({ int: true, min: 1 }), torch: str(100), transformers: str(100) })),
   executionProvider: opt(
     obj({
-      asked: lit('auto', 'cpu', 'dml', 'coreml', 'webgpu', 'cuda'),
-      ran: lit('cpu', 'dml', 'coreml', 'webgpu', 'cuda'),
+      asked: lit(...EXECUTION_PROVIDERS),
+      ran: lit(...EXECUTION_PROVIDERS.filter((p): p is ExecutionProvider => p !== 'auto')),
       parity: opt(obj({ cells: metric(), maxAbsLogProb: metric(), top1: metric() })),
       fallback: opt(str(1000)),
     }),

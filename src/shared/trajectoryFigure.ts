@@ -4,7 +4,7 @@
  * the theme's colour (currentColor); the export names the model, plan and token and uses ink.
  */
 import type { ProbedSentence, ProbeReport, TokenTrajectory } from '../core/probe/report';
-import type { SvgNode } from './chart';
+import { type SvgNode, svgText } from './chart';
 import { displayToken } from './format';
 import { colorAt } from './heatmap';
 
@@ -35,8 +35,8 @@ export function buildTrajectoryFigure(s: ProbedSentence, t: TokenTrajectory, voc
   if (options.figure) {
     const { report, background } = options.figure;
     children.push({ tag: 'rect', attrs: { x: 0, y: 0, width, height, fill: background } });
-    children.push(text(width / 2, 18, `Trajectory of "${t.tokenText}" · ${report.model.name} · plan ${report.planText}`, ink, 'middle', 13));
-    children.push(text(width / 2, 34, `${label}; each panel: layers h0 → h${L - 1} left to right`, ink, 'middle', 10));
+    children.push(svgText(width / 2, 18, `Trajectory of "${t.tokenText}" · ${report.model.name} · plan ${report.planText}`, ink, 'middle', 13));
+    children.push(svgText(width / 2, 34, `${label}; each panel: layers h0 → h${L - 1} left to right`, ink, 'middle', 10));
   }
   s.ids.forEach((_, p) => {
     const ox = left + p * (W + GAP);
@@ -44,7 +44,7 @@ export function buildTrajectoryFigure(s: ProbedSentence, t: TokenTrajectory, voc
     const d = pts.map((q, i) => `${i ? 'L' : 'M'}${(ox + x(q.l)).toFixed(1)},${y(q.r).toFixed(1)}`).join(' ');
     children.push({ tag: 'rect', attrs: { x: ox, y: top, width: W, height: H, fill: 'none', stroke: ink, 'stroke-opacity': 0.35 } });
     children.push({ tag: 'line', attrs: { x1: ox, x2: ox + W, y1: y(1), y2: y(1), stroke: ink, 'stroke-opacity': 0.25, 'stroke-dasharray': '2 2' } });
-    children.push(text(ox + 3, top + 10, displayToken(s.tokens[p]).slice(0, 14), ink, 'start', 9));
+    children.push(svgText(ox + 3, top + 10, displayToken(s.tokens[p]).slice(0, 14), ink, 'start', 9));
     if (d) children.push({ tag: 'path', attrs: { d, fill: 'none', stroke: colorAt(0.55), 'stroke-width': 2 } });
     for (const q of pts) {
       children.push({
@@ -54,12 +54,8 @@ export function buildTrajectoryFigure(s: ProbedSentence, t: TokenTrajectory, voc
       });
     }
     const last = t.rank[L - 1][p];
-    children.push(text(ox + 3, top + H - 3, `h${L - 1}: rank ${typeof last === 'number' ? last : '–'}`, ink, 'start', 9));
+    children.push(svgText(ox + 3, top + H - 3, `h${L - 1}: rank ${typeof last === 'number' ? last : '–'}`, ink, 'start', 9));
   });
-  if (options.figure) children.push(text(width / 2, height - 6, 'position (token of the input) · y: rank, log scale, 1 at the top', ink, 'middle', 10));
+  if (options.figure) children.push(svgText(width / 2, height - 6, 'position (token of the input) · y: rank, log scale, 1 at the top', ink, 'middle', 10));
   return { tag: 'svg', attrs: { xmlns: 'http://www.w3.org/2000/svg', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': label, 'font-family': 'sans-serif' }, children };
-}
-
-function text(x: number, y: number, value: string, fill: string, anchor: 'start' | 'middle' | 'end', size: number): SvgNode {
-  return { tag: 'text', attrs: { x: Math.round(x * 100) / 100, y: Math.round(y * 100) / 100, fill, 'font-size': size, 'text-anchor': anchor }, text: value };
 }

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../../core/errors';
 import { ProbeEngine } from '../../core/probe/engine';
-import { EXECUTION_PROVIDERS, ExecutionProvider, PARITY_INPUTS, resolveAuto } from '../../core/probe/executionProvider';
+import { BackendListing, EXECUTION_PROVIDERS, ExecutionProvider, PARITY_INPUTS, resolveAuto } from '../../core/probe/executionProvider';
+import { WorkerClient } from '../../core/probe/workerClient';
 import { referenceModelDir } from '../paths';
 
 export const PROVIDERS_USAGE = `Usage: layer-lens providers
@@ -20,8 +21,9 @@ export async function runProvidersCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length) throw new UserError(`providers takes no arguments, got ${positionals.join(' ')}`);
   const model = referenceModelDir();
-  const lister = ProbeEngine.load(model);
-  let backends: { name: string; bundled: boolean }[];
+  // Asked of the worker: only it loads onnxruntime.
+  const lister = new WorkerClient();
+  let backends: BackendListing[];
   try {
     backends = await lister.providers();
   } finally {

@@ -391,11 +391,6 @@ export class ProbeEngine {
     this.openSessionKey = key;
   }
 
-  /** The providers this machine's onnxruntime lists (asked of the worker: only it loads onnxruntime). */
-  providers(): Promise<{ name: string; bundled: boolean }[]> {
-    return this.client.providers();
-  }
-
   /** Resolves `auto`, then checks a provider against the CPU once per process before it is used. */
   private async providerToUse(asked: ExecutionProviderChoice): Promise<{ provider: ExecutionProvider } & ParityOutcome> {
     const provider = asked === 'auto' ? resolveAuto(process.platform, process.arch, await this.client.providers()) : asked;
@@ -420,8 +415,8 @@ export class ProbeEngine {
     };
     const cpu = await probeOn('cpu');
     const candidate = await probeOn(provider);
-    // It could not start: the run's own open says why, in the same words.
-    if (candidate.executionProvider?.ran !== provider) return {};
+    // It could not start: say why once, instead of trying it again for the run itself.
+    if (candidate.executionProvider?.ran !== provider) return { refused: candidate.executionProvider?.fallback ?? `${provider} could not start` };
     const parity = judgeParity(cpu, candidate);
     if (parity.passed) return { parity };
     return {
