@@ -130,7 +130,7 @@ function compareRun(run: PanelRun): PanelRun | undefined {
 
 function render(): void {
   hideTip();
-  const focusedCell = document.activeElement?.closest?.('td[data-l]');
+  const focusedCell = document.activeElement?.closest?.('table.grid td.cell[data-l]');
   const refocus = focusedCell ? { l: focusedCell.getAttribute('data-l'), p: focusedCell.getAttribute('data-p') } : undefined;
   clear(app);
   const run = currentRun();
@@ -169,7 +169,8 @@ function render(): void {
   }
   app.appendChild(panel);
   if (refocus) {
-    const again = app.querySelector<HTMLElement>(`td[data-l="${refocus.l}"][data-p="${refocus.p}"]`);
+    // The grid's own cell: the trajectory and difference tables carry data-l / data-p too.
+    const again = app.querySelector<HTMLElement>(`table.grid td.cell[data-l="${refocus.l}"][data-p="${refocus.p}"]`);
     if (again) {
       app.querySelectorAll<HTMLElement>('td[tabindex="0"]').forEach((c) => (c.tabIndex = -1));
       again.tabIndex = 0;
