@@ -206,7 +206,7 @@ async function hostPhase(context, port) {
   const resultsFile = path.join(RUN, 'host-results.json');
   fs.rmSync(resultsFile, { force: true });
   await page.goto(workbenchUrl(port, true));
-  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 150_000))]);
+  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 420_000))]);
   let host = [];
   try {
     host = JSON.parse(fs.readFileSync(resultsFile, 'utf8')).results;
