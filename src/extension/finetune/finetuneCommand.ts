@@ -138,12 +138,18 @@ async function finetune(context: vscode.ExtensionContext, deps: FinetuneDeps, vi
   return execution;
 }
 
-/** Run folders in the workspace: the parents of <model>/results.json files. */
+/** The run folder (--out) of a results file: <out>/<model>/seed-<s>/results.json, or an older <out>/<model>/results.json. */
+export function runFolderOf(file: string): string {
+  const dir = path.dirname(file);
+  return /^seed-\d+$/.test(path.basename(dir)) ? path.dirname(path.dirname(dir)) : path.dirname(dir);
+}
+
+/** Run folders in the workspace: those holding results files of ours. */
 async function pickRunFolder(): Promise<string | undefined> {
-  const files = await vscode.workspace.findFiles('**/results.json', '**/node_modules/**', 500);
-  const dirs = [...new Set(files.map((f) => path.dirname(path.dirname(f.fsPath))))].filter((d) => {
+  const files = await vscode.workspace.findFiles('**/results.json', '**/node_modules/**', 2000);
+  const dirs = [...new Set(files.map((f) => runFolderOf(f.fsPath)))].filter((d) => {
     try {
-      return files.some((f) => path.dirname(path.dirname(f.fsPath)) === d && readUserText(f.fsPath, 'results.json').includes('"layer-lens-finetune/'));
+      return files.some((f) => runFolderOf(f.fsPath) === d && readUserText(f.fsPath, 'results.json').includes('"layer-lens-finetune/'));
     } catch {
       return false;
     }
