@@ -756,7 +756,10 @@ function finetuneHeader(data: FinetuneResultsData): HTMLElement {
 
 function cellTd(c: Cell): HTMLElement {
   const cls = [c.num ? 'num' : '', c.delta ?? ''].filter(Boolean).join(' ');
-  return h('td', { ...(cls ? { class: cls } : {}), ...(c.title ? { title: c.title } : {}) }, c.text);
+  // A paired Δ's interval (" [lo, hi]") or its note (" · 1 seed: no interval") goes on a second line; the text stays the cell's.
+  const cut = c.text.search(/ \[| · /);
+  const content = cut > 0 ? [c.text.slice(0, cut), h('span', { class: 'ci' }, c.text.slice(cut))] : [c.text];
+  return h('td', { ...(cls ? { class: cls } : {}), ...(c.title ? { title: c.title } : {}) }, ...content);
 }
 
 function finetuneView(data: FinetuneResultsData): HTMLElement {
@@ -776,6 +779,7 @@ function finetuneView(data: FinetuneResultsData): HTMLElement {
   }
   table.appendChild(body);
   const out = h('div', { class: 'finetune' }, h('div', { class: 'scroll' }, table));
+  if (model.legend) out.appendChild(h('p', { class: 'note legend-text' }, model.legend));
   if (model.verdicts.length) out.appendChild(h('ul', { class: 'verdicts', 'data-testid': 'finetune-verdicts' }, ...model.verdicts.map((v) => h('li', {}, v))));
   if (model.notes.length) out.appendChild(h('ul', { class: 'warnings' }, ...model.notes.map((n) => h('li', {}, n))));
   if (model.history.some((x) => x.rows.length > 0)) {

@@ -194,6 +194,8 @@ export interface FinetuneTableRow {
 
 export interface FinetuneTableModel {
   caption: string;
+  /** What the columns mean, in a sentence or two (below the table). */
+  legend: string;
   columns: string[];
   rows: FinetuneTableRow[];
   /** One line per compared model: the paired accuracy difference and what it says. */
@@ -344,10 +346,14 @@ export function finetuneTableModel(data: FinetuneResultsData): FinetuneTableMode
   const caption =
     data.runs.length === 0
       ? 'No results yet: each run writes <model>/seed-<seed>/results.json after its first evaluation.'
-      : `${data.task ? `Task ${data.task}. ` : ''}Per model: mean ± sd over seeds of the final evaluation (while none has finished, the latest). ${
-          c.baseline ? 'Δ: this model minus the baseline, paired by seed, with its 95% t-interval; green or red only when the interval excludes 0.' : 'No baseline, so no Δ.'
-        }${c.counts.running ? ` ${c.counts.running} run${c.counts.running === 1 ? '' : 's'} still running.` : ''}`;
-  return { caption, columns: FINETUNE_COLUMNS, rows, verdicts, history, notes };
+      : `${data.task ? `Task ${data.task}: ` : ''}mean ± sd over seeds${c.baseline ? '; Δ paired by seed [95% interval]' : ''}${c.counts.running ? `; ${c.counts.running} run${c.counts.running === 1 ? '' : 's'} still running` : ''}`;
+  const legend =
+    data.runs.length === 0
+      ? ''
+      : `Per model: mean ± sd over its seeds of the final evaluation (while none has finished, the latest). ${
+          c.baseline ? 'Δ: this model minus the baseline, paired by seed, with the 95% Student t interval of the mean difference; green or red only when the interval excludes 0. One seed gives no interval.' : 'No baseline, so no Δ.'
+        }`;
+  return { caption, legend, columns: FINETUNE_COLUMNS, rows, verdicts, history, notes };
 }
 
 /** The heading: "2 of 6 runs done · 1 running · 3 to start" (or "2 runs · 2 done" when the total is unknown). */

@@ -17,17 +17,29 @@ interface CurvePanel {
   series: CurveSeries[];
   lo: number;
   hi: number;
+  ticks: number[];
   tick: (v: number) => string;
 }
 
-/** "Nice" round bounds for a loss axis. */
-function lossRange(series: CurveSeries[]): [number, number] {
+/** A round tick step near span / 4: 1, 2, 2.5 or 5 times a power of ten. */
+export function niceStep(span: number): number {
+  const raw = Math.max(span, 1e-9) / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].map((k) => k * mag).find((v) => v >= raw - 1e-12)!;
+}
+
+/** Round bounds and ticks for the loss axis: from a multiple of the step below the lowest value to one above the highest. */
+function lossAxis(series: CurveSeries[]): { lo: number; hi: number; ticks: number[] } {
   const vs = series.flatMap((s) => s.seeds.flatMap((x) => x.points.map((p) => p.value)));
-  if (!vs.length) return [0, 1];
-  const lo = Math.min(...vs);
-  const hi = Math.max(...vs);
-  const pad = Math.max(0.02, (hi - lo) * 0.1);
-  return [Math.max(0, Math.floor((lo - pad) * 20) / 20), Math.ceil((hi + pad) * 20) / 20];
+  if (!vs.length) return { lo: 0, hi: 1, ticks: [0, 0.25, 0.5, 0.75, 1] };
+  const min = Math.min(...vs);
+  const max = Math.max(...vs);
+  const step = niceStep(max - min || Math.abs(max) * 0.1 || 0.1);
+  const lo = Math.floor(min / step) * step;
+  const hi = Math.max(lo + step, Math.ceil(max / step) * step);
+  const ticks: number[] = [];
+  for (let v = lo; v <= hi + step / 1e6; v += step) ticks.push(Math.round(v / step) * step);
+  return { lo, hi, ticks };
 }
 
 /** One colour per model; the baseline first. Each seed line uses the model's colour, thinner and fainter. */
@@ -49,10 +61,11 @@ export function buildFinetuneCurves(data: FinetuneResultsData, colors: ChartColo
     children.push({ tag: 'line', attrs: { x1: M.left, x2: M.left + 22, y1: ly - 4, y2: ly - 4, stroke: c, 'stroke-width': 3, ...(si ? { 'stroke-dasharray': '6 3' } : {}) } });
     children.push(svgText(M.left + 28, ly, truncate(`${s.name} (${s.role}, ${s.seeds.length} seed${s.seeds.length === 1 ? '' : 's'})`, 80), colors.text, 'start'));
   });
-  const [llo, lhi] = lossRange(loss);
+  const la = lossAxis(loss);
+  const digits = Math.max(0, -Math.floor(Math.log10(niceStep(la.hi - la.lo))) + 1);
   const panels: CurvePanel[] = [
-    { title: 'accuracy on the evaluation set', axis: 'accuracy (%)', series: acc, lo: 0, hi: 1, tick: (v) => `${Math.round(v * 100)}%` },
-    { title: 'eval loss (cross-entropy)', axis: 'eval loss (nats)', series: loss, lo: llo, hi: lhi, tick: (v) => v.toFixed(2) },
+    { title: 'accuracy on the evaluation set', axis: 'accuracy (%)', series: acc, lo: 0, hi: 1, ticks: [0, 0.25, 0.5, 0.75, 1], tick: (v) => `${Math.round(v * 100)}%` },
+    { title: 'eval loss (cross-entropy)', axis: 'eval loss (nats)', series: loss, lo: la.lo, hi: la.hi, ticks: la.ticks, tick: (v) => v.toFixed(Math.min(4, digits)) },
   ];
   panels.forEach((p, i) => children.push(...drawPanel(p, top + i * PANEL_H, maxStep, colors)));
   return {
@@ -78,8 +91,7 @@ function drawPanel(p: CurvePanel, y0: number, maxStep: number, colors: ChartColo
   const x = (step: number) => M.left + (step / maxStep) * plotW;
   const y = (v: number) => top + ((p.hi - Math.max(p.lo, Math.min(p.hi, v))) / (p.hi - p.lo)) * plotH;
   const out: SvgNode[] = [svgText(M.left, y0 + 18, p.title, colors.text, 'start', 12)];
-  for (let t = 0; t <= 4; t++) {
-    const v = p.hi - (t / 4) * (p.hi - p.lo);
+  for (const v of p.ticks) {
     out.push({ tag: 'line', attrs: { x1: M.left, x2: W - M.right, y1: r2(y(v)), y2: r2(y(v)), stroke: colors.grid, 'stroke-width': 1 } });
     out.push(svgText(M.left - 6, y(v) + 4, p.tick(v), colors.text, 'end'));
   }
@@ -92,7 +104,7 @@ function drawPanel(p: CurvePanel, y0: number, maxStep: number, colors: ChartColo
     const fmt = (v: number) => (p.lo === 0 && p.hi === 1 ? `${(v * 100).toFixed(1)}%` : v.toFixed(4));
     for (const seed of s.seeds) {
       if (!seed.points.length) continue;
-      out.push(line(seed.points.map((q) => [x(q.step), y(q.value)]), c, s.mean.length ? 1 : 2, s.mean.length ? 0.45 : 1, dash, `${s.name}${seed.seed === null ? '' : ` seed ${seed.seed}`}: ${p.title}`));
+      out.push(line(seed.points.map((q) => [x(q.step), y(q.value)]), c, s.mean.length ? 1.25 : 2, s.mean.length ? 0.6 : 1, dash, `${s.name}${seed.seed === null ? '' : ` seed ${seed.seed}`}: ${p.title}`));
       for (const q of seed.points) {
         out.push({ tag: 'circle', attrs: { cx: r2(x(q.step)), cy: r2(y(q.value)), r: 2, fill: c, 'fill-opacity': s.mean.length ? 0.6 : 1 }, children: [{ tag: 'title', attrs: {}, text: `${s.name}${seed.seed === null ? '' : ` seed ${seed.seed}`}, step ${q.step}: ${fmt(q.value)}` }] });
       }

@@ -288,7 +288,7 @@ describe('Layer Lens in VS Code', () => {
     assert.equal(panel.finetuneResults?.outDir, out);
     // The watcher follows the files: a third run appears without another command.
     const extra = path.join(out, 'zz-extra');
-    const doc = JSON.parse(fs.readFileSync(path.join(out, 'reference-bert-mini', 'results.json'), 'utf8'));
+    const doc = JSON.parse(fs.readFileSync(path.join(out, 'reference-bert-mini', 'seed-42', 'results.json'), 'utf8'));
     fs.mkdirSync(extra, { recursive: true });
     const write = () => fs.writeFileSync(path.join(extra, 'results.json'), JSON.stringify({ ...doc, model_name: 'zz-extra', model: extra, status: 'running', final: null }));
     write();
@@ -320,6 +320,7 @@ describe('Layer Lens in VS Code', () => {
     const base = a.sampleModelDir;
     const deep = path.join(WS, '.layer-lens', 'models', 'reference-bert-mini-deep');
     fs.rmSync(deep, { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(deep), { recursive: true });
     const d = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'deepen', base, '--plan', '0-3,3', '--out', deep], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(d.status, 0, d.stderr);
     // The workspace settings exclude this folder from file watching (test/e2e/fixtures.ts): only polling can follow it.

@@ -120,6 +120,9 @@ describe('fine-tune view model on the 3-seed fixture (test/fixtures/finetune-see
     assert.equal((svg.match(/<path /g) ?? []).length, 2 * (2 * 3 + 2), 'two charts × (6 seed lines + 2 means)');
     assert.ok(svg.includes('>accuracy (%)<') && svg.includes('>eval loss (nats)<') && svg.includes('>optimizer step<'), 'one y-axis title per chart');
     assert.ok(svg.includes('reference-bert-mini-deep seed 43, step 10: 66.0%'), 'points carry their values');
+    // Round loss ticks around the values (1.0123 … 1.3501): 1.00, 1.10, …, 1.40.
+    for (const t of ['1.00', '1.10', '1.20', '1.30', '1.40']) assert.ok(svg.includes(`>${t}<`), `loss tick ${t}`);
+    assert.ok(!svg.includes('>0.90<') && !svg.includes('>1.50<'), 'no tick beyond the data');
     assert.ok(!svgToString(buildFinetuneCurves(data, THEME_COLORS)).includes('#1f77b4'), 'the panel uses theme colours');
   });
 
