@@ -92,7 +92,8 @@ function drawPanel(p: CurvePanel, y0: number, maxStep: number, colors: ChartColo
   const y = (v: number) => top + ((p.hi - Math.max(p.lo, Math.min(p.hi, v))) / (p.hi - p.lo)) * plotH;
   const out: SvgNode[] = [svgText(M.left, y0 + 18, p.title, colors.text, 'start', 12)];
   for (const v of p.ticks) {
-    out.push({ tag: 'line', attrs: { x1: M.left, x2: W - M.right, y1: r2(y(v)), y2: r2(y(v)), stroke: colors.grid, 'stroke-width': 1 } });
+    // Dotted and faint: in high contrast the grid colour is the bright contrast border, and solid lines competed with the data.
+    out.push({ tag: 'line', attrs: { x1: M.left, x2: W - M.right, y1: r2(y(v)), y2: r2(y(v)), stroke: colors.grid, 'stroke-width': 1, 'stroke-opacity': 0.5, 'stroke-dasharray': '2 3' } });
     out.push(svgText(M.left - 6, y(v) + 4, p.tick(v), colors.text, 'end'));
   }
   for (const s of niceStepTicks(maxStep)) out.push(svgText(x(s), top + plotH + 16, String(s), colors.text, 'middle'));

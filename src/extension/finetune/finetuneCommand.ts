@@ -161,7 +161,7 @@ async function pickRunFolder(): Promise<string | undefined> {
   const picked = await vscode.window.showQuickPick([...items, browse], { title: 'Layer Lens: fine-tuning run folder to compare', matchOnDescription: true });
   if (!picked) return undefined;
   if (picked.dir) return picked.dir;
-  const uris = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'Run folder (holds <model>/results.json)' });
+  const uris = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'Run folder (holds <model>/seed-<seed>/results.json)' });
   return uris?.[0]?.fsPath;
 }
 
