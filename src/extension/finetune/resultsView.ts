@@ -49,6 +49,8 @@ export class FinetuneResultsWatcher implements vscode.Disposable {
   private readonly followed = new Map<string, Followed>();
   /** Last status seen per run (outDir · model · seed): a notice goes out on the change to done / failed. */
   private readonly known = new Map<string, FinetuneRun['status']>();
+  /** Folders read at least once: a run that appears finished in a later read has ended in between. */
+  private readonly readOnce = new Set<string>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly disposables: vscode.Disposable[] = [];
   readonly stats: FollowStats = { watcherEvents: 0, pollChecks: 0, pollChanges: 0, reads: 0, endReads: 0, notices: [] };
@@ -175,10 +177,10 @@ export class FinetuneResultsWatcher implements vscode.Disposable {
       const before = this.known.get(key);
       if (before !== undefined && before !== r.status && r.status !== 'running') ends.push(r);
       // A run first seen already finished, while our task runs, ended between two reads.
-      else if (before === undefined && r.status !== 'running' && this.followed.get(outDir)?.running && this.known.has(`${outDir}\u0000seen`)) ends.push(r);
+      else if (before === undefined && r.status !== 'running' && this.followed.get(outDir)?.running && this.readOnce.has(outDir)) ends.push(r);
       this.known.set(key, r.status);
     }
-    this.known.set(`${outDir}\u0000seen`, 'done');
+    this.readOnce.add(outDir);
     return ends;
   }
 
