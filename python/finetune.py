@@ -3,7 +3,8 @@
 
     python3 finetune.py --model=PATH [--model=PATH ...] (--task NAME | --data FILE) --out=DIR
                         [--eval-data FILE] [--lr 2e-5] [--batch-size 32] [--epochs 3]
-                        [--max-length 128] [--seed 42] [--max-steps N] [--backend auto|transformers|torch]
+                        [--max-length 128] [--seed 42] [--seeds 3] [--eval-steps N] [--max-steps N]
+                        [--backend auto|transformers|torch]
 
 Models may also be given as positionals after `--`.  Every path is taken literally: the
 extension passes them as separate argv entries (never through a shell).
@@ -14,9 +15,17 @@ Backends
   torch         built-in: python/bert_torch.py (the same BERT code as the reference trainer) and
                 python/wordpiece.py.  BERT checkpoints only; one process.
 
-For every model, <out>/<model-name>/results.json is rewritten atomically after each evaluation:
-    {"schema": "layer-lens-finetune/1", "status": "running"|"done"|"failed", "model": ..., "epochs": [...],
-     "final": {...}, ...}
+Seeds: --seeds N (default 3) runs every model with seeds SEED, SEED+1, ..., SEED+N-1, seed by seed
+(every model with the first seed, then every model with the next), so that a baseline and its deepened
+version are paired by seed and the first pair is complete early.  The evaluation split is the same for
+every seed (a 10% hold-out, when no evaluation file is given, is drawn with SEED).
+
+For every model and seed, <out>/<model-name>/seed-<seed>/results.json is rewritten atomically after
+each evaluation (older single-seed runs wrote <out>/<model-name>/results.json; readers accept both):
+    {"schema": "layer-lens-finetune/1", "status": "running"|"done"|"failed", "model": ..., "seed": 43,
+     "epochs": [...], "final": {...}, ...}
+"epochs" holds every evaluation, oldest first: one per epoch, and with --eval-steps N one every N
+optimizer steps as well (each entry has "epoch", "step" and "at": "epoch"|"step"|"end").
 """
 import argparse
 import csv
@@ -63,7 +72,9 @@ def parse_args(argv):
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--epochs", type=float, default=3)
     p.add_argument("--max-length", type=int, default=128)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=42, help="first seed")
+    p.add_argument("--seeds", type=int, default=3, help="seeds per model: SEED, SEED+1, ... (default 3)")
+    p.add_argument("--eval-steps", type=int, default=0, help="also evaluate every N optimizer steps (0 = per epoch only)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps (0 = no limit)")
     p.add_argument("--backend", choices=["auto", "transformers", "torch"], default="auto")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
@@ -391,10 +402,24 @@ def run_torch(args, model_dir, task, results):
     step, t0, last = 0, time.time(), None
     model.train()
     epoch = 0
+    # train loss since the last evaluation, for each entry
+    window = {"sum": 0.0, "n": 0}
+
+    def record(at):
+        nonlocal last
+        ev = evaluate()
+        last = dict(epoch=round(step / steps_per_epoch, 4), step=step, at=at,
+                    train_loss=window["sum"] / window["n"] if window["n"] else None,
+                    seconds=round(time.time() - t0, 2), **ev)
+        window.update(sum=0.0, n=0)
+        tl = "–" if last["train_loss"] is None else f"{last['train_loss']:.4f}"
+        print(f"[{results.doc['model_name']} seed {args.seed}] step {step} (epoch {last['epoch']:.2f}, {at} evaluation): train loss {tl}, "
+              f"eval loss {ev['eval_loss']:.4f}, accuracy {ev['accuracy']:.4f}", flush=True)
+        results.epoch(last)
+
     while step < total:
         order = list(range(len(train)))
         rnd.shuffle(order)
-        loss_sum, n_batches = 0.0, 0
         for i in range(0, len(order), args.batch_size):
             if step >= total:
                 break
@@ -406,15 +431,12 @@ def run_torch(args, model_dir, task, results):
             opt.step()
             sched.step()
             step += 1
-            loss_sum += loss.item()
-            n_batches += 1
+            window["sum"] += loss.item()
+            window["n"] += 1
+            if args.eval_steps and step % args.eval_steps == 0 and step < total and i + args.batch_size < len(order):
+                record("step")
         epoch += 1
-        ev = evaluate()
-        last = dict(epoch=round(step / steps_per_epoch, 4), step=step, train_loss=loss_sum / max(1, n_batches),
-                    seconds=round(time.time() - t0, 2), **ev)
-        print(f"[{results.doc['model_name']}] epoch {last['epoch']:.2f} step {step}: train loss {last['train_loss']:.4f}, "
-              f"eval loss {ev['eval_loss']:.4f}, accuracy {ev['accuracy']:.4f}", flush=True)
-        results.epoch(last)
+        record("epoch" if step < total else "end")
     return dict(last, steps=step, train_seconds=round(time.time() - t0, 2))
 
 
@@ -493,9 +515,19 @@ def run_transformers(args, model_dir, task, results, run_dir):
             if logs and "loss" in logs:
                 train_losses[state.global_step] = logs["loss"]
 
+        def on_step_end(self, a, state, control, **k):
+            # --eval-steps: an evaluation every N steps besides the per-epoch ones (not twice at an epoch's end)
+            at_epoch_end = state.max_steps > 0 and abs((state.epoch or 0) - round(state.epoch or 0)) < 1e-9
+            if args.eval_steps and state.global_step % args.eval_steps == 0 and state.global_step < state.max_steps and not at_epoch_end:
+                control.should_evaluate = True
+                self.next_at = "step"
+            return control
+
         def on_evaluate(self, a, state, control, metrics=None, **k):
             m = {k2[5:] if k2.startswith("eval_") and k2 != "eval_loss" else k2: v for k2, v in (metrics or {}).items()}
-            entry = dict(epoch=round(state.epoch or 0, 4), step=state.global_step, seconds=round(time.time() - t0, 2),
+            at = getattr(self, "next_at", None) or ("end" if state.global_step >= state.max_steps else "epoch")
+            self.next_at = None
+            entry = dict(epoch=round(state.epoch or 0, 4), step=state.global_step, at=at, seconds=round(time.time() - t0, 2),
                          train_loss=train_losses.get(state.global_step), eval_loss=m.get("eval_loss"),
                          **{k2: m[k2] for k2 in ("accuracy", "f1_macro", "mcc") if k2 in m})
             results.epoch(entry)
@@ -545,6 +577,10 @@ def main(argv=None):
                 raise UsageError(f"{name} must be positive, got {v}")
         if args.max_steps < 0:
             raise UsageError(f"--max-steps must be ≥ 0, got {args.max_steps}")
+        if args.seeds < 1:
+            raise UsageError(f"--seeds must be ≥ 1, got {args.seeds}")
+        if args.eval_steps < 0:
+            raise UsageError(f"--eval-steps must be ≥ 0, got {args.eval_steps}")
         for m in args.models:
             if not os.path.isfile(os.path.join(m, "config.json")):
                 raise UsageError(f"{m}: not a model folder (no config.json)")
@@ -560,38 +596,46 @@ def main(argv=None):
     print(f"task {task['name']}: {len(task['train'])} train, {len(task['dev'])} eval ({task['eval']}), "
           f"labels {task['labels']}; backend {backend}", flush=True)
     failed = 0
-    for model_dir, run_dir in zip(args.models, run_dirs(args.out, args.models)):
-        if rank0:
-            os.makedirs(run_dir, exist_ok=True)
-        cfg = {}
-        try:
-            cfg = read_config(model_dir)
-        except UsageError:
-            pass
-        doc = {
-            "schema": SCHEMA, "status": "running", "backend": backend,
-            "model": os.path.abspath(model_dir), "model_name": os.path.basename(os.path.normpath(model_dir)),
-            "model_type": cfg.get("model_type"), "num_layers": cfg.get("num_hidden_layers", cfg.get("n_layers")),
-            "layer_lens": cfg.get("layer_lens"),
-            "task": {k: task[k] for k in ("kind", "name", "path", "eval", "labels")} | {"train_size": len(task["train"]), "eval_size": len(task["dev"])},
-            "hyperparameters": {"lr": args.lr, "batch_size": args.batch_size, "epochs": args.epochs, "max_length": args.max_length,
-                                "seed": args.seed, "max_steps": args.max_steps},
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "epochs": [], "final": None,
-        }
-        results = Results(run_dir, doc, enabled=rank0)
-        try:
-            final = (run_transformers(args, model_dir, task, results, run_dir) if backend == "transformers"
-                     else run_torch(args, model_dir, task, results))
-            results.finish(final)
-            print(f"[{doc['model_name']}] done: accuracy {final.get('accuracy', float('nan')):.4f} -> {results.path}", flush=True)
-        except UsageError as e:
-            results.fail(str(e))
-            print(f"finetune.py: {e}", file=sys.stderr)
-            failed += 1
-        except Exception as e:  # keep going with the next model; record why this one failed
-            results.fail(f"{type(e).__name__}: {e}")
-            print(f"finetune.py: {doc['model_name']} failed: {type(e).__name__}: {e}", file=sys.stderr)
-            failed += 1
+    seeds = [args.seed + k for k in range(args.seeds)]
+    model_dirs = run_dirs(args.out, args.models)
+    print(f"{len(args.models)} model(s) x {len(seeds)} seed(s) {seeds}: {len(args.models) * len(seeds)} runs", flush=True)
+    for seed in seeds:  # seed by seed: each pair (baseline, deepened) is complete before the next seed starts
+        run_args = argparse.Namespace(**vars(args))
+        run_args.seed = seed
+        for model_dir, model_out in zip(args.models, model_dirs):
+            run_dir = os.path.join(model_out, f"seed-{seed}")
+            if rank0:
+                os.makedirs(run_dir, exist_ok=True)
+            cfg = {}
+            try:
+                cfg = read_config(model_dir)
+            except UsageError:
+                pass
+            doc = {
+                "schema": SCHEMA, "status": "running", "backend": backend,
+                "model": os.path.abspath(model_dir), "model_name": os.path.basename(os.path.normpath(model_dir)),
+                "model_type": cfg.get("model_type"), "num_layers": cfg.get("num_hidden_layers", cfg.get("n_layers")),
+                "layer_lens": cfg.get("layer_lens"),
+                "seed": seed, "seeds": seeds,
+                "task": {k: task[k] for k in ("kind", "name", "path", "eval", "labels")} | {"train_size": len(task["train"]), "eval_size": len(task["dev"])},
+                "hyperparameters": {"lr": args.lr, "batch_size": args.batch_size, "epochs": args.epochs, "max_length": args.max_length,
+                                    "seed": seed, "max_steps": args.max_steps, "eval_steps": args.eval_steps},
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "epochs": [], "final": None,
+            }
+            results = Results(run_dir, doc, enabled=rank0)
+            try:
+                final = (run_transformers(run_args, model_dir, task, results, run_dir) if backend == "transformers"
+                         else run_torch(run_args, model_dir, task, results))
+                results.finish(final)
+                print(f"[{doc['model_name']} seed {seed}] done: accuracy {final.get('accuracy', float('nan')):.4f} -> {results.path}", flush=True)
+            except UsageError as e:
+                results.fail(str(e))
+                print(f"finetune.py: {e}", file=sys.stderr)
+                failed += 1
+            except Exception as e:  # keep going with the next run; record why this one failed
+                results.fail(f"{type(e).__name__}: {e}")
+                print(f"finetune.py: {doc['model_name']} seed {seed} failed: {type(e).__name__}: {e}", file=sys.stderr)
+                failed += 1
     return 1 if failed else 0
 
 

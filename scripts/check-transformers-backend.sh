@@ -60,15 +60,20 @@ PY
 
 rm -rf "$OUT"
 "$PY" python/finetune.py "--model=$BASE" "--model=$DEEP" --data=data/source-clf/train.tsv "--out=$OUT" \
-  --backend transformers --max-steps "$STEPS" --max-length 64 --lr 1e-4 --batch-size 32 --seed 42
+  --backend transformers --max-steps "$STEPS" --max-length 64 --lr 1e-4 --batch-size 32 --seed 42 --seeds 2 --eval-steps 2
 
 "$PY" - "$OUT" "$STEPS" <<'PY'
 import glob, json, os, sys
 out, steps = sys.argv[1], int(sys.argv[2])
-files = sorted(glob.glob(os.path.join(out, '*', 'results.json')))
-assert len(files) == 2, f'expected 2 results.json under {out}, found {len(files)}'
+files = sorted(glob.glob(os.path.join(out, '*', 'seed-*', 'results.json')))
+assert len(files) == 4, f'expected 2 models x 2 seeds = 4 results.json under {out}, found {len(files)}'
 for f in files:
     r = json.load(open(f))
+    assert f.endswith(f"seed-{r['seed']}/results.json") and r['seed'] in (42, 43), f'{f}: seed {r.get("seed")}'
+    # --eval-steps 2: an evaluation at step 2 besides the one at the end
+    ats = [(e['step'], e.get('at')) for e in r['epochs']]
+    if steps > 2:
+        assert (2, 'step') in ats and ats[-1] == (steps, 'end'), f'{f}: evaluations {ats}'
     final = r.get('final') or {}
     print(r['model_name'], r['status'], r['backend'], 'loading', r.get('loading'), 'final',
           {k: final.get(k) for k in ('step', 'accuracy', 'f1_macro', 'eval_loss', 'train_seconds')} if final else r.get('error'))

@@ -4,7 +4,8 @@
 # short run with the built-in torch backend on data/source-clf, and print the comparison table.
 #
 # Env: PYTHON (default .cache/venv/bin/python, from scripts/install-python.sh), STEPS (60), LR (1e-4),
-#      MAX_LENGTH (64), BATCH (32), WORK (a temp folder), MODEL (default models/reference-bert-mini).
+#      MAX_LENGTH (64), BATCH (32), SEEDS (2: seeds 42, 43, …), EVAL_STEPS (0: per epoch only),
+#      WORK (a temp folder), MODEL (default models/reference-bert-mini).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.cache/venv/bin/python}
@@ -12,6 +13,8 @@ STEPS=${STEPS:-60}
 LR=${LR:-1e-4}
 MAX_LENGTH=${MAX_LENGTH:-64}
 BATCH=${BATCH:-32}
+SEEDS=${SEEDS:-2}
+EVAL_STEPS=${EVAL_STEPS:-0}
 WORK=${WORK:-$(mktemp -d -t layer-lens-e2e-XXXXXX)}
 # One torch thread: on a busy 2-core machine, 2 OpenMP threads measured 4x slower per step (0.64 s vs 2.7 s).
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
@@ -71,14 +74,15 @@ const strip = (s) => s.map(({ label, count, accuracy, meanLogProb, medianRank, m
 if (JSON.stringify(strip(a)) !== JSON.stringify(strip(b))) { console.error('MISMATCH', JSON.stringify(strip(a)), JSON.stringify(strip(b))); process.exit(1); }
 console.log('identical per-layer summaries over', a.length, 'states');" "$WORK/plan.json" "$WORK/deep.json"
 
-echo; echo "== fine-tune baseline and deepened: $STEPS steps, lr $LR, batch $BATCH, max length $MAX_LENGTH (torch backend)"
+echo; echo "== fine-tune baseline and deepened: $SEEDS seeds, $STEPS steps, lr $LR, batch $BATCH, max length $MAX_LENGTH (torch backend)"
 START=$(date +%s)
 cli finetune "$MODEL" "$DEEP" --data data/source-clf/train.tsv --out "$WORK/runs" --python "$PYTHON" \
-  --backend torch --threads "$OMP_NUM_THREADS" --max-steps "$STEPS" --lr "$LR" --batch-size "$BATCH" --max-length "$MAX_LENGTH" --seed 42
+  --backend torch --threads "$OMP_NUM_THREADS" --max-steps "$STEPS" --lr "$LR" --batch-size "$BATCH" --max-length "$MAX_LENGTH" --seed 42 \
+  --seeds "$SEEDS" --eval-steps "$EVAL_STEPS"
 echo "fine-tuning took $(( $(date +%s) - START )) s"
 
-for f in "$WORK"/runs/*/results.json; do
+for f in "$WORK"/runs/*/seed-*/results.json; do
   node -e "const r=require(process.argv[1]); if (r.status !== 'done' || r.final === null) { console.error(process.argv[1], r.status, r.error); process.exit(1); }" "$f"
 done
-[ "$(ls "$WORK"/runs/*/results.json | wc -l)" -eq 2 ] || { echo "expected two results files"; exit 1; }
+[ "$(ls "$WORK"/runs/*/seed-*/results.json | wc -l)" -eq $((2 * SEEDS)) ] || { echo "expected $((2 * SEEDS)) results files (2 models x $SEEDS seeds)"; exit 1; }
 echo "results: $WORK/runs"

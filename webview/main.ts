@@ -8,7 +8,8 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './style.css';
 import { inDisplayOrder, summaryRows, type LayerCells, type LayerSummary, type ProbeReport, type ProbedSentence, type TokenTrajectory } from '../src/core/probe/report';
-import { buildChart, ChartSeries, ChartSubject, chartSubject, compareSeries, compareSubject, EXPORT_COLORS, svgToString, type SvgNode as SvgChild } from '../src/shared/chart';
+import { buildChart, ChartSeries, ChartSubject, chartSubject, compareSeries, compareSubject, EXPORT_COLORS, svgToString, THEME_COLORS, type SvgNode as SvgChild } from '../src/shared/chart';
+import { buildFinetuneCurves } from '../src/shared/finetuneChart';
 import { buildHeatmapFigure } from '../src/shared/heatmapFigure';
 import { buildTrajectoryFigure } from '../src/shared/trajectoryFigure';
 import { finetuneSummary, finetuneTableModel, type Cell } from '../src/shared/finetune';
@@ -749,14 +750,17 @@ function finetuneHeader(data: FinetuneResultsData): HTMLElement {
     h('div', { class: 'title' },
       h('h1', { id: 'finetune-title' }, 'Fine-tuning: baseline vs deepened'),
       h('vscode-badge', { variant: 'counter' }, finetuneSummary(data)),
-      h('span', { class: 'meta' }, `${data.outDir} · updated ${updated} · refreshes as each evaluation is written`),
+      h('span', { class: 'meta' }, `${data.outDir} · updated ${updated} · ${data.taskRunning ? 'following the task: refreshes as each evaluation is written' : 'refreshes as each evaluation is written'}`),
     ),
   );
 }
 
 function cellTd(c: Cell): HTMLElement {
   const cls = [c.num ? 'num' : '', c.delta ?? ''].filter(Boolean).join(' ');
-  return h('td', { ...(cls ? { class: cls } : {}), ...(c.title ? { title: c.title } : {}) }, c.text);
+  // A paired Δ's interval (" [lo, hi]") or its note (" · 1 seed: no interval") goes on a second line; the text stays the cell's.
+  const cut = c.text.search(/ \[| · /);
+  const content = cut > 0 ? [c.text.slice(0, cut), h('span', { class: 'ci' }, c.text.slice(cut))] : [c.text];
+  return h('td', { ...(cls ? { class: cls } : {}), ...(c.title ? { title: c.title } : {}) }, ...content);
 }
 
 function finetuneView(data: FinetuneResultsData): HTMLElement {
@@ -776,16 +780,21 @@ function finetuneView(data: FinetuneResultsData): HTMLElement {
   }
   table.appendChild(body);
   const out = h('div', { class: 'finetune' }, h('div', { class: 'scroll' }, table));
+  if (model.legend) out.appendChild(h('p', { class: 'note legend-text' }, model.legend));
+  if (model.verdicts.length) out.appendChild(h('ul', { class: 'verdicts', 'data-testid': 'finetune-verdicts' }, ...model.verdicts.map((v) => h('li', {}, v))));
   if (model.notes.length) out.appendChild(h('ul', { class: 'warnings' }, ...model.notes.map((n) => h('li', {}, n))));
   if (model.history.some((x) => x.rows.length > 0)) {
-    out.appendChild(h('h2', {}, 'Per evaluation'));
-    out.appendChild(h('div', { class: 'side-by-side' }, ...model.history.map((x) => {
+    out.appendChild(h('figure', { class: 'chart finetune-curves' }, svgToDom(buildFinetuneCurves(data, THEME_COLORS)),
+      h('figcaption', {}, 'Accuracy and eval loss on the evaluation set against the optimizer step, one chart each: every seed a thin line, the mean over seeds a thick one.')));
+    const details = h('details', { class: 'history-all' }, h('summary', {}, `Per evaluation (${model.history.length} run${model.history.length === 1 ? '' : 's'})`));
+    details.appendChild(h('div', { class: 'side-by-side' }, ...model.history.map((x) => {
       const t = h('table', { class: 'summary history', 'data-testid': 'finetune-history' });
       t.appendChild(h('caption', {}, x.name));
       t.appendChild(h('thead', {}, h('tr', {}, ...x.columns.map((c) => h('th', { scope: 'col' }, c)))));
       t.appendChild(h('tbody', {}, ...(x.rows.length ? x.rows.map((cells) => h('tr', {}, ...cells.map(cellTd))) : [h('tr', {}, h('td', { colspan: x.columns.length, class: 'note' }, 'no evaluation yet'))])));
       return t;
     })));
+    out.appendChild(details);
   }
   return out;
 }

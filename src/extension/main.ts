@@ -18,6 +18,7 @@ import { ProbeService } from './probeService';
 import { readSettings } from './settings';
 import { registerDeepenCommands } from './deepen/deepenCommand';
 import { registerFinetune } from './finetune/finetuneCommand';
+import type { FollowStats } from './finetune/resultsView';
 import { registerLensCommands } from './lens/lensCommands';
 import { registerTorchProbe } from './torchProbe/torchProbeCommand';
 
@@ -31,6 +32,8 @@ export interface LayerLensApi {
   panel(): ProbePanel | undefined;
   sampleModelDir: string;
   refreshModelContext(): Promise<string[]>;
+  /** How the Fine-tune view learnt of changes (watcher events, polls, reads) and the notices it gave. */
+  finetuneStats(): FollowStats;
 }
 
 /** When the bundle's modules (everything main.ts imports) finished evaluating. */
@@ -133,6 +136,7 @@ export function activate(context: vscode.ExtensionContext): LayerLensApi {
     probe: (args, token) => probeWithArgs(ctx, args, token),
     panel: () => ProbePanel.current,
     refreshModelContext,
+    finetuneStats: () => finetuneResults.stats,
   };
 }
 

@@ -14,6 +14,8 @@ export interface Settings {
   defaultSentences: string[];
   maxCorpusSentences: number;
   pythonPath: string;
+  /** Seeds per model in a fine-tuning run. */
+  finetuneSeeds: number;
 }
 
 export const DEFAULT_SENTENCES = ['The capital of France is Paris.', 'The cat sat on the mat.'];
@@ -35,5 +37,6 @@ export function readSettings(scope?: vscode.Uri): Settings {
     defaultSentences: Array.isArray(sentences) ? sentences.filter((s): s is string => typeof s === 'string' && s.trim() !== '') : DEFAULT_SENTENCES,
     maxCorpusSentences: int('maxCorpusSentences', 2000, 1, 1_000_000),
     pythonPath: c.get<string>('pythonPath', '') ?? '',
+    finetuneSeeds: int('finetuneSeeds', 3, 1, 100),
   };
 }

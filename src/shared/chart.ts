@@ -161,7 +161,8 @@ function drawPanel(panel: Panel, series: ChartSeries[], layers: number, colors: 
   return out;
 }
 
-function r2(v: number): number {
+/** Rounds a coordinate to 0.01 (every figure's SVG). */
+export function r2(v: number): number {
   return Math.round(v * 100) / 100;
 }
 

@@ -169,6 +169,7 @@ export const panelRunSchema = obj({
 const finetuneEvalSchema = obj({
   epoch: num(),
   step: num({ int: true, min: 0 }),
+  at: opt(lit('epoch', 'step', 'end')),
   accuracy: nullable(metric()),
   f1Macro: nullable(metric()),
   evalLoss: nullable(metric()),
@@ -187,6 +188,7 @@ export const finetuneResultsSchema = obj({
       plan: nullable(str(10_000)),
       status: lit('running', 'done', 'failed'),
       backend: str(100),
+      seed: nullable(num({ int: true })),
       latest: nullable(finetuneEvalSchema),
       isFinal: bool(),
       epochs: arr(finetuneEvalSchema, 100_000),
@@ -197,6 +199,8 @@ export const finetuneResultsSchema = obj({
   warnings: arr(str(10_000), 1000),
   unreadable: arr(str(4096), 1000),
   updatedAt: num(),
+  expected: opt(num({ int: true, min: 0, max: 100_000 })),
+  taskRunning: opt(bool()),
 });
 
 // Compile-time: the schemas describe the protocol's types.

@@ -26,23 +26,27 @@ export function writeXssBert(dir: string): void {
   fs.writeFileSync(file, JSON.stringify(json));
 }
 
-/** Where the e2e workspace keeps a fine-tuning run folder with two results.json files. */
+/** Where the e2e workspace keeps a fine-tuning run folder: 2 models × 3 seeds of results.json. */
 export const FINETUNE_RUN = '.layer-lens/runs/e2e-run';
+/** The host test's live run (launched through "Fine-tune…"); excluded from file watching. */
+export const FINETUNE_LIVE_RUN = '.layer-lens/runs/ft-live';
 
 /**
- * Copies the real results of fine-tuning reference-bert-mini and its deepened copy (see
- * test/fixtures/finetune/README.md) into a run folder, with the model paths pointed into the
- * workspace so that the deepened run names the baseline as its source.
+ * Copies the real results of fine-tuning reference-bert-mini and its deepened copy with 3 seeds
+ * (see test/fixtures/finetune-seeds/README.md) into a run folder, with the model paths pointed
+ * into the workspace so that the deepened run names the baseline as its source.
  */
 export function writeFinetuneRun(ws: string, fixtures: string): string {
   const out = path.join(ws, FINETUNE_RUN);
   const base = path.join(ws, 'reference-bert-mini');
   for (const name of ['reference-bert-mini', 'reference-bert-mini-deep']) {
-    const doc = JSON.parse(fs.readFileSync(path.join(fixtures, name, 'results.json'), 'utf8'));
-    doc.model = path.join(ws, name);
-    if (doc.layer_lens) doc.layer_lens.source = base;
-    fs.mkdirSync(path.join(out, name), { recursive: true });
-    fs.writeFileSync(path.join(out, name, 'results.json'), JSON.stringify(doc, null, 2));
+    for (const seed of fs.readdirSync(path.join(fixtures, name)).filter((d) => /^seed-\d+$/.test(d))) {
+      const doc = JSON.parse(fs.readFileSync(path.join(fixtures, name, seed, 'results.json'), 'utf8'));
+      doc.model = path.join(ws, name);
+      if (doc.layer_lens) doc.layer_lens.source = base;
+      fs.mkdirSync(path.join(out, name, seed), { recursive: true });
+      fs.writeFileSync(path.join(out, name, seed, 'results.json'), JSON.stringify(doc, null, 2));
+    }
   }
   return out;
 }
@@ -68,7 +72,11 @@ export function buildWorkspace(ws: string, root = process.cwd()): void {
   fs.mkdirSync(path.join(ws, 'other'), { recursive: true });
   fs.writeFileSync(path.join(ws, 'other', 'config.json'), JSON.stringify({ num_hidden_layers: 3, name: 'not a model' }, null, 2));
   fs.writeFileSync(path.join(ws, 'notes.txt'), 'The cat sat on the mat.\n');
-  writeFinetuneRun(ws, path.join(root, 'test/fixtures/finetune'));
+  writeFinetuneRun(ws, path.join(root, 'test/fixtures/finetune-seeds'));
+  // No file events for the live fine-tuning run of the host test: the view must follow it without
+  // them (code-server often delivers none for a folder created moments before; this makes it always).
+  fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+  fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'files.watcherExclude': { [`**/${FINETUNE_LIVE_RUN}/**`]: true } }, null, 2));
 }
 
 if (require.main === module) {

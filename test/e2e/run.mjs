@@ -193,10 +193,10 @@ const dialogs = [];
 const cspViolations = [];
 
 // ── Phase 1: mocha inside the extension host ───────────────────────────────────────────────
-// The host tests run two Python tasks (tuned lens, torchrun): about 100 s on a quiet 2-core machine,
-// over 150 s when the machine is shared. A host phase cut short leaves its extension host running
+// The host tests run Python tasks (tuned lens, torchrun, fine-tuning): minutes when the machine is
+// shared (the tuned-lens test alone once took 222 s). A host phase cut short leaves its extension host running
 // beside the UI phase, so the limit is generous.
-const HOST_PHASE_MS = 360_000;
+const HOST_PHASE_MS = 420_000;
 async function hostPhase(context, port) {
   const page = await newPage(context);
   let resolveExit;
@@ -937,17 +937,32 @@ async function uiPhase(context, port, fixtures, sampleDir) {
       caption: el.querySelector('caption')?.textContent,
       tab: el.ownerDocument.querySelector('button[data-view="finetune"]')?.getAttribute('aria-selected'),
     }));
+    // The 3-seed fixture (test/fixtures/finetune-seeds/README.md): mean ± sd over seeds, Δ paired by seed with its 95% t-interval.
     assert(t.rows.length === 2, `finetune table has ${t.rows.length} rows`);
     assert(t.rows[0].name === 'reference-bert-mini' && t.rows[0].role === 'baseline', `row 1: ${JSON.stringify(t.rows[0])}`);
     assert(t.rows[1].name === 'reference-bert-mini-deep' && t.rows[1].role === 'deepened', `row 2: ${JSON.stringify(t.rows[1])}`);
-    assert(t.rows[1].cells.includes('0-3,3') && t.rows[1].cells.includes('45.0%') && t.rows[1].cells.includes('+8.8 pt'), `deepened cells: ${t.rows[1].cells}`);
-    assert(t.rows[0].cells.includes('36.3%') && t.rows[0].cells.includes('done'), `baseline cells: ${t.rows[0].cells}`);
-    assert(t.rows[1].up === 3, `${t.rows[1].up} highlighted improvements (want acc, F1 and loss)`);
-    assert(t.headers.includes('macro F1') && t.headers.includes('eval loss'), `headers: ${t.headers}`);
+    assert(t.rows[1].cells.includes('0-3,3') && t.rows[1].cells.includes('63.9% ± 2.8') && t.rows[1].cells.includes('+4.7 pt [−19.0, +28.3]'), `deepened cells: ${t.rows[1].cells}`);
+    assert(t.rows[1].cells.includes('−0.1287 [−0.2425, −0.0149]') && t.rows[1].cells.includes('3'), `deepened loss / seeds cells: ${t.rows[1].cells}`);
+    assert(t.rows[0].cells.includes('59.2% ± 8.6') && t.rows[0].cells.includes('done'), `baseline cells: ${t.rows[0].cells}`);
+    assert(t.rows[1].up === 1, `${t.rows[1].up} highlighted improvements (want only the loss: the accuracy and F1 intervals contain 0)`);
+    assert(t.headers.includes('macro F1') && t.headers.includes('eval loss') && t.headers.includes('seeds'), `headers: ${t.headers}`);
     assert(t.tab === 'true', 'the Fine-tune tab is not selected');
+    const verdict = await wv.locator('[data-testid="finetune-verdicts"] li').first().textContent();
+    assert(/paired by seed over 3 seeds \(42, 43, 44\): \+4\.7 pt, 95% CI \[−19\.0, \+28\.3\] pt: no clear difference/.test(verdict ?? ''), `verdict: ${verdict}`);
+    assert((await wv.locator('header vscode-badge').first().textContent()) === '6 runs · 6 done', 'heading count');
     const history = await wv.locator('table[data-testid="finetune-history"]').count();
-    assert(history === 2, `${history} per-evaluation tables`);
+    assert(history === 6, `${history} per-evaluation tables (2 models × 3 seeds)`);
+    const curves = await wv.locator('svg[data-testid="finetune-curves"]').first().evaluate((svg) => ({
+      paths: svg.querySelectorAll('path').length,
+      strokes: [...new Set([...svg.querySelectorAll('path')].map((p) => svg.ownerDocument.defaultView.getComputedStyle(p).stroke))],
+      titles: [...svg.querySelectorAll('text')].map((t) => t.textContent),
+    }));
+    assert(curves.paths === 16, `${curves.paths} curve paths (want 2 charts × (6 seeds + 2 means))`);
+    assert(curves.strokes.length === 2, `model colours: ${curves.strokes}`);
+    assert(curves.titles.includes('accuracy (%)') && curves.titles.includes('eval loss (nats)'), `axis titles: ${curves.titles}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'finetune-light.png') });
+    await wv.locator('svg[data-testid="finetune-curves"]').first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'finetune-curves-light.png') });
   });
 
   await check('ui: high-contrast theme: borders, mismatch marks, colour scale and focus outline are visible', async () => {
@@ -1011,6 +1026,31 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     await wv.locator('button[data-view="chart"]').click();
     await wv.locator('figure.chart svg').first().waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, 'chart-hc.png') });
+    await wv.locator('button[data-view="layers"]').click();
+  });
+
+  await check('ui: the Fine-tune view in high contrast and dark: table and learning curves in theme colours', async () => {
+    const wv = webview(page);
+    const look = async (theme) => {
+      await wv.locator('button[data-view="finetune"]').click();
+      await wv.locator('svg[data-testid="finetune-curves"]').first().waitFor({ timeout: 15_000 });
+      await wv.locator('table[data-testid="finetune"]').first().scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(ARTIFACTS, `finetune-${theme}.png`) });
+      await wv.locator('svg[data-testid="finetune-curves"]').first().scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(ARTIFACTS, `finetune-curves-${theme}.png`) });
+      return wv.locator('svg[data-testid="finetune-curves"]').first().evaluate((svg) => {
+        const css = (el) => svg.ownerDocument.defaultView.getComputedStyle(el);
+        return { strokes: [...new Set([...svg.querySelectorAll('path')].map((p) => css(p).stroke))], text: css(svg.querySelector('text')).fill, bg: css(svg.ownerDocument.body).backgroundColor };
+      });
+    };
+    const hc = await look('hc');
+    await switchTheme(page, 'Dark Modern', 'vs-dark');
+    const dark = await look('dark');
+    log(`  curves: hc ${JSON.stringify(hc)}, dark ${JSON.stringify(dark)}`);
+    for (const c of [hc, dark]) {
+      assert(c.strokes.length === 2 && !c.strokes.includes(c.bg), `curve colours ${c.strokes} on ${c.bg}`);
+      assert(c.text !== c.bg, 'axis text has the background colour');
+    }
     await wv.locator('button[data-view="layers"]').click();
   });
 

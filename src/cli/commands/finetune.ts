@@ -1,10 +1,11 @@
-/** `layer-lens finetune`: fine-tune models with python/finetune.py and print the comparison table. */
+/** `layer-lens finetune`: fine-tune models (N seeds each) with python/finetune.py and print the comparison table. */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Backend, buildFinetuneCommand, FINETUNE_DEFAULTS, FinetuneSpec, Launcher, runFolderNames } from '../../core/finetune/args';
-import { compareResults, formatComparison, readResults, RESULTS_FILE } from '../../core/finetune/results';
+import { findResultFiles, formatComparison, readResults, toPanelData } from '../../core/finetune/results';
+import { finetuneTableModel } from '../../shared/finetune';
 import { UserError } from '../../core/errors';
 
 export const FINETUNE_USAGE = `Usage: layer-lens finetune MODEL… (--task GLUE_TASK | --data FILE) --out DIR [options]
@@ -15,8 +16,11 @@ MODEL…          model folders, e.g. a baseline and its deepened version
 --data          a local .csv, .tsv or .jsonl with text (or text + text_pair) and label columns;
                 a dev/validation file next to it (train.tsv → dev.tsv) is used for evaluation
 --eval-data     an explicit evaluation file
---out           run folder; results go to DIR/<model>/results.json
+--out           run folder; results go to DIR/<model>/seed-<seed>/results.json
 --lr (${FINETUNE_DEFAULTS.lr})  --batch-size (${FINETUNE_DEFAULTS.batchSize})  --epochs (${FINETUNE_DEFAULTS.epochs})  --max-length (${FINETUNE_DEFAULTS.maxLength})  --seed (${FINETUNE_DEFAULTS.seed})
+--seeds N       fine-tune every model with N seeds: seed, seed+1, … (default ${FINETUNE_DEFAULTS.seeds}); the table
+                shows mean ± sd over seeds and deepened − baseline paired by seed with a 95% t-interval
+--eval-steps N  also evaluate every N optimizer steps (learning curves)
 --max-steps     stop after N optimizer steps (short runs)
 --backend       auto (transformers when importable, else the built-in torch backend) | transformers | torch
 --threads       CPU threads for torch
@@ -38,6 +42,8 @@ export async function runFinetuneCommand(argv: string[]): Promise<number> {
       epochs: { type: 'string' },
       'max-length': { type: 'string' },
       seed: { type: 'string' },
+      seeds: { type: 'string' },
+      'eval-steps': { type: 'string' },
       'max-steps': { type: 'string' },
       backend: { type: 'string' },
       threads: { type: 'string' },
@@ -74,6 +80,8 @@ export async function runFinetuneCommand(argv: string[]): Promise<number> {
     epochs: num('epochs', values.epochs),
     maxLength: num('max-length', values['max-length']),
     seed: num('seed', values.seed),
+    seeds: num('seeds', values.seeds),
+    evalSteps: num('eval-steps', values['eval-steps']),
     maxSteps: num('max-steps', values['max-steps']),
     backend: backend as Backend,
     threads: num('threads', values.threads),
@@ -96,12 +104,13 @@ export async function runFinetuneCommand(argv: string[]): Promise<number> {
     child.on('error', (e) => reject(new UserError(`cannot start ${cmd.command}: ${(e as NodeJS.ErrnoException).code ?? e.message}; set --python`)));
     child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
   });
-  const files = runFolderNames(spec.models)
-    .map((name) => path.join(spec.out, name, RESULTS_FILE))
-    .filter((f) => fs.existsSync(f));
+  // Only this invocation's models (the folder may hold other runs): their seed-<s>/ files, or an old single-seed file.
+  const mine = new Set(runFolderNames(spec.models).map((name) => path.join(spec.out, name)));
+  const files = findResultFiles(spec.out).filter((f) => mine.has(path.dirname(f)) || mine.has(path.dirname(path.dirname(f))));
   if (files.length > 0) {
+    const data = toPanelData(spec.out, files.map(readResults));
     console.log('');
-    console.log(formatComparison(compareResults(files.map(readResults))));
+    console.log(formatComparison(finetuneTableModel(data), data.task));
   }
   return code;
 }

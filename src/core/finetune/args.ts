@@ -16,13 +16,18 @@ export interface FinetuneSpec {
   /** …a local CSV/TSV/JSONL file with text (and optional text_pair) and label columns. */
   data?: string;
   evalData?: string;
-  /** Run folder: results land in <out>/<model-name>/results.json. */
+  /** Run folder: results land in <out>/<model-name>/seed-<seed>/results.json. */
   out: string;
   lr?: number;
   batchSize?: number;
   epochs?: number;
   maxLength?: number;
+  /** The first seed; runs use seed, seed + 1, … */
   seed?: number;
+  /** Seeds per model (default 3): each model is fine-tuned once per seed, so differences can be paired by seed. */
+  seeds?: number;
+  /** Also evaluate every N optimizer steps (learning curves); 0 / absent: per epoch only. */
+  evalSteps?: number;
   /** Stop after this many optimizer steps (short CI runs). */
   maxSteps?: number;
   backend?: Backend;
@@ -30,7 +35,7 @@ export interface FinetuneSpec {
 }
 
 /** The usual BERT fine-tuning defaults (Devlin et al.; HF run_glue). */
-export const FINETUNE_DEFAULTS = { lr: 2e-5, batchSize: 32, epochs: 3, maxLength: 128, seed: 42 } as const;
+export const FINETUNE_DEFAULTS = { lr: 2e-5, batchSize: 32, epochs: 3, maxLength: 128, seed: 42, seeds: 3 } as const;
 
 export interface LaunchOptions {
   /** Interpreter that runs the script (and accelerate / torch.distributed as modules). */
@@ -73,6 +78,8 @@ export function validateSpec(spec: FinetuneSpec): void {
   checkNumber('--epochs', spec.epochs, false, Number.MIN_VALUE);
   checkNumber('--max-length', spec.maxLength, true, 8);
   checkNumber('--seed', spec.seed, true, 0);
+  checkNumber('--seeds', spec.seeds, true, 1);
+  checkNumber('--eval-steps', spec.evalSteps, true, 0);
   checkNumber('--max-steps', spec.maxSteps, true, 0);
   checkNumber('--threads', spec.threads, true, 0);
 }
@@ -90,6 +97,8 @@ export function finetuneScriptArgs(spec: FinetuneSpec): string[] {
   a.push(`--epochs=${spec.epochs ?? FINETUNE_DEFAULTS.epochs}`);
   a.push(`--max-length=${spec.maxLength ?? FINETUNE_DEFAULTS.maxLength}`);
   a.push(`--seed=${spec.seed ?? FINETUNE_DEFAULTS.seed}`);
+  a.push(`--seeds=${spec.seeds ?? FINETUNE_DEFAULTS.seeds}`);
+  if (spec.evalSteps) a.push(`--eval-steps=${spec.evalSteps}`);
   if (spec.maxSteps) a.push(`--max-steps=${spec.maxSteps}`);
   if (spec.backend && spec.backend !== 'auto') a.push(`--backend=${spec.backend}`);
   if (spec.threads) a.push(`--threads=${spec.threads}`);
@@ -126,7 +135,12 @@ export function launchCommand(launch: LaunchOptions, args: string[]): ProcessSpe
   }
 }
 
-/** Mirrors finetune.py's run folder names: <out>/<slug(basename)>, with -2, -3 for repeats. */
+/** How many runs (results files) a spec makes: every model once per seed. */
+export function expectedRuns(spec: Pick<FinetuneSpec, 'models' | 'seeds'>): number {
+  return spec.models.length * (spec.seeds ?? FINETUNE_DEFAULTS.seeds);
+}
+
+/** Mirrors finetune.py's model folder names: <out>/<slug(basename)>, with -2, -3 for repeats (each holds seed-<s>/). */
 export function runFolderNames(models: string[]): string[] {
   const seen = new Map<string, number>();
   return models.map((m) => {

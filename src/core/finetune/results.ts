@@ -1,11 +1,12 @@
 /**
  * Reading the results JSON that python/finetune.py writes (atomically, after every evaluation)
- * into <out>/<model-name>/results.json, and turning several of them into a comparison table.
+ * into <out>/<model-name>/seed-<seed>/results.json (older runs: <out>/<model-name>/results.json), and
+ * turning a run folder into the data the one comparison model (shared/finetune) reads.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import type { FinetuneEval, FinetuneResultsData } from '../../shared/finetune';
+import type { FinetuneEval, FinetuneResultsData, FinetuneTableModel } from '../../shared/finetune';
 import { readUserText } from '../files';
 
 export const RESULTS_SCHEMA = 'layer-lens-finetune/1';
@@ -15,6 +16,7 @@ export interface EvalEntry {
   epoch: number;
   step: number;
   seconds?: number;
+  at?: 'epoch' | 'step' | 'end';
   train_loss?: number | null;
   eval_loss?: number | null;
   accuracy?: number;
@@ -32,8 +34,11 @@ export interface FinetuneResults {
   num_layers?: number | null;
   /** Provenance written by the deepen writer: present on deepened models. */
   layer_lens?: { source: string; plan: string; source_layers?: number } | null;
+  /** This run's seed, and every seed of the invocation (absent in single-seed files). */
+  seed?: number;
+  seeds?: number[];
   task: { kind: 'data' | 'glue'; name: string; path: string | null; eval: string; labels: string[]; train_size: number; eval_size: number };
-  hyperparameters: { lr: number; batch_size: number; epochs: number; max_length: number; seed: number; max_steps: number };
+  hyperparameters: { lr: number; batch_size: number; epochs: number; max_length: number; seed: number; max_steps: number; eval_steps?: number };
   epochs: EvalEntry[];
   final: (EvalEntry & { steps: number; train_seconds: number }) | null;
   error?: string;
@@ -55,7 +60,39 @@ export function parseResults(text: string, file = RESULTS_FILE): FinetuneResults
   if (!['running', 'done', 'failed'].includes(d.status as string) || typeof d.model !== 'string' || !Array.isArray(d.epochs)) {
     throw new UserError('results file is missing "status", "model" or "epochs"', file);
   }
+  // The file is untrusted data: every field the comparison reads has the type it reads.
+  const problem = resultsProblem(d as Record<string, unknown>);
+  if (problem) throw new UserError(`results file: ${problem}`, file);
   return { ...(d as FinetuneResults), file };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optNum = (v: unknown) => v === undefined || v === null || (typeof v === 'number' && Number.isFinite(v));
+const optStr = (v: unknown) => v === undefined || v === null || typeof v === 'string';
+
+function entryProblem(e: unknown, at: string): string | undefined {
+  if (!isObj(e)) return `${at} is not an object`;
+  if (typeof e.step !== 'number' || !Number.isInteger(e.step) || e.step < 0) return `${at}.step is not a step count`;
+  if (typeof e.epoch !== 'number' || !Number.isFinite(e.epoch)) return `${at}.epoch is not a number`;
+  for (const k of ['accuracy', 'f1_macro', 'mcc', 'eval_loss', 'train_loss', 'seconds']) if (!optNum(e[k])) return `${at}.${k} is not a number`;
+  if (e.at !== undefined && e.at !== 'epoch' && e.at !== 'step' && e.at !== 'end') return `${at}.at is not epoch, step or end`;
+  return undefined;
+}
+
+function resultsProblem(d: Record<string, unknown>): string | undefined {
+  if (typeof d.model_name !== 'string') return '"model_name" is not a string';
+  if (!optNum(d.num_layers) || !optNum(d.seed)) return '"num_layers" or "seed" is not a number';
+  if (!optStr(d.error) || !optStr(d.backend)) return '"error" or "backend" is not a string';
+  if (d.layer_lens !== undefined && d.layer_lens !== null && (!isObj(d.layer_lens) || typeof d.layer_lens.source !== 'string' || typeof d.layer_lens.plan !== 'string')) return '"layer_lens" has no source and plan';
+  if (!isObj(d.task) || typeof d.task.name !== 'string' || typeof d.task.kind !== 'string') return '"task" has no name and kind';
+  if (!isObj(d.hyperparameters)) return '"hyperparameters" is not an object';
+  const epochs = d.epochs as unknown[];
+  for (let i = 0; i < epochs.length; i++) {
+    const p = entryProblem(epochs[i], `epochs[${i}]`);
+    if (p) return p;
+  }
+  if (d.final !== undefined && d.final !== null) return entryProblem(d.final, 'final');
+  return undefined;
 }
 
 export function readResults(file: string): FinetuneResults {
@@ -63,118 +100,90 @@ export function readResults(file: string): FinetuneResults {
   return parseResults(readUserText(file, 'results.json'), file);
 }
 
-/** Every <out>/<run>/results.json under a run folder, sorted by run name. */
+/**
+ * Every results file under a run folder, sorted: <out>/<model>/seed-<s>/results.json (python/finetune.py
+ * with --seeds) and <out>/<model>/results.json (older single-seed runs).
+ */
 export function findResultFiles(outDir: string): string[] {
   if (!fs.existsSync(outDir)) return [];
-  return fs
-    .readdirSync(outDir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && fs.existsSync(path.join(outDir, e.name, RESULTS_FILE)))
-    .map((e) => path.join(outDir, e.name, RESULTS_FILE))
-    .sort();
-}
-
-// ---------------------------------------------------------------- comparison
-
-export interface ComparisonRow {
-  name: string;
-  model: string;
-  role: 'baseline' | 'deepened' | 'model';
-  layers: number | null;
-  plan: string | null;
-  status: FinetuneResults['status'];
-  backend: string;
-  steps: number | null;
-  epoch: number | null;
-  accuracy: number | null;
-  f1Macro: number | null;
-  evalLoss: number | null;
-  /** Accuracy minus the baseline's (null for the baseline or when unknown). */
-  deltaAccuracy: number | null;
-  error?: string;
-}
-
-export interface ComparisonTable {
-  task: string | null;
-  rows: ComparisonRow[];
-  /** Non-empty when runs used different tasks or hyper-parameters, so the numbers are not like for like. */
-  warnings: string[];
-}
-
-function latest(r: FinetuneResults): EvalEntry | null {
-  return r.final ?? r.epochs[r.epochs.length - 1] ?? null;
-}
-
-/**
- * Rows in input order. The baseline is the model that a deepened run names as its source, or
- * else the first run without deepening provenance.
- */
-export function compareResults(results: FinetuneResults[]): ComparisonTable {
-  const norm = (p: string) => path.resolve(p);
-  const sources = new Set(results.flatMap((r) => (r.layer_lens?.source ? [norm(r.layer_lens.source)] : [])));
-  const baseline = results.find((r) => sources.has(norm(r.model))) ?? results.find((r) => !r.layer_lens);
-  const baseAcc = baseline ? latest(baseline)?.accuracy ?? null : null;
-  const rows = results.map((r): ComparisonRow => {
-    const e = latest(r);
-    const acc = e?.accuracy ?? null;
-    const role = r === baseline ? 'baseline' : r.layer_lens ? 'deepened' : 'model';
-    return {
-      name: r.model_name,
-      model: r.model,
-      role,
-      layers: r.num_layers ?? null,
-      plan: r.layer_lens?.plan ?? null,
-      status: r.status,
-      backend: r.backend,
-      steps: e?.step ?? null,
-      epoch: e?.epoch ?? null,
-      accuracy: acc,
-      f1Macro: e?.f1_macro ?? null,
-      evalLoss: e?.eval_loss ?? null,
-      deltaAccuracy: role !== 'baseline' && acc !== null && baseAcc !== null ? acc - baseAcc : null,
-      ...(r.error ? { error: r.error } : {}),
-    };
-  });
-  const warnings: string[] = [];
-  const tasks = new Set(results.map((r) => `${r.task.kind}:${r.task.name}`));
-  if (tasks.size > 1) warnings.push(`runs used different tasks: ${[...tasks].join(', ')}`);
-  const hps = new Set(results.map((r) => JSON.stringify(r.hyperparameters)));
-  if (hps.size > 1) warnings.push('runs used different hyper-parameters');
-  return { task: results[0] ? results[0].task.name : null, rows, warnings };
+  const out: string[] = [];
+  const dirs = (d: string) => {
+    try {
+      return fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return [];
+    }
+  };
+  for (const model of dirs(outDir)) {
+    const single = path.join(outDir, model, RESULTS_FILE);
+    if (fs.existsSync(single)) out.push(single);
+    for (const seed of dirs(path.join(outDir, model))) {
+      if (!/^seed-\d+$/.test(seed)) continue;
+      const f = path.join(outDir, model, seed, RESULTS_FILE);
+      if (fs.existsSync(f)) out.push(f);
+    }
+  }
+  return out.sort();
 }
 
 const toEval = (e: EvalEntry): FinetuneEval => ({
   epoch: e.epoch,
   step: e.step,
+  ...(e.at === 'epoch' || e.at === 'step' || e.at === 'end' ? { at: e.at } : {}),
   accuracy: e.accuracy ?? null,
   f1Macro: e.f1_macro ?? null,
   evalLoss: e.eval_loss ?? null,
   trainLoss: e.train_loss ?? null,
 });
 
-/** What the panel shows for a run folder: the comparison rows (roles from compareResults) plus each run's history. */
+function latest(r: FinetuneResults): EvalEntry | null {
+  return r.final ?? r.epochs[r.epochs.length - 1] ?? null;
+}
+
+/** The seed of a run: its own entry, else (single-seed files) the hyper-parameter. */
+export function seedOf(r: FinetuneResults): number | null {
+  const s = r.seed ?? r.hyperparameters?.seed;
+  return typeof s === 'number' && Number.isInteger(s) ? s : null;
+}
+
+/**
+ * What the panel and the CLI show for a run folder: every run (model × seed) with its role and
+ * history. The baseline is the model that a deepened run names as its source, else the first
+ * model without deepening provenance; every seed of a model has the model's role.
+ */
 export function toPanelData(outDir: string, results: FinetuneResults[], unreadable: string[] = [], now = Date.now()): FinetuneResultsData {
-  const table = compareResults(results);
+  const norm = (p: string) => path.resolve(p);
+  const sources = new Set(results.flatMap((r) => (r.layer_lens?.source ? [norm(r.layer_lens.source)] : [])));
+  const baseline = results.find((r) => sources.has(norm(r.model))) ?? results.find((r) => !r.layer_lens);
+  const baseModel = baseline ? norm(baseline.model) : undefined;
+  const warnings: string[] = [];
+  const tasks = new Set(results.map((r) => `${r.task.kind}:${r.task.name}`));
+  if (tasks.size > 1) warnings.push(`runs used different tasks: ${[...tasks].join(', ')}`);
+  // Seeds differ on purpose; anything else that differs makes the numbers not like for like.
+  const hps = new Set(results.map((r) => JSON.stringify({ ...r.hyperparameters, seed: undefined })));
+  if (hps.size > 1) warnings.push('runs used different hyper-parameters');
   return {
     outDir,
-    task: table.task,
-    runs: results.map((r, i) => {
-      const row = table.rows[i];
+    task: results[0] ? results[0].task.name : null,
+    runs: results.map((r) => {
       const e = latest(r);
+      const role = baseModel !== undefined && norm(r.model) === baseModel ? 'baseline' : r.layer_lens ? 'deepened' : 'model';
       return {
-        name: row.name,
-        model: row.model,
-        role: row.role,
-        layers: row.layers,
-        plan: row.plan,
-        status: row.status,
-        backend: row.backend,
+        name: r.model_name,
+        model: r.model,
+        role,
+        layers: r.num_layers ?? null,
+        plan: r.layer_lens?.plan ?? null,
+        status: r.status,
+        backend: r.backend,
+        seed: seedOf(r),
         latest: e ? toEval(e) : null,
         isFinal: r.final !== null && r.final !== undefined,
         epochs: r.epochs.map(toEval),
-        ...(row.error ? { error: row.error } : {}),
+        ...(r.error ? { error: r.error } : {}),
       };
     }),
-    warnings: table.warnings,
+    warnings,
     unreadable,
     updatedAt: now,
   };
@@ -195,31 +204,20 @@ export function readRunFolder(outDir: string, onError: (file: string, e: unknown
   return toPanelData(outDir, results, unreadable);
 }
 
-const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)}%`);
-const signedPct = (v: number | null) => (v === null ? '' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}`);
-
-/** Plain-text table for the terminal. */
-export function formatComparison(table: ComparisonTable): string {
-  const header = ['model', 'role', 'layers', 'plan', 'status', 'steps', 'accuracy', 'Δacc (pts)', 'macro F1', 'eval loss'];
-  const rows = table.rows.map((r) => [
-    r.name,
-    r.role,
-    r.layers === null ? '?' : String(r.layers),
-    r.plan ?? '',
-    r.status,
-    r.steps === null ? '' : String(r.steps),
-    pct(r.accuracy),
-    signedPct(r.deltaAccuracy),
-    pct(r.f1Macro),
-    r.evalLoss === null ? '–' : r.evalLoss.toFixed(4),
-  ]);
+/**
+ * The comparison as a plain-text table for the terminal: the panel's table model
+ * (shared/finetune finetuneTableModel), cell for cell, then the verdicts and notes.
+ */
+export function formatComparison(model: FinetuneTableModel, task: string | null = null): string {
+  const header = model.columns;
+  const rows = model.rows.map((r) => [r.name, ...r.cells.map((c) => c.text)]);
+  const right = [false, ...(model.rows[0]?.cells ?? []).map((c) => c.num === true)];
   const all = [header, ...rows];
-  const right = [false, false, true, false, false, true, true, true, true, true];
-  const widths = header.map((_, c) => Math.max(...all.map((r) => [...r[c]].length)));
+  const widths = header.map((_, c) => Math.max(...all.map((r) => [...(r[c] ?? '')].length)));
   const line = (r: string[]) => r.map((cell, c) => (right[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd();
   const out = [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)];
-  if (table.task) out.unshift(`task: ${table.task}`);
-  for (const r of table.rows) if (r.error) out.push(`${r.name}: ${r.error}`);
-  for (const w of table.warnings) out.push(`warning: ${w}`);
+  if (task) out.unshift(`task: ${task}`);
+  for (const v of model.verdicts) out.push(v);
+  for (const n of model.notes) out.push(n);
   return out.join('\n');
 }

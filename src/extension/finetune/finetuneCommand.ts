@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { FINETUNE_DEFAULTS } from '../../core/finetune/args';
+import { expectedRuns, FINETUNE_DEFAULTS } from '../../core/finetune/args';
+import { readSettings } from '../settings';
 import { readJsonObject, readUserText } from '../../core/files';
 import { createFinetuneTask, FINETUNE_TASK_TYPE, FinetuneTaskDefinition, FinetuneTaskProvider } from './tasks';
 import type { FinetuneResultsData } from '../../shared/finetune';
@@ -27,6 +28,14 @@ export interface FinetuneCommandArgs {
   data?: string;
   out?: string;
   maxSteps?: number;
+  /** Seeds per model (default: the layer-lens.finetuneSeeds setting). */
+  seeds?: number;
+  /** Also evaluate every N steps. */
+  evalSteps?: number;
+  /** Interpreter (default: as createFinetuneTask chooses). */
+  python?: string;
+  /** Only for tests: the built-in torch backend. */
+  backend?: 'auto' | 'transformers' | 'torch';
   /** Skip the prompts that have defaults (hyper-parameters, launcher). */
   useDefaults?: boolean;
 }
@@ -60,17 +69,24 @@ export function registerFinetune(context: vscode.ExtensionContext, deps: Finetun
         return undefined;
       }
     }),
-    // Runs started from tasks.json get the comparison view too.
+    // Runs started from tasks.json get the comparison view too, followed like our own.
     vscode.tasks.onDidStartTask((e) => {
       const def = e.execution.task.definition as FinetuneTaskDefinition;
       if (def.type === FINETUNE_TASK_TYPE && typeof def.out === 'string') {
         const scope = e.execution.task.scope;
         const base = typeof scope === 'object' ? scope.uri.fsPath : undefined;
-        view.show(path.isAbsolute(def.out) || !base ? def.out : path.join(base, def.out));
+        const out = path.isAbsolute(def.out) || !base ? def.out : path.join(base, def.out);
+        if (view.isFollowing(out)) view.attach(out, e.execution);
+        else view.follow(out, { expected: expectedOf(def), execution: e.execution });
       }
     }),
   );
   return view;
+}
+
+/** Runs the task will make: every model once per seed. */
+function expectedOf(def: FinetuneTaskDefinition): number {
+  return expectedRuns({ models: def.models ?? [], seeds: def.seeds ?? readSettings().finetuneSeeds });
 }
 
 async function finetune(context: vscode.ExtensionContext, deps: FinetuneDeps, view: FinetuneResultsWatcher, arg: unknown): Promise<vscode.TaskExecution | undefined> {
@@ -94,7 +110,14 @@ async function finetune(context: vscode.ExtensionContext, deps: FinetuneDeps, vi
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const out = given?.out ?? path.join(folder?.uri.fsPath ?? path.dirname(models[0]), '.layer-lens', 'runs', stamp);
 
-  const def: FinetuneTaskDefinition = { type: FINETUNE_TASK_TYPE, models, out, ...(task ? { task } : { data }), ...(given?.maxSteps ? { maxSteps: given.maxSteps } : {}) };
+  const def: FinetuneTaskDefinition = {
+    type: FINETUNE_TASK_TYPE, models, out, ...(task ? { task } : { data }),
+    ...(given?.maxSteps ? { maxSteps: given.maxSteps } : {}),
+    ...(given?.seeds ? { seeds: given.seeds } : {}),
+    ...(given?.evalSteps ? { evalSteps: given.evalSteps } : {}),
+    ...(given?.python ? { python: given.python } : {}),
+    ...(given?.backend ? { backend: given.backend } : {}),
+  };
   if (!given?.useDefaults) {
     const hp = await askHyperParameters();
     if (!hp) return undefined;
@@ -103,21 +126,30 @@ async function finetune(context: vscode.ExtensionContext, deps: FinetuneDeps, vi
     if (!launch) return undefined;
     Object.assign(def, launch);
   }
+  if (def.seeds === undefined) def.seeds = readSettings().finetuneSeeds;
   fs.mkdirSync(out, { recursive: true });
   const t = await createFinetuneTask(def, folder ?? vscode.TaskScope.Workspace, context.extensionPath);
   const exec = t.execution as vscode.ProcessExecution;
   deps.log.info(`fine-tune: ${[exec.process, ...exec.args].map((a) => JSON.stringify(a)).join(' ')}`);
+  // Follow before the task starts: its first results file can be written before executeTask returns.
+  view.follow(out, { expected: expectedOf(def) });
   const execution = await vscode.tasks.executeTask(t);
-  view.show(out);
+  view.attach(out, execution);
   return execution;
 }
 
-/** Run folders in the workspace: the parents of <model>/results.json files. */
+/** The run folder (--out) of a results file: <out>/<model>/seed-<s>/results.json, or an older <out>/<model>/results.json. */
+export function runFolderOf(file: string): string {
+  const dir = path.dirname(file);
+  return /^seed-\d+$/.test(path.basename(dir)) ? path.dirname(path.dirname(dir)) : path.dirname(dir);
+}
+
+/** Run folders in the workspace: those holding results files of ours. */
 async function pickRunFolder(): Promise<string | undefined> {
-  const files = await vscode.workspace.findFiles('**/results.json', '**/node_modules/**', 500);
-  const dirs = [...new Set(files.map((f) => path.dirname(path.dirname(f.fsPath))))].filter((d) => {
+  const files = await vscode.workspace.findFiles('**/results.json', '**/node_modules/**', 2000);
+  const dirs = [...new Set(files.map((f) => runFolderOf(f.fsPath)))].filter((d) => {
     try {
-      return files.some((f) => path.dirname(path.dirname(f.fsPath)) === d && readUserText(f.fsPath, 'results.json').includes('"layer-lens-finetune/'));
+      return files.some((f) => runFolderOf(f.fsPath) === d && readUserText(f.fsPath, 'results.json').includes('"layer-lens-finetune/'));
     } catch {
       return false;
     }
@@ -129,7 +161,7 @@ async function pickRunFolder(): Promise<string | undefined> {
   const picked = await vscode.window.showQuickPick([...items, browse], { title: 'Layer Lens: fine-tuning run folder to compare', matchOnDescription: true });
   if (!picked) return undefined;
   if (picked.dir) return picked.dir;
-  const uris = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'Run folder (holds <model>/results.json)' });
+  const uris = await vscode.window.showOpenDialog({ canSelectFiles: false, canSelectFolders: true, canSelectMany: false, title: 'Run folder (holds <model>/seed-<seed>/results.json)' });
   return uris?.[0]?.fsPath;
 }
 
@@ -180,11 +212,11 @@ async function pickTaskSource(): Promise<{ task?: string; data?: string } | unde
 }
 
 async function askHyperParameters(): Promise<Partial<FinetuneTaskDefinition> | undefined> {
-  const d = FINETUNE_DEFAULTS;
+  const d = { ...FINETUNE_DEFAULTS, seeds: readSettings().finetuneSeeds };
   const choice = await vscode.window.showQuickPick(
     [
-      { label: 'Usual BERT defaults', description: `lr ${d.lr}, batch ${d.batchSize}, ${d.epochs} epochs, max length ${d.maxLength}, seed ${d.seed}`, edit: false },
-      { label: 'Edit…', description: 'lr, batch size, epochs, max length, seed, max steps', edit: true },
+      { label: 'Usual BERT defaults', description: `lr ${d.lr}, batch ${d.batchSize}, ${d.epochs} epochs, max length ${d.maxLength}, seeds ${d.seed}…${d.seed + d.seeds - 1} (${d.seeds})`, edit: false },
+      { label: 'Edit…', description: 'lr, batch size, epochs, max length, seed, seeds, eval steps, max steps', edit: true },
     ],
     { title: 'Layer Lens: hyper-parameters' },
   );
@@ -192,7 +224,7 @@ async function askHyperParameters(): Promise<Partial<FinetuneTaskDefinition> | u
   if (!choice.edit) return {};
   const text = await vscode.window.showInputBox({
     title: 'Hyper-parameters',
-    value: `lr=${d.lr} batchSize=${d.batchSize} epochs=${d.epochs} maxLength=${d.maxLength} seed=${d.seed} maxSteps=0`,
+    value: `lr=${d.lr} batchSize=${d.batchSize} epochs=${d.epochs} maxLength=${d.maxLength} seed=${d.seed} seeds=${d.seeds} evalSteps=0 maxSteps=0`,
     prompt: 'key=value pairs separated by spaces',
     validateInput: (v) => {
       try {
@@ -208,7 +240,7 @@ async function askHyperParameters(): Promise<Partial<FinetuneTaskDefinition> | u
 
 export function parseHyperParameters(text: string): Partial<FinetuneTaskDefinition> {
   const out: Record<string, number> = {};
-  const keys = ['lr', 'batchSize', 'epochs', 'maxLength', 'seed', 'maxSteps'];
+  const keys = ['lr', 'batchSize', 'epochs', 'maxLength', 'seed', 'seeds', 'evalSteps', 'maxSteps'];
   for (const part of text.trim().split(/\s+/).filter(Boolean)) {
     const m = /^(\w+)=(\S+)$/.exec(part);
     if (!m || !keys.includes(m[1])) throw new Error(`"${part}": expected one of ${keys.map((k) => `${k}=…`).join(', ')}`);
@@ -217,6 +249,11 @@ export function parseHyperParameters(text: string): Partial<FinetuneTaskDefiniti
     out[m[1]] = v;
   }
   if (out.maxSteps === 0) delete out.maxSteps;
+  if (out.evalSteps === 0) delete out.evalSteps;
+  for (const k of ['batchSize', 'maxLength', 'seed', 'seeds', 'evalSteps', 'maxSteps']) {
+    if (out[k] !== undefined && !Number.isInteger(out[k])) throw new Error(`${k} must be a whole number, got ${out[k]}`);
+  }
+  if (out.seeds !== undefined && out.seeds < 1) throw new Error('seeds must be at least 1');
   return out;
 }
 

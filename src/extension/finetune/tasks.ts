@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { buildFinetuneCommand, FinetuneSpec, Launcher } from '../../core/finetune/args';
+import { readSettings } from '../settings';
 import { resolvePython } from './python';
 
 export const FINETUNE_TASK_TYPE = 'layer-lens-finetune';
@@ -36,6 +37,8 @@ export function specFromDefinition(def: FinetuneTaskDefinition, base?: string): 
     epochs: def.epochs,
     maxLength: def.maxLength,
     seed: def.seed,
+    seeds: def.seeds ?? readSettings().finetuneSeeds,
+    evalSteps: def.evalSteps,
     maxSteps: def.maxSteps,
     backend: def.backend,
   };

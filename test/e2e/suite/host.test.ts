@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LayerLensApi } from '../../../src/extension/main';
+import { compareFinetune, finetuneSummary, verdictLine, type FinetuneResultsData } from '../../../src/shared/finetune';
 
 const WS = process.env.LAYER_LENS_E2E_WORKSPACE!;
 const EXT_ID = 'layer-lens.layer-lens';
@@ -275,11 +276,11 @@ describe('Layer Lens in VS Code', () => {
   it('shows the fine-tuning comparison of a run folder in the panel, baseline against deepened', async () => {
     const a = await api();
     const out = path.join(WS, '.layer-lens', 'runs', 'e2e-run');
-    const data = await vscode.commands.executeCommand<{ runs: { name: string; role: string; status: string }[] }>('layer-lens.showFinetuneResults', out);
+    const data = await vscode.commands.executeCommand<FinetuneResultsData>('layer-lens.showFinetuneResults', out);
     // Runs come in folder-listing order; the roles come from the deepened run's provenance.
-    assert.deepEqual(data?.runs.map((r) => [r.name, r.role, r.status]).sort(), [
-      ['reference-bert-mini', 'baseline', 'done'],
-      ['reference-bert-mini-deep', 'deepened', 'done'],
+    assert.deepEqual(data?.runs.map((r) => [r.name, r.role, r.seed, r.status]).sort(), [
+      ['reference-bert-mini', 'baseline', 42, 'done'], ['reference-bert-mini', 'baseline', 43, 'done'], ['reference-bert-mini', 'baseline', 44, 'done'],
+      ['reference-bert-mini-deep', 'deepened', 42, 'done'], ['reference-bert-mini-deep', 'deepened', 43, 'done'], ['reference-bert-mini-deep', 'deepened', 44, 'done'],
     ]);
     const panel = a.panel();
     assert.ok(panel, 'the panel did not open');
@@ -287,7 +288,7 @@ describe('Layer Lens in VS Code', () => {
     assert.equal(panel.finetuneResults?.outDir, out);
     // The watcher follows the files: a third run appears without another command.
     const extra = path.join(out, 'zz-extra');
-    const doc = JSON.parse(fs.readFileSync(path.join(out, 'reference-bert-mini', 'results.json'), 'utf8'));
+    const doc = JSON.parse(fs.readFileSync(path.join(out, 'reference-bert-mini', 'seed-42', 'results.json'), 'utf8'));
     fs.mkdirSync(extra, { recursive: true });
     const write = () => fs.writeFileSync(path.join(extra, 'results.json'), JSON.stringify({ ...doc, model_name: 'zz-extra', model: extra, status: 'running', final: null }));
     write();
@@ -296,18 +297,98 @@ describe('Layer Lens in VS Code', () => {
       // loaded machine); finetune.py rewrites results.json after every evaluation, so do the same.
       const deadline = Date.now() + 30_000;
       let lastWrite = Date.now();
-      while (Date.now() < deadline && (a.panel()?.finetuneResults?.runs.length ?? 0) < 3) {
+      while (Date.now() < deadline && (a.panel()?.finetuneResults?.runs.length ?? 0) < 7) {
         await new Promise((r) => setTimeout(r, 200));
         if (Date.now() - lastWrite > 3_000) {
           write();
           lastWrite = Date.now();
         }
       }
-      assert.equal(a.panel()?.finetuneResults?.runs.length, 3, 'the watcher did not post the new results file');
+      assert.equal(a.panel()?.finetuneResults?.runs.length, 7, 'the watcher did not post the new results file');
     } finally {
       fs.rmSync(extra, { recursive: true, force: true });
       await vscode.commands.executeCommand('layer-lens.showFinetuneResults', out);
     }
+  });
+
+  it('"Fine-tune…" follows its own task with no file events for the run folder: a live run count, then every run\'s numbers from its results file and the paired verdict', async function () {
+    this.timeout(300_000);
+    const a = await api();
+    const python = process.env.LAYER_LENS_E2E_PYTHON!;
+    assert.ok(python && fs.existsSync(python), `fine-tuning needs the test Python (${python}); run scripts/install-python.sh`);
+    const root = vscode.extensions.getExtension(EXT_ID)!.extensionPath;
+    const base = a.sampleModelDir;
+    const deep = path.join(WS, '.layer-lens', 'models', 'reference-bert-mini-deep');
+    fs.rmSync(deep, { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(deep), { recursive: true });
+    const d = spawnSync(process.execPath, [path.join(root, 'dist', 'cli.js'), 'deepen', base, '--plan', '0-3,3', '--out', deep], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(d.status, 0, d.stderr);
+    // The workspace settings exclude this folder from file watching (test/e2e/fixtures.ts): only polling can follow it.
+    const out = path.join(WS, '.layer-lens', 'runs', 'ft-live');
+    fs.rmSync(out, { recursive: true, force: true });
+    const before = { ...a.finetuneStats(), notices: a.finetuneStats().notices.length };
+    const ended = new Promise<number | undefined>((resolve) => {
+      const sub = vscode.tasks.onDidEndTaskProcess((e) => {
+        if (e.execution.task.definition.type !== 'layer-lens-finetune') return;
+        sub.dispose();
+        resolve(e.exitCode);
+      });
+    });
+    const execution = await vscode.commands.executeCommand<vscode.TaskExecution>('layer-lens.finetune', {
+      models: [base, deep], data: path.join(root, 'data', 'source-clf', 'train.tsv'), out, maxSteps: 2, seeds: 2, evalSteps: 1, backend: 'torch', python, useDefaults: true,
+    });
+    assert.ok(execution, 'no task started');
+    const args = (execution.task.execution as vscode.ProcessExecution).args;
+    assert.ok(args.includes('--seeds=2') && args.includes('--eval-steps=1'), `task args: ${args.join(' ')}`);
+    // What the view's heading says while the task runs: the count goes up run by run.
+    const seen: string[] = [];
+    let done = false;
+    void ended.then(() => (done = true));
+    while (!done) {
+      const live = a.panel()?.finetuneResults;
+      if (live?.outDir === out) {
+        const line = finetuneSummary(live);
+        if (seen.at(-1) !== line) seen.push(line);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await ended, 0, 'finetune.py failed; see its terminal');
+    // The last read happens when the task process ends.
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && (a.panel()?.finetuneResults?.taskRunning !== false || a.panel()?.finetuneResults?.outDir !== out)) await new Promise((r) => setTimeout(r, 100));
+    const data = a.panel()!.finetuneResults!;
+    const stats = a.finetuneStats();
+    console.log(`fine-tune view while the task ran: ${JSON.stringify(seen)}; watcher events ${stats.watcherEvents - before.watcherEvents}, ` +
+      `poll changes ${stats.pollChanges - before.pollChanges} of ${stats.pollChecks - before.pollChecks} checks, end reads ${stats.endReads - before.endReads}`);
+    assert.equal(data.outDir, out);
+    assert.equal(data.expected, 4);
+    assert.equal(data.taskRunning, false);
+    assert.equal(finetuneSummary(data), '4 of 4 runs done');
+    assert.equal(stats.watcherEvents, before.watcherEvents, 'file events arrived for an excluded folder: this test would not show that polling works');
+    assert.ok(stats.pollChanges > before.pollChanges, 'polling saw no change');
+    // Live: counts seen before the end, with a run going.
+    assert.ok(seen.some((l) => /^[0-3] of 4 runs done · 1 running/.test(l)), `no live count seen: ${JSON.stringify(seen)}`);
+    assert.ok(seen.some((l) => / to start$/.test(l)), `no "to start" seen: ${JSON.stringify(seen)}`);
+    // Every run's numbers are those of its results file.
+    assert.deepEqual(data.runs.map((r) => [r.name, r.role, r.seed, r.status]).sort(), [
+      ['reference-bert-mini', 'baseline', 42, 'done'], ['reference-bert-mini', 'baseline', 43, 'done'],
+      ['reference-bert-mini-deep', 'deepened', 42, 'done'], ['reference-bert-mini-deep', 'deepened', 43, 'done'],
+    ]);
+    for (const r of data.runs) {
+      const file = JSON.parse(fs.readFileSync(path.join(out, r.name, `seed-${r.seed}`, 'results.json'), 'utf8'));
+      assert.equal(r.latest?.accuracy, file.final.accuracy, `${r.name} seed ${r.seed}: accuracy`);
+      assert.equal(r.latest?.evalLoss, file.final.eval_loss, `${r.name} seed ${r.seed}: eval loss`);
+      assert.deepEqual(r.epochs.map((e) => [e.step, e.at]), [[1, 'step'], [2, 'end']]);
+      assert.ok(file.final.accuracy > 0 && file.final.accuracy < 1);
+    }
+    const c = compareFinetune(data);
+    const deepGroup = c.groups.find((g) => g.role === 'deepened')!;
+    assert.deepEqual(deepGroup.delta.accuracy?.seeds, [42, 43]);
+    const verdict = verdictLine(deepGroup, c.baseline!);
+    const notices = stats.notices.slice(before.notices);
+    console.log(`notices: ${JSON.stringify(notices)}`);
+    assert.equal(notices.filter((n) => / finished: accuracy /.test(n)).length, 4, 'one notice per finished run');
+    assert.ok(notices.some((n) => n.includes(verdict)), `no notice with the verdict "${verdict}"`);
   });
 
   it('exports CSV, summary CSV, JSON and chart SVG through the export buttons\' code path', async () => {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TEST_PYTHON } from '../helpers/python';
-import { buildFinetuneCommand, finetuneScriptArgs, FinetuneSpec, runFolderNames } from '../../../src/core/finetune/args';
+import { buildFinetuneCommand, expectedRuns, finetuneScriptArgs, FinetuneSpec, runFolderNames } from '../../../src/core/finetune/args';
 import { makeTempDir } from '../helpers/tinyBert';
 
 const ROOT = path.resolve(__dirname, '../../../..');
@@ -58,13 +58,21 @@ describe('fine-tune argv', () => {
 
   it('every hyper-parameter reaches the script', () => {
     const args = finetuneScriptArgs({
-      models: ['a'], task: 'sst2', out: 'o', lr: 3e-5, batchSize: 16, epochs: 2.5, maxLength: 64, seed: 1, maxSteps: 5, backend: 'torch', threads: 2,
+      models: ['a'], task: 'sst2', out: 'o', lr: 3e-5, batchSize: 16, epochs: 2.5, maxLength: 64, seed: 1, seeds: 5, evalSteps: 7, maxSteps: 5, backend: 'torch', threads: 2,
     });
     const p = printArgs(args);
     assert.deepEqual(
-      [p.models, p.task, p.lr, p.batch_size, p.epochs, p.max_length, p.seed, p.max_steps, p.backend, p.threads],
-      [['a'], 'sst2', 3e-5, 16, 2.5, 64, 1, 5, 'torch', 2],
+      [p.models, p.task, p.lr, p.batch_size, p.epochs, p.max_length, p.seed, p.seeds, p.eval_steps, p.max_steps, p.backend, p.threads],
+      [['a'], 'sst2', 3e-5, 16, 2.5, 64, 1, 5, 7, 5, 'torch', 2],
     );
+    // Defaults: 3 seeds, per-epoch evaluation only; the script's own defaults agree.
+    const d = printArgs(finetuneScriptArgs({ models: ['a'], task: 'sst2', out: 'o' }));
+    assert.deepEqual([d.seeds, d.eval_steps], [3, 0]);
+    assert.deepEqual([printArgs(['--model=a', '--task=sst2', '--out=o']).seeds], [3]);
+    assert.equal(expectedRuns({ models: ['a', 'b'] }), 6);
+    assert.equal(expectedRuns({ models: ['a', 'b'], seeds: 1 }), 2);
+    assert.throws(() => finetuneScriptArgs({ models: ['a'], task: 'sst2', out: 'o', seeds: 0 }), /--seeds must be an integer ≥ 1, got 0/);
+    assert.throws(() => finetuneScriptArgs({ models: ['a'], task: 'sst2', out: 'o', evalSteps: 1.5 }), /--eval-steps must be an integer ≥ 0/);
   });
 
   it('launchers run as modules of the chosen interpreter', () => {

@@ -34,13 +34,13 @@ describe('fine-tune: transformers backend', function () {
     fs.writeFileSync(path.join(model, 'pytorch_model.bin'), `cos\nsystem\n(S'touch ${marker}'\ntR.`, 'latin1');
     const r = spawnSync(
       TEST_PYTHON,
-      [path.join(ROOT, 'python', 'finetune.py'), `--model=${model}`, `--data=${path.join(ROOT, 'data/source-clf/train.tsv')}`, `--out=${path.join(root, 'runs')}`, '--backend', 'transformers', '--max-steps', '1'],
+      [path.join(ROOT, 'python', 'finetune.py'), `--model=${model}`, `--data=${path.join(ROOT, 'data/source-clf/train.tsv')}`, `--out=${path.join(root, 'runs')}`, '--backend', 'transformers', '--max-steps', '1', '--seeds', '1'],
       { encoding: 'utf8', env: HF_ENV, timeout: 120_000 },
     );
     assert.equal(r.status, 1, `exit ${r.status}:\n${r.stdout}\n${r.stderr}`);
     assert.equal(r.stderr.trim(), `finetune.py: ${model}: no model.safetensors; it has only pytorch_model.bin, and the transformers backend never loads pickled weights (torch.load can run code); convert it to safetensors first`);
     assert.ok(!fs.existsSync(marker), 'the pickle in pytorch_model.bin was executed');
-    const results = JSON.parse(fs.readFileSync(path.join(root, 'runs', 'bin-only', 'results.json'), 'utf8'));
+    const results = JSON.parse(fs.readFileSync(path.join(root, 'runs', 'bin-only', 'seed-42', 'results.json'), 'utf8'));
     assert.equal(results.status, 'failed');
     assert.match(results.error, /never loads pickled weights/);
   });
