@@ -16,7 +16,7 @@ import { finetuneSummary, finetuneTableModel, type Cell } from '../src/shared/fi
 import { diffSummaries, displayToken, fmtNum, fmtPct, matchingSentence } from '../src/shared/format';
 import { diffColor, DiffRow, diffScale, tokenDiffGrid } from '../src/shared/compareGrid';
 import {
-  assertNever, ExportFormat, FinetuneResultsData, PngFigure, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
+  assertNever, CurvesExport, ExportFormat, FinetuneResultsData, PngFigure, HostMessage, HostState, PanelRun, UiState, View, WebviewMessage, WebviewState,
 } from '../src/shared/protocol';
 import { clear, h, svgToDom } from './dom';
 import { fastNote, fastToggle } from './fastMode';
@@ -39,9 +39,9 @@ let host: HostState = saved?.host ?? { runs: [] };
 let ui: UiState = saved?.ui ?? { sentence: 0, view: 'layers' };
 let finetune: FinetuneResultsData | undefined = saved?.finetune;
 let status: { text: string; error?: boolean } | undefined;
-const EXPORT_NAMES: Record<ExportFormat | `${PngFigure}-png`, string> = {
+const EXPORT_NAMES: Record<ExportFormat | `${PngFigure}-png` | CurvesExport, string> = {
   csv: 'CSV', 'summary-csv': 'summary CSV', json: 'JSON', svg: 'chart SVG', 'heatmap-svg': 'heatmap SVG', 'trajectory-svg': 'trajectory SVG',
-  'chart-png': 'chart PNG', 'heatmap-png': 'heatmap PNG', 'trajectory-png': 'trajectory PNG',
+  'chart-png': 'chart PNG', 'heatmap-png': 'heatmap PNG', 'trajectory-png': 'trajectory PNG', 'curves-svg': 'learning curves SVG', 'curves-png': 'learning curves PNG',
 };
 /** The `layer-lens.fast` setting, as the host last said (undefined until it has). */
 let fastSetting: boolean | undefined;
@@ -215,6 +215,22 @@ async function exportPng(which: PngFigure, run: PanelRun, compareRunId: string |
     status = { text: `Could not draw the ${which} PNG: ${(e as Error).message}`, error: true };
     render();
   }
+}
+
+/** The learning curves as SVG (the host draws it from its own copy of the results) or PNG (this page rasterizes the same drawing). */
+function curvesExports(data: FinetuneResultsData): HTMLElement {
+  const png = async () => {
+    const tree = buildFinetuneCurves(data, EXPORT_COLORS);
+    try {
+      post({ type: 'exportCurves', png: await rasterize(svgToString(tree), Number(tree.attrs.width), Number(tree.attrs.height), 2) });
+    } catch (e) {
+      status = { text: `Could not draw the learning-curves PNG: ${(e as Error).message}`, error: true };
+      render();
+    }
+  };
+  return h('span', { class: 'figure-exports', role: 'group', 'aria-label': 'Export the learning curves' },
+    h('vscode-button', { secondary: true, 'data-export': 'curves-svg', title: 'The learning curves as SVG, for papers', onclick: () => post({ type: 'exportCurves' }) }, 'Curves SVG'),
+    h('vscode-button', { secondary: true, 'data-export': 'curves-png', title: 'The learning curves as PNG (twice the size)', onclick: () => void png() }, 'PNG'));
 }
 
 async function rasterize(svg: string, width: number, height: number, scale: number): Promise<string> {
@@ -785,7 +801,7 @@ function finetuneView(data: FinetuneResultsData): HTMLElement {
   if (model.notes.length) out.appendChild(h('ul', { class: 'warnings' }, ...model.notes.map((n) => h('li', {}, n))));
   if (model.history.some((x) => x.rows.length > 0)) {
     out.appendChild(h('figure', { class: 'chart finetune-curves' }, svgToDom(buildFinetuneCurves(data, THEME_COLORS)),
-      h('figcaption', {}, 'Accuracy and eval loss on the evaluation set against the optimizer step, one chart each: every seed a thin line, the mean over seeds a thick one.')));
+      h('figcaption', {}, 'Accuracy and eval loss on the evaluation set against the optimizer step, one chart each: every seed a thin line, the mean over seeds a thick one. ', curvesExports(data))));
     const details = h('details', { class: 'history-all' }, h('summary', {}, `Per evaluation (${model.history.length} run${model.history.length === 1 ? '' : 's'})`));
     details.appendChild(h('div', { class: 'side-by-side' }, ...model.history.map((x) => {
       const t = h('table', { class: 'summary history', 'data-testid': 'finetune-history' });

@@ -4,16 +4,18 @@
  * both after a window reload. Data reaches the page only via postMessage, after `ready`.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TokenTrajectory } from '../core/probe/report';
 import { buildChart, chartSubject, compareSeries, compareSubject, EXPORT_COLORS, svgToString } from '../shared/chart';
+import { buildFinetuneCurves } from '../shared/finetuneChart';
 import { buildHeatmapFigure } from '../shared/heatmapFigure';
 import { buildTrajectoryFigure } from '../shared/trajectoryFigure';
 import { pngProblem } from './pngCheck';
 import { DEFAULT_STATISTIC, type Statistic } from '../shared/heatmap';
 import { exportFileName, reportToCsv, reportToJson, summaryToCsv } from '../shared/export';
 import {
-  addRun, assertNever, MAX_RUNS, RUNS_KEPT_LIMIT, ExportFormat, PngFigure, FinetuneResultsData, HostMessage, HostState, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, webviewMessageProblem,
+  addRun, assertNever, MAX_RUNS, RUNS_KEPT_LIMIT, CurvesExport, ExportFormat, PngFigure, FinetuneResultsData, HostMessage, HostState, PANEL_VIEW_TYPE, PanelRun, UiState, WebviewMessage, webviewMessageProblem,
 } from '../shared/protocol';
 import { reviveWebviewState } from '../shared/savedState';
 
@@ -205,6 +207,9 @@ export class ProbePanel implements vscode.Disposable {
       case 'exportPng':
         void this.exportPng(m);
         return;
+      case 'exportCurves':
+        void this.exportCurves(m.png);
+        return;
       case 'rerun': {
         const run = this.state.runs.find((r) => r.id === m.runId);
         if (run) void this.host.rerun(run, { mask: m.mask, pll: m.pll, sublayers: m.sublayers });
@@ -252,7 +257,7 @@ export class ProbePanel implements vscode.Disposable {
       return undefined;
     }
     const { content, ext, suffix, filter } = exportContent(format, run, other, { ...figure, trajectory });
-    return this.save(format, run, { content: new TextEncoder().encode(content), ext, suffix, filter }, target);
+    return this.save(format, exportFileName(run.report, suffix, ext), { content: new TextEncoder().encode(content), ext, filter }, target);
   }
 
   /** A PNG the webview rasterized: checked to be a PNG of sane size before anything is written. */
@@ -267,7 +272,32 @@ export class ProbePanel implements vscode.Disposable {
       return undefined;
     }
     const suffix = m.figure === 'chart' ? '-chart' : m.figure === 'heatmap' ? `-heatmap-s${(m.sentence ?? 0) + 1}-${m.stat ?? DEFAULT_STATISTIC}` : `-trajectory-s${(m.sentence ?? 0) + 1}`;
-    return this.save(`${m.figure}-png`, run, { content: bytes, ext: 'png', suffix, filter: 'PNG' }, target);
+    return this.save(`${m.figure}-png`, exportFileName(run.report, suffix, 'png'), { content: bytes, ext: 'png', filter: 'PNG' }, target);
+  }
+
+  /**
+   * The fine-tuning learning curves: the host draws the SVG from its own copy of the results; a PNG
+   * is the webview's raster of the same drawing, checked like the other PNGs.
+   */
+  async exportCurves(png: string | undefined, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const data = this.finetune;
+    if (!data || !data.runs.some((r) => r.epochs.length > 0)) {
+      this.post({ type: 'error', message: 'No learning curves to export: no run of this comparison has evaluated yet.' });
+      return undefined;
+    }
+    const base = `${path.basename(data.outDir)}-learning-curves`.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+    if (png === undefined) {
+      const svg = svgToString(buildFinetuneCurves(data, EXPORT_COLORS)) + '\n';
+      return this.save('curves-svg', `${base}.svg`, { content: new TextEncoder().encode(svg), ext: 'svg', filter: 'SVG' }, target);
+    }
+    const bytes = Buffer.from(png, 'base64');
+    const problem = pngProblem(bytes);
+    if (problem) {
+      this.host.log.error(`webview sent a learning-curves PNG that is not one: ${problem}`);
+      this.post({ type: 'error', message: `The learning-curves PNG could not be made (${problem}).` });
+      return undefined;
+    }
+    return this.save('curves-png', `${base}.png`, { content: bytes, ext: 'png', filter: 'PNG' }, target);
   }
 
   /**
@@ -276,9 +306,9 @@ export class ProbePanel implements vscode.Disposable {
    * written, or undefined when nothing was written (cancelled, untrusted, error).
    */
   private async save(
-    format: ExportFormat | `${PngFigure}-png`,
-    run: PanelRun,
-    file: { content: Uint8Array; ext: string; suffix: string; filter: string },
+    format: ExportFormat | `${PngFigure}-png` | CurvesExport,
+    name: string,
+    file: { content: Uint8Array; ext: string; filter: string },
     target?: vscode.Uri,
   ): Promise<vscode.Uri | undefined> {
     if (!vscode.workspace.isTrusted) {
@@ -287,7 +317,6 @@ export class ProbePanel implements vscode.Disposable {
     }
     if (!target) {
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-      const name = exportFileName(run.report, file.suffix, file.ext);
       target = await vscode.window.showSaveDialog({
         defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
         filters: { [file.filter]: [file.ext] },

@@ -66,6 +66,8 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'summary-csv', 'j
 /** Figures the webview rasterizes (the host has no canvas) and sends as PNG bytes for the host to write. */
 export type PngFigure = 'chart' | 'heatmap' | 'trajectory';
 export const PNG_FIGURES: readonly PngFigure[] = ['chart', 'heatmap', 'trajectory'];
+/** The fine-tuning learning curves, written as SVG (host-built) or PNG (the webview's raster of the same SVG). */
+export type CurvesExport = 'curves-svg' | 'curves-png';
 /** Largest PNG the host accepts from the webview, base64 characters (≈ 24 MB of PNG). */
 export const MAX_PNG_BASE64 = 32_000_000;
 
@@ -74,7 +76,7 @@ export type HostMessage =
   | { type: 'state'; state: HostState }
   /** The comparison of a fine-tuning run folder, re-sent whenever one of its results.json files changes. `focus` switches the view to it. */
   | { type: 'finetuneResults'; results: FinetuneResultsData; focus: boolean }
-  | { type: 'exported'; format: ExportFormat | `${PngFigure}-png`; file: string }
+  | { type: 'exported'; format: ExportFormat | `${PngFigure}-png` | CurvesExport; file: string }
   /** The `layer-lens.fast` setting now (sent after `ready` and when it changes): the panel's fast-mode toggle shows it. */
   | { type: 'fastMode'; fast: boolean }
   /** A token followed through one sentence of a run, as asked for with `trajectory`. */
@@ -88,6 +90,8 @@ export type WebviewMessage =
   | { type: 'export'; format: ExportFormat; runId: string; compareRunId?: string; sentence?: number; stat?: Statistic }
   /** A figure the webview drew from the same SVG the host exports, rasterized: `png` is base64. */
   | { type: 'exportPng'; figure: PngFigure; runId: string; compareRunId?: string; sentence?: number; stat?: Statistic; png: string }
+  /** The learning curves of the fine-tuning comparison the panel shows: SVG, or with `png` (base64) the webview's raster of it. */
+  | { type: 'exportCurves'; png?: string }
   /** Re-runs a run; `mask` also masks one more token of one sentence ("mask this word"), `pll` masks each token in turn. */
   | { type: 'rerun'; runId: string; mask?: { sentence: number; position: number }; pll?: boolean; sublayers?: boolean }
   /** "Tuned lens…": the host asks for a lens folder and probes the run's sentences through it, compared with the run. */
@@ -138,6 +142,7 @@ export const webviewMessageSchema = tagged({
     figure: lit(...(PNG_FIGURES as readonly PngFigure[])), runId: id(), compareRunId: opt(id()),
     sentence: opt(num({ int: true, min: 0, max: 10_000_000 })), stat: opt(lit(...STATISTIC_IDS)), png: str(MAX_PNG_BASE64),
   }),
+  exportCurves: obj({ png: opt(str(MAX_PNG_BASE64)) }),
   rerun: obj({
     runId: id(),
     mask: opt(obj({ sentence: num({ int: true, min: 0 }), position: num({ int: true, min: 0 }) })),

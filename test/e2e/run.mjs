@@ -963,6 +963,38 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     await page.screenshot({ path: path.join(ARTIFACTS, 'finetune-light.png') });
     await wv.locator('svg[data-testid="finetune-curves"]').first().scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, 'finetune-curves-light.png') });
+
+    // The curves as figures: the SVG the host draws (export colours) and the webview's PNG of it.
+    const svgTarget = path.join(WS, 'ui-curves.svg');
+    const proposedSvg = await saveThroughDialog(page, wv.locator('figure.finetune-curves vscode-button[data-export="curves-svg"]'), svgTarget, 'svg');
+    assert(/e2e-run-learning-curves\.svg$/.test(proposedSvg), `proposed ${proposedSvg}`);
+    const svg = fs.readFileSync(svgTarget, 'utf8');
+    const paths = svg.match(/<path /g)?.length ?? 0;
+    assert(paths === 16 && svg.includes('fill="#ffffff"'), `exported curves: ${paths} paths (want 16), white background ${svg.includes('fill="#ffffff"')}`);
+    // Every seed's last evaluation, as its results file says it, is a titled point of the accuracy chart.
+    const fixtureDir = path.join(ROOT, 'test/fixtures/finetune-seeds');
+    let points = 0;
+    for (const model of fs.readdirSync(fixtureDir).filter((d) => fs.statSync(path.join(fixtureDir, d)).isDirectory())) {
+      for (const seedDir of fs.readdirSync(path.join(fixtureDir, model))) {
+        const r = JSON.parse(fs.readFileSync(path.join(fixtureDir, model, seedDir, 'results.json'), 'utf8'));
+        const last = r.epochs.filter((e) => e.at === 'step').at(-1);
+        const title = `${model} seed ${r.seed}, step ${last.step}: ${(last.accuracy * 100).toFixed(1)}%`;
+        assert(svg.includes(`<title>${title}</title>`), `the exported curves lack the point "${title}"`);
+        points++;
+      }
+    }
+    assert(points === 6, `${points} seed runs in the fixture`);
+    const pngTarget = path.join(WS, 'ui-curves.png');
+    await saveThroughDialog(page, wv.locator('figure.finetune-curves vscode-button[data-export="curves-png"]'), pngTarget, 'png');
+    const png = fs.readFileSync(pngTarget);
+    const size = [png.readUInt32BE(16), png.readUInt32BE(20)];
+    const svgSize = [Number(/ width="(\d+)"/.exec(svg)[1]), Number(/ height="(\d+)"/.exec(svg)[1])];
+    assert(png.subarray(1, 4).toString() === 'PNG' && size[0] === 2 * svgSize[0] && size[1] === 2 * svgSize[1], `curves PNG ${size.join(' × ')}, SVG ${svgSize.join(' × ')}`);
+    await wv.locator('p.status', { hasText: 'Saved learning curves PNG to' }).waitFor({ timeout: 10_000 });
+    log(`  learning curves exported: SVG ${paths} paths, ${points} seeds' last points checked; PNG ${size.join(' × ')}`);
+    fs.copyFileSync(pngTarget, path.join(ARTIFACTS, 'exported-curves.png'));
+    fs.rmSync(svgTarget, { force: true });
+    fs.rmSync(pngTarget, { force: true });
   });
 
   await check('ui: high-contrast theme: borders, mismatch marks, colour scale and focus outline are visible', async () => {

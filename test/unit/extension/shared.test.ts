@@ -195,6 +195,8 @@ describe('shared: protocol', () => {
       { type: 'rerun', runId: 'r1' },
       { type: 'export', format: 'heatmap-svg', runId: 'r1', sentence: 2, stat: 'rank' },
       { type: 'exportPng', figure: 'chart', runId: 'r1', png: 'iVBORw0KGgo=' },
+      { type: 'exportCurves' },
+      { type: 'exportCurves', png: 'iVBORw0KGgo=' },
       { type: 'log', level: 'warn', message: 'hello' },
     ];
     for (const m of good) assert.equal(webviewMessageProblem(m), undefined, JSON.stringify(m));
@@ -209,6 +211,8 @@ describe('shared: protocol', () => {
       [{ type: 'export', format: 'heatmap-svg', runId: 'r1', stat: 'evil' }, 'stat is "evil"'],
       [{ type: 'exportPng', figure: 'chart', runId: 'r1' }, 'png is undefined'],
       [{ type: 'exportPng', figure: 'movie', runId: 'r1', png: '' }, 'figure is "movie"'],
+      [{ type: 'exportCurves', png: 42 }, 'png is 42, expected a string'],
+      [{ type: 'exportCurves', outDir: '/etc' }, 'has an unknown field "outDir"'],
       // The host no longer listens to the webview's UI choices (they live in its own saved state).
       [{ type: 'uiChanged', ui: { sentence: 0, view: 'layers' } }, 'type is "uiChanged"'],
       [{ type: 'constructor' }, 'type is "constructor"'],
