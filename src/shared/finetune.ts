@@ -377,6 +377,8 @@ export interface CurvePoint {
 export interface CurveSeries {
   name: string;
   role: FinetuneRun['role'];
+  /** The layer plan of a deepened model (named in the figure's legend). */
+  plan: string | null;
   /** One line per seed. */
   seeds: { seed: number | null; points: CurvePoint[] }[];
   /** Mean over the seeds at the steps every seed evaluated (only with two or more seeds). */
@@ -394,6 +396,6 @@ export function learningCurves(data: FinetuneResultsData, m: 'accuracy' | 'evalL
     const withPoints = seeds.filter((s) => s.points.length);
     const common = withPoints.length > 1 ? withPoints[0].points.map((p) => p.step).filter((st) => withPoints.every((s) => s.points.some((p) => p.step === st))) : [];
     const meanPts = common.map((step) => ({ step, value: mean(withPoints.map((s) => s.points.find((p) => p.step === step)!.value)) }));
-    return { name: g.name, role: g.role, seeds, mean: meanPts };
+    return { name: g.name, role: g.role, plan: g.plan, seeds, mean: meanPts };
   });
 }

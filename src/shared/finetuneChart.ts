@@ -59,7 +59,7 @@ export function buildFinetuneCurves(data: FinetuneResultsData, colors: ChartColo
     const ly = 40 + 12 + si * 16;
     const c = colors.series[si % colors.series.length][0];
     children.push({ tag: 'line', attrs: { x1: M.left, x2: M.left + 22, y1: ly - 4, y2: ly - 4, stroke: c, 'stroke-width': 3, ...(si ? { 'stroke-dasharray': '6 3' } : {}) } });
-    children.push(svgText(M.left + 28, ly, truncate(`${s.name} (${s.role}, ${s.seeds.length} seed${s.seeds.length === 1 ? '' : 's'})`, 80), colors.text, 'start'));
+    children.push(svgText(M.left + 28, ly, truncate(`${s.name} (${s.role}${s.plan ? `, plan ${s.plan}` : ''}, ${s.seeds.length} seed${s.seeds.length === 1 ? '' : 's'})`, 80), colors.text, 'start'));
   });
   const la = lossAxis(loss);
   const digits = Math.max(0, -Math.floor(Math.log10(niceStep(la.hi - la.lo))) + 1);
