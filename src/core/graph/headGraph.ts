@@ -102,13 +102,16 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     const bias = head.bias ? w(head.bias) : undefined;
     if (bias) approx = g.op('Add', [approx, bias]);
 
-    // Int8 log-probs in one fused pass; the candidates are their top C.
-    const approxLogp = g.op('LogSoftmax', [approx], { axis: 1 }); // [R, V]
-    const [candApproxLogp, candIds] = g.opMulti('TopK', [approxLogp, g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 1 });
+    // The int8 distribution in one op (no log-probs: the sums below need only p8 and the logits);
+    // the candidates are the top C int8 logits.
+    const p8 = g.op('Softmax', [approx], { axis: 1 }); // [R, V]
+    const [candApprox, candIds] = g.opMulti('TopK', [approx, g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 1 });
+    const candApproxP = g.op('GatherElements', [p8, candIds], { axis: 1 }); // [R, C]
     const axis1 = g.int64Const([1]);
     const first = (x: string) => g.op('Slice', [x, g.int64Const([0]), g.int64Const([1]), axis1]);
-    // The int8 log-sum-exp per row, from the best candidate's int8 logit and int8 log-prob.
-    const lseApprox = g.op('Sub', [first(g.op('GatherElements', [approx, candIds], { axis: 1 })), first(candApproxLogp)]); // [R, 1]
+    // The int8 log-sum-exp per row, from the best candidate: lse8 = z8_1 − log p8_1.
+    const lseApprox = g.op('Sub', [first(candApprox), g.op('Log', [first(candApproxP)])]); // [R, 1]
+    const candApproxLogp = g.op('Sub', [candApprox, lseApprox]);
 
     // Exact fp32 logits of the candidates and of the input token, from gathered decoder rows.
     const table = head.decoderWeight.transposed ? g.op('Transpose', [w(head.decoderWeight)], { perm: [1, 0] }) : w(head.decoderWeight);
@@ -122,7 +125,6 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     // log Σ exp over the vocabulary: the int8 sum with the candidates' terms swapped for exact
     // ones, lse = lse8 + δ with δ = log(1 − Σ_c p8_c + Σ_c exp(z_c − lse8)).
     const sumRow = (x: string) => g.op('ReduceSum', [x, axis1], { keepdims: 1 });
-    const candApproxP = g.op('Exp', [candApproxLogp]);
     const restP = g.op('Relu', [g.op('Sub', [g.floatConst(1), sumRow(candApproxP)])]);
     const delta = g.op('Log', [g.op('Add', [restP, sumRow(g.op('Exp', [g.op('Sub', [candExact, lseApprox])]))])]); // [R, 1]
     const lse = g.op('Add', [lseApprox, delta]);
@@ -140,32 +142,40 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     // copy comes from another product and may differ from inputExact in the last bit).
     const toFloat = (x: string) => g.op('Cast', [x], { to: TensorType.FLOAT });
     const count = (x: string, threshold: string) => g.op('ReduceSum', [toFloat(g.op('Greater', [x, threshold])), axis1], { keepdims: 1 });
-    const threshold8 = g.op('Sub', [inputExact, lseApprox]);
     const idCol = g.op('Reshape', [ids, g.int64Const([-1, 1])]); // [R, 1]
     const isInput = g.op('Equal', [candIds, idCol]); // [R, C]
     const candAbove = g.op('ReduceSum', [toFloat(g.op('And', [g.op('Greater', [candLogp, inputLogp]), g.op('Not', [isInput])])), axis1], { keepdims: 1 });
     const inputIsCand = g.op('ReduceMax', [toFloat(isInput)], { axes: [1], keepdims: 1 }); // opset 17: axes is an attribute
-    const selfOutside = g.op('Mul', [toFloat(g.op('Greater', [g.op('GatherElements', [approxLogp, idCol], { axis: 1 }), threshold8])), g.op('Sub', [g.floatConst(1), inputIsCand])]);
-    const restAbove = g.op('Sub', [g.op('Sub', [count(approxLogp, threshold8), count(candApproxLogp, threshold8)]), selfOutside]);
+    const selfOutside = g.op('Mul', [toFloat(g.op('Greater', [g.op('GatherElements', [approx, idCol], { axis: 1 }), inputExact])), g.op('Sub', [g.floatConst(1), inputIsCand])]);
+    const restAbove = g.op('Sub', [g.op('Sub', [count(approx, inputExact), count(candApprox, inputExact)]), selfOutside]);
     const rank = g.op('Add', [restAbove, candAbove]);
     g.named('Reshape', [rank, g.int64Const([stateCount, -1])], 'rank_above');
 
+    // Σ_v a·b over the vocabulary of [.., 1, V] rows (b's leading dims broadcast) as one
+    // FusedMatMul with transB: MLAS's M = 1 dot-product kernel, no [rows × vocab] temporary
+    // (Mul + ReduceSum writes one and reads it back).
+    const dot = (a: string, b: string) => g.msOp('FusedMatMul', [a, b], { transB: 1 });
+    const asRows = (x: string, lead: number[]) => g.op('Reshape', [x, g.int64Const([...lead, 1, V])]);
+    const pz = g.op('Reshape', [dot(asRows(p8, [-1]), asRows(approx, [-1])), g.int64Const([-1, 1])]); // Σ p8·z8 [R, 1]
+
     // Entropy: exact terms for the candidates, int8 terms (rescaled by e^−δ) for the rest:
-    // Σ_rest p·log p = e^−δ·(A − δ·B), A = Σ_rest p8·log p8, B = Σ_rest p8.
-    const p8 = g.op('Exp', [approxLogp]);
-    const sumVocab = (x: string) => g.op('ReduceSum', [x, axis1], { keepdims: 1 });
-    const restA = g.op('Sub', [sumVocab(g.op('Mul', [p8, approxLogp])), sumRow(g.op('Mul', [candApproxP, candApproxLogp]))]);
+    // Σ_rest p·log p = e^−δ·(A − δ·B), A = Σ_rest p8·log p8, B = Σ_rest p8, where
+    // Σ_all p8·log p8 = Σ p8·z8 − lse8.
+    const restA = g.op('Sub', [g.op('Sub', [pz, lseApprox]), sumRow(g.op('Mul', [candApproxP, candApproxLogp]))]);
     const shrink = g.op('Exp', [g.op('Neg', [delta])]);
     const restTerm = g.op('Mul', [shrink, g.op('Sub', [restA, g.op('Mul', [delta, restP])])]);
     const candTerm = sumRow(g.op('Mul', [g.op('Exp', [candLogp]), candLogp]));
-    const entropy = g.named('Reshape', [g.op('Neg', [g.op('Add', [restTerm, candTerm])]), g.int64Const([stateCount, -1])], 'entropy');
-    // KL(final ‖ layer) between the int8 distributions, Σ p8_F·(log p8_F − log p8_l): never
-    // negative, and 0 at the final layer itself (mixing in the exact candidate terms would not be).
-    const logp8 = toStates(approxLogp, V);
-    const crossF = sumOverVocab(g.op('Mul', [lastState(toStates(p8, V)), logp8])); // [S, P]
-    g.named('Sub', [lastState(crossF), crossF], 'kl');
+    g.named('Reshape', [g.op('Neg', [g.op('Add', [restTerm, candTerm])]), g.int64Const([stateCount, -1])], 'entropy');
+    // KL(final ‖ layer) between the int8 distributions, Σ p8_F·(log p8_F − log p8_l): ≥ 0 up to
+    // rounding, and exactly 0 at the final layer itself (mixing in the exact candidate terms would
+    // not be). Σ p8_F·log p8_l = Σ p8_F·z8_l − lse8_l, one dot per state and position against p8_F.
+    const pFinal = g.op('Reshape', [lastState(toStates(p8, V)), g.int64Const([1, -1, 1, V])]); // [1, P, 1, V]
+    const cross = g.op('Sub', [
+      g.op('Reshape', [dot(asRows(approx, [stateCount, -1]), pFinal), g.int64Const([stateCount, -1])]),
+      g.op('Reshape', [lseApprox, g.int64Const([stateCount, -1])]),
+    ]); // [S, P]
+    g.named('Sub', [lastState(cross), cross], 'kl');
   }
-
   return {
     opset: 17,
     nodes: g.nodes,
