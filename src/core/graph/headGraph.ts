@@ -92,20 +92,25 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     g.named('Sub', [g.op('Neg', [lastState(entropy)]), sumOverVocab(g.op('Mul', [g.op('Exp', [lastState(logp)]), logp]))], 'kl');
   } else {
     const C = Math.min(V, Math.max(FAST_CANDIDATES, topK));
-    const { weight: q8, scale } = quantizeRows(head.decoderWeight, V, config.hiddenSize);
-    const wq = g.inline('decoder_s8', TensorType.INT8, [config.hiddenSize, V], q8);
-    const wScale = g.inline('decoder_scale', TensorType.FLOAT, [V], new Uint8Array(scale.buffer));
-    // Activations quantized per chunk (u8, asymmetric); ORT fuses this chain into DynamicQuantizeMatMul.
+    // The int8 product has Vp ≥ V columns (a multiple of CANDIDATE_GROUPS): the extra ones have
+    // zero weights and a −1e30 bias, so they never count (p = 0, never above a logit).
+    const Vp = Math.ceil(V / CANDIDATE_GROUPS) * CANDIDATE_GROUPS;
+    const { weight: q8, scale } = quantizeRows(head.decoderWeight, V, config.hiddenSize, Vp);
+    const wq = g.inline('decoder_s8', TensorType.INT8, [config.hiddenSize, Vp], q8);
+    const wScale = g.inline('decoder_scale', TensorType.FLOAT, [Vp], new Uint8Array(scale.buffer));
+    const paddedBias = new Float32Array(Vp).fill(-1e30);
+    if (head.bias) paddedBias.set(readTensorF32(head.bias));
+    else paddedBias.fill(0, 0, V);
+    // Activations quantized per chunk (u8, asymmetric); ORT fuses this chain, bias included, into DynamicQuantizeMatMul.
     const [tq, tScale, tZero] = g.opMulti('DynamicQuantizeLinear', [t], 3);
     const product = g.op('Cast', [g.op('MatMulInteger', [tq, wq, tZero])], { to: TensorType.FLOAT });
-    let approx = g.op('Mul', [product, g.op('Mul', [tScale, wScale])]);
+    const approx = g.op('Add', [g.op('Mul', [product, g.op('Mul', [tScale, wScale])]), g.inline('decoder_bias_padded', TensorType.FLOAT, [Vp], new Uint8Array(paddedBias.buffer))]); // [R, Vp]
     const bias = head.bias ? w(head.bias) : undefined;
-    if (bias) approx = g.op('Add', [approx, bias]);
 
     // The int8 distribution in one op (no log-probs: the sums below need only p8 and the logits);
     // the candidates are the top C int8 logits.
     const p8 = g.op('Softmax', [approx], { axis: 1 }); // [R, V]
-    const [candApprox, candIds] = g.opMulti('TopK', [approx, g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 1 });
+    const [candApprox, candIds] = topCandidates(g, approx, Vp, C);
     const candApproxP = g.op('GatherElements', [p8, candIds], { axis: 1 }); // [R, C]
     const axis1 = g.int64Const([1]);
     const first = (x: string) => g.op('Slice', [x, g.int64Const([0]), g.int64Const([1]), axis1]);
@@ -155,7 +160,7 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     // FusedMatMul with transB: MLAS's M = 1 dot-product kernel, no [rows × vocab] temporary
     // (Mul + ReduceSum writes one and reads it back).
     const dot = (a: string, b: string) => g.msOp('FusedMatMul', [a, b], { transB: 1 });
-    const asRows = (x: string, lead: number[]) => g.op('Reshape', [x, g.int64Const([...lead, 1, V])]);
+    const asRows = (x: string, lead: number[]) => g.op('Reshape', [x, g.int64Const([...lead, 1, Vp])]);
     const pz = g.op('Reshape', [dot(asRows(p8, [-1]), asRows(approx, [-1])), g.int64Const([-1, 1])]); // Σ p8·z8 [R, 1]
 
     // Entropy: exact terms for the candidates, int8 terms (rescaled by e^−δ) for the rest:
@@ -169,7 +174,7 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     // KL(final ‖ layer) between the int8 distributions, Σ p8_F·(log p8_F − log p8_l): ≥ 0 up to
     // rounding, and exactly 0 at the final layer itself (mixing in the exact candidate terms would
     // not be). Σ p8_F·log p8_l = Σ p8_F·z8_l − lse8_l, one dot per state and position against p8_F.
-    const pFinal = g.op('Reshape', [lastState(toStates(p8, V)), g.int64Const([1, -1, 1, V])]); // [1, P, 1, V]
+    const pFinal = g.op('Reshape', [lastState(toStates(p8, Vp)), g.int64Const([1, -1, 1, Vp])]); // [1, P, 1, V]
     const cross = g.op('Sub', [
       g.op('Reshape', [dot(asRows(approx, [stateCount, -1]), pFinal), g.int64Const([stateCount, -1])]),
       g.op('Reshape', [lseApprox, g.int64Const([stateCount, -1])]),
@@ -195,14 +200,37 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
   };
 }
 
+/** Groups of the candidates' pre-selection (see topCandidates). */
+const CANDIDATE_GROUPS = 16;
+
 /**
- * The decoder [V, H] as s8 per output row (symmetric: scale = max |row| / 127), laid out [H, V]
- * for MatMulInteger. The fp32 decoder is read whole for this, once per session, and dropped
- * (a transient 4·V·H bytes on the host).
+ * The top C entries of each row of z [R, Vp], sorted, with their ids. TopK over the whole
+ * vocabulary walks it element by element (ORT's heap selection, ~1 ns an entry); here the row
+ * is read as 16 × (Vp/16), one vectorized ReduceMax over the 16 takes the maximum of each
+ * strided group {b, b + Vp/16, …}, the top C groups are picked, and TopK runs on their 16·C
+ * entries. The same set: an entry of the row's top C has at most C − 1 groups with a larger
+ * maximum, so its group is among the top C (ties may pick another, equal entry).
  */
-export function quantizeRows(entry: TensorEntry, V: number, H: number): { weight: Uint8Array; scale: Float32Array } {
-  const q = new Int8Array(H * V);
-  const scale = new Float32Array(V);
+function topCandidates(g: GraphBuilder, z: string, Vp: number, C: number): [string, string] {
+  const G = CANDIDATE_GROUPS;
+  const n = Vp / G;
+  if (n <= 4 * C) return g.opMulti('TopK', [z, g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 1 }) as [string, string];
+  const groupMax = g.op('ReduceMax', [g.op('Reshape', [z, g.int64Const([0, G, n])])], { axes: [1], keepdims: 0 }); // [R, n]
+  const [, groups] = g.opMulti('TopK', [groupMax, g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 0 }); // [R, C]
+  const strides = g.int64Const(Array.from({ length: G }, (_, j) => j * n), [1, G, 1]);
+  const ids = g.op('Reshape', [g.op('Add', [g.op('Unsqueeze', [groups, g.int64Const([1])]), strides]), g.int64Const([0, -1])]); // [R, G·C]
+  const [top, at] = g.opMulti('TopK', [g.op('GatherElements', [z, ids], { axis: 1 }), g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 1 });
+  return [top, g.op('GatherElements', [ids, at], { axis: 1 })];
+}
+
+/**
+ * The decoder [V, H] as s8 per output row (symmetric: scale = max |row| / 127), laid out
+ * [H, Vp] for MatMulInteger, columns V…Vp−1 zero. The fp32 decoder is read whole for this, once
+ * per session, and dropped (a transient 4·V·H bytes on the host).
+ */
+export function quantizeRows(entry: TensorEntry, V: number, H: number, Vp = V): { weight: Uint8Array; scale: Float32Array } {
+  const q = new Int8Array(H * Vp);
+  const scale = new Float32Array(Vp).fill(1);
   const f = readTensorF32(entry);
   // f holds [V, H] (PyTorch) or its transpose [H, V].
   const at = entry.transposed ? (v: number, k: number) => f[k * V + v] : (v: number, k: number) => f[v * H + k];
@@ -212,7 +240,7 @@ export function quantizeRows(entry: TensorEntry, V: number, H: number): { weight
     const s = max > 0 ? max / 127 : 1;
     scale[v] = s;
     const inv = 1 / s;
-    for (let k = 0; k < H; k++) q[k * V + v] = Math.round(at(v, k) * inv);
+    for (let k = 0; k < H; k++) q[k * Vp + v] = Math.round(at(v, k) * inv);
   }
   return { weight: new Uint8Array(q.buffer), scale };
 }
