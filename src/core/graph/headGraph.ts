@@ -12,7 +12,7 @@
  *   candidates' terms replaced by exact ones, so log-probs, entropy, KL and ranks beyond the
  *   candidates are approximate (the engine measures by how much on a sample of the run).
  */
-import { readTensorF32, TensorEntry } from '../checkpoint/safetensors';
+import { readTensorF32, readTensorRowsF32, TensorEntry } from '../checkpoint/safetensors';
 import { required } from '../checkpoint/resolve';
 import { HeadKind } from '../families/types';
 import { GraphBuilder, OnnxModel, TensorType } from './onnx';
@@ -80,16 +80,23 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
   const lastState = (x: string) => g.op('Slice', [x, g.int64Const([stateCount - 1]), g.int64Const([stateCount]), g.int64Const([0])]);
   const ids = g.op('Expand', [g.op('Reshape', ['ids', g.int64Const([1, -1, 1])]), g.int64Const([stateCount, 1, 1])]);
 
+  // Σ_v a·b over the vocabulary of [.., 1, V] rows (b's leading dims broadcast) as one
+  // FusedMatMul with transB: MLAS's M = 1 dot-product kernel, no [rows × vocab] temporary
+  // (Mul + ReduceSum writes one and reads it back).
+  const dot = (a: string, b: string) => g.msOp('FusedMatMul', [a, b], { transB: 1 });
+
   if (mode === 'exact') {
     const logp = toStates(g.op('LogSoftmax', [linear(t, head.decoderWeight, head.bias)], { axis: 1 }), V);
     const inputLogp = g.op('GatherElements', [logp, ids], { axis: 2 });
     g.nodes.push({ op: 'TopK', inputs: [logp, g.int64Const([topK])], outputs: ['topk_logp', 'topk_ids'], attrs: { axis: 2, largest: 1, sorted: 1 } });
     g.named('Reshape', [inputLogp, g.int64Const([stateCount, -1])], 'input_logp');
     g.named('Identity', [countAbove(logp, inputLogp)], 'rank_above');
-    const entropy = g.named('Neg', [sumOverVocab(g.op('Mul', [g.op('Exp', [logp]), logp]))], 'entropy');
+    const byState = (x: string, states: number) => g.op('Reshape', [x, g.int64Const([states, -1, 1, V])]);
+    const toCells = (x: string) => g.op('Reshape', [x, g.int64Const([stateCount, -1])]);
+    const entropy = g.named('Neg', [toCells(dot(byState(g.op('Exp', [logp]), stateCount), byState(logp, stateCount)))], 'entropy');
     // KL(final ‖ layer) = Σ p_F·log p_F − Σ p_F·log p = −entropy_F − Σ p_F·log p: one [rows × vocab]
     // temporary and one pass fewer than Σ p_F·(log p_F − log p).
-    g.named('Sub', [g.op('Neg', [lastState(entropy)]), sumOverVocab(g.op('Mul', [g.op('Exp', [lastState(logp)]), logp]))], 'kl');
+    g.named('Sub', [g.op('Neg', [lastState(entropy)]), toCells(dot(byState(logp, stateCount), byState(g.op('Exp', [lastState(logp)]), 1)))], 'kl');
   } else {
     const C = Math.min(V, Math.max(FAST_CANDIDATES, topK));
     // The int8 product has Vp ≥ V columns (a multiple of CANDIDATE_GROUPS): the extra ones have
@@ -156,10 +163,6 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     const rank = g.op('Add', [restAbove, candAbove]);
     g.named('Reshape', [rank, g.int64Const([stateCount, -1])], 'rank_above');
 
-    // Σ_v a·b over the vocabulary of [.., 1, V] rows (b's leading dims broadcast) as one
-    // FusedMatMul with transB: MLAS's M = 1 dot-product kernel, no [rows × vocab] temporary
-    // (Mul + ReduceSum writes one and reads it back).
-    const dot = (a: string, b: string) => g.msOp('FusedMatMul', [a, b], { transB: 1 });
     const asRows = (x: string, lead: number[]) => g.op('Reshape', [x, g.int64Const([...lead, 1, Vp])]);
     const pz = g.op('Reshape', [dot(asRows(p8, [-1]), asRows(approx, [-1])), g.int64Const([-1, 1])]); // Σ p8·z8 [R, 1]
 
@@ -223,24 +226,32 @@ function topCandidates(g: GraphBuilder, z: string, Vp: number, C: number): [stri
   return [top, g.op('GatherElements', [ids, at], { axis: 1 })];
 }
 
+/** Decoder rows read and quantized at a time: 16 MiB of fp32 at H = 1024, not the whole decoder. */
+const QUANTIZE_ROWS = 4096;
+
 /**
  * The decoder [V, H] as s8 per output row (symmetric: scale = max |row| / 127), laid out
- * [H, Vp] for MatMulInteger, columns V…Vp−1 zero. The fp32 decoder is read whole for this, once
- * per session, and dropped (a transient 4·V·H bytes on the host).
+ * [H, Vp] for MatMulInteger, columns V…Vp−1 zero. A decoder stored [V, H] is read in blocks of
+ * QUANTIZE_ROWS rows, so the host never holds its fp32 copy (4·V·H bytes: 393 MB at a 256k
+ * vocabulary); one stored as its transpose [H, V] is read whole.
  */
 export function quantizeRows(entry: TensorEntry, V: number, H: number, Vp = V): { weight: Uint8Array; scale: Float32Array } {
   const q = new Int8Array(H * Vp);
   const scale = new Float32Array(Vp).fill(1);
-  const f = readTensorF32(entry);
-  // f holds [V, H] (PyTorch) or its transpose [H, V].
-  const at = entry.transposed ? (v: number, k: number) => f[k * V + v] : (v: number, k: number) => f[v * H + k];
-  for (let v = 0; v < V; v++) {
-    let max = 0;
-    for (let k = 0; k < H; k++) max = Math.max(max, Math.abs(at(v, k)));
-    const s = max > 0 ? max / 127 : 1;
-    scale[v] = s;
-    const inv = 1 / s;
-    for (let k = 0; k < H; k++) q[k * Vp + v] = Math.round(at(v, k) * inv);
+  const whole = entry.transposed ? readTensorF32(entry) : undefined;
+  for (let first = 0; first < V; first += QUANTIZE_ROWS) {
+    const count = Math.min(QUANTIZE_ROWS, V - first);
+    const f = whole ?? readTensorRowsF32(entry, first, count);
+    // f holds rows first… of [V, H], or the whole transpose [H, V].
+    const at = whole ? (v: number, k: number) => f[k * V + v] : (v: number, k: number) => f[(v - first) * H + k];
+    for (let v = first; v < first + count; v++) {
+      let max = 0;
+      for (let k = 0; k < H; k++) max = Math.max(max, Math.abs(at(v, k)));
+      const s = max > 0 ? max / 127 : 1;
+      scale[v] = s;
+      const inv = 1 / s;
+      for (let k = 0; k < H; k++) q[k * Vp + v] = Math.round(at(v, k) * inv);
+    }
   }
   return { weight: new Uint8Array(q.buffer), scale };
 }
