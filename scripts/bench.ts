@@ -18,7 +18,8 @@
  *
  * Knobs: `--quick` (or LAYER_LENS_BENCH_QUICK=1): one pair, short runs, no BERT-large/256k;
  * `--only lens|families|scale|speed|memory` (or LAYER_LENS_BENCH_ONLY): just the tuned-lens, modern-family,
- *   scale-out, BERT-base/reference speed or memory (head arena, BERT-large, 256k) tables;
+ *   scale-out, speed (kernel, cold/warm, BERT-base/reference exact vs fast, agreement) or memory
+ *   (head arena, BERT-large, 256k) tables;
  * LAYER_LENS_BENCH_PAIRS=N; LAYER_LENS_THREADS=N.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -387,23 +388,22 @@ async function main(): Promise<void> {
 
 /** Exact vs fast (and PyTorch) on BERT-shaped checkpoints, cold start, prepacking, fast-mode agreement. */
 function coreTables(bench: string, base: string): void {
-  kernelReport(base);
-  coldTable(base);
   speedTables(base);
   prepackTable(base);
-
-  console.log('\nFast vs exact on data/heldout-sentences.txt (cells = sentences × tokens × states; top-k = 5)');
-  console.log('model                 sent.   cells    top-1  top-k ord  mean|Δlp|  max|Δlp|  max|ΔH|  max|ΔKL|  same rank  calib. max|Δlp|');
-  accuracyRow('reference-bert-mini', REFERENCE, 500);
-  accuracyRow('BERT-base random', base, QUICK ? 20 : 100);
 
   if (!QUICK) memoryTables(bench, base);
 }
 
-/** `--only speed`: exact vs fast (and PyTorch) on BERT-base random and the reference model. */
+/** `--only speed`: the int8 kernel, cold start and warm 1×32, exact vs fast (and PyTorch) on BERT-base random and the reference model, fast-vs-exact agreement. */
 function speedTables(base: string): void {
+  kernelReport(base);
+  coldTable(base);
   speedTable('BERT-base random (768 hidden, 12 layers, 30,522 vocab, F32)', base, BERT_BASE, QUICK ? ['1x32', '8x32'] : ['1x32', '8x32', '32x128'], true);
   speedTable('Reference model (reference-bert-mini: 256 hidden, 4 layers, 30,522 vocab, F16)', REFERENCE, undefined, ['8x32', '32x128'], false);
+  console.log('\nFast vs exact on data/heldout-sentences.txt (cells = sentences × tokens × states; top-k = 5)');
+  console.log('model                 sent.   cells    top-1  top-k ord  mean|Δlp|  max|Δlp|  max|ΔH|  max|ΔKL|  same rank  calib. max|Δlp|');
+  accuracyRow('reference-bert-mini', REFERENCE, 500);
+  accuracyRow('BERT-base random', base, QUICK ? 20 : 100);
 }
 
 /** `--only memory`: the head's memory pattern paired, BERT-large and a 256k vocabulary (exact vs fast, peak RSS). */

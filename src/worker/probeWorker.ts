@@ -10,8 +10,11 @@ import type { BatchInput, FastCalibration, FromWorker, OrtTuning, RawLayerOutput
 import { BackendListing, ExecutionProvider, providerErrorLine, unavailableReason } from '../core/probe/executionProvider';
 
 let ort: typeof Ort | undefined;
+/** The built graphs without their bytes: once the sessions exist, ORT holds what it needs. */
+type GraphShape = Omit<BuiltProbeGraphs, 'encoder' | 'head' | 'exactHead'>;
+
 let opened:
-  | { encoder: Ort.InferenceSession; head: Ort.InferenceSession; exactHead?: Ort.InferenceSession; graphs: BuiltProbeGraphs }
+  | { encoder: Ort.InferenceSession; head: Ort.InferenceSession; exactHead?: Ort.InferenceSession; graphs: GraphShape }
   | undefined;
 
 /** Positions of each batch that fast mode also runs through the exact head, to measure its error. */
@@ -115,7 +118,8 @@ async function createSessions(graphs: BuiltProbeGraphs, threads: number, tuning:
     if (tuning.optimizedHeadPath) headOptions.optimizedModelFilePath = tuning.optimizedHeadPath;
     const head = await create(graphs.head, headOptions);
     const exactHead = graphs.exactHead ? await create(graphs.exactHead, { ...withPrepack(false), enableMemPattern: false }) : undefined;
-    return { encoder, head, exactHead, graphs };
+    const { encoder: _e, head: _h, exactHead: _x, ...shape } = graphs;
+    return { encoder, head, exactHead, graphs: shape };
   } catch (e) {
     // A provider can fail on the second session after the first started: free what was made.
     await Promise.all(made.map((s) => s.release().catch(() => undefined)));

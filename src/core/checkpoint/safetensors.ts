@@ -136,13 +136,14 @@ function checkNoOverlap(entries: TensorEntry[], file: string, dataStart: number)
   }
 }
 
-export function readTensorBytes(entry: TensorEntry): Uint8Array {
+/** The tensor's bytes, or `length` of them from byte `start` within it. */
+export function readTensorBytes(entry: TensorEntry, start = 0, length = entry.byteLength - start): Uint8Array {
   const fd = fs.openSync(entry.file, 'r');
   try {
-    const buf = new Uint8Array(entry.byteLength);
+    const buf = new Uint8Array(length);
     let done = 0;
-    while (done < entry.byteLength) {
-      const n = fs.readSync(fd, buf, done, entry.byteLength - done, entry.offset + done);
+    while (done < length) {
+      const n = fs.readSync(fd, buf, done, length - done, entry.offset + start + done);
       if (n === 0) throw new UserError(`unexpected end of file while reading tensor "${entry.name}"`, entry.file);
       done += n;
     }
@@ -154,6 +155,12 @@ export function readTensorBytes(entry: TensorEntry): Uint8Array {
 
 export function readTensorF32(entry: TensorEntry): Float32Array {
   return toFloat32(readTensorBytes(entry), entry.dtype);
+}
+
+/** Rows [first, first + count) of a 2-D tensor stored row-major (not `transposed`), as float32. */
+export function readTensorRowsF32(entry: TensorEntry, first: number, count: number): Float32Array {
+  const rowBytes = entry.shape[1] * DTYPE_BYTES[entry.dtype];
+  return toFloat32(readTensorBytes(entry, first * rowBytes, count * rowBytes), entry.dtype);
 }
 
 // ---------------------------------------------------------------- writing

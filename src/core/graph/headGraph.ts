@@ -12,7 +12,7 @@
  *   candidates' terms replaced by exact ones, so log-probs, entropy, KL and ranks beyond the
  *   candidates are approximate (the engine measures by how much on a sample of the run).
  */
-import { readTensorF32, TensorEntry } from '../checkpoint/safetensors';
+import { readTensorF32, readTensorRowsF32, TensorEntry } from '../checkpoint/safetensors';
 import { required } from '../checkpoint/resolve';
 import { HeadKind } from '../families/types';
 import { GraphBuilder, OnnxModel, TensorType } from './onnx';
@@ -80,35 +80,50 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
   const lastState = (x: string) => g.op('Slice', [x, g.int64Const([stateCount - 1]), g.int64Const([stateCount]), g.int64Const([0])]);
   const ids = g.op('Expand', [g.op('Reshape', ['ids', g.int64Const([1, -1, 1])]), g.int64Const([stateCount, 1, 1])]);
 
+  // Σ_v a·b over the vocabulary of [.., 1, V] rows (b's leading dims broadcast) as one
+  // FusedMatMul with transB: MLAS's M = 1 dot-product kernel, no [rows × vocab] temporary
+  // (Mul + ReduceSum writes one and reads it back).
+  const dot = (a: string, b: string) => g.msOp('FusedMatMul', [a, b], { transB: 1 });
+
   if (mode === 'exact') {
     const logp = toStates(g.op('LogSoftmax', [linear(t, head.decoderWeight, head.bias)], { axis: 1 }), V);
     const inputLogp = g.op('GatherElements', [logp, ids], { axis: 2 });
     g.nodes.push({ op: 'TopK', inputs: [logp, g.int64Const([topK])], outputs: ['topk_logp', 'topk_ids'], attrs: { axis: 2, largest: 1, sorted: 1 } });
     g.named('Reshape', [inputLogp, g.int64Const([stateCount, -1])], 'input_logp');
     g.named('Identity', [countAbove(logp, inputLogp)], 'rank_above');
-    const entropy = g.named('Neg', [sumOverVocab(g.op('Mul', [g.op('Exp', [logp]), logp]))], 'entropy');
+    const byState = (x: string, states: number) => g.op('Reshape', [x, g.int64Const([states, -1, 1, V])]);
+    const toCells = (x: string) => g.op('Reshape', [x, g.int64Const([stateCount, -1])]);
+    const entropy = g.named('Neg', [toCells(dot(byState(g.op('Exp', [logp]), stateCount), byState(logp, stateCount)))], 'entropy');
     // KL(final ‖ layer) = Σ p_F·log p_F − Σ p_F·log p = −entropy_F − Σ p_F·log p: one [rows × vocab]
     // temporary and one pass fewer than Σ p_F·(log p_F − log p).
-    g.named('Sub', [g.op('Neg', [lastState(entropy)]), sumOverVocab(g.op('Mul', [g.op('Exp', [lastState(logp)]), logp]))], 'kl');
+    g.named('Sub', [g.op('Neg', [lastState(entropy)]), toCells(dot(byState(logp, stateCount), byState(g.op('Exp', [lastState(logp)]), 1)))], 'kl');
   } else {
     const C = Math.min(V, Math.max(FAST_CANDIDATES, topK));
-    const { weight: q8, scale } = quantizeRows(head.decoderWeight, V, config.hiddenSize);
-    const wq = g.inline('decoder_s8', TensorType.INT8, [config.hiddenSize, V], q8);
-    const wScale = g.inline('decoder_scale', TensorType.FLOAT, [V], new Uint8Array(scale.buffer));
-    // Activations quantized per chunk (u8, asymmetric); ORT fuses this chain into DynamicQuantizeMatMul.
+    // The int8 product has Vp ≥ V columns (a multiple of CANDIDATE_GROUPS): the extra ones have
+    // zero weights and a −1e30 bias, so they never count (p = 0, never above a logit).
+    const Vp = Math.ceil(V / CANDIDATE_GROUPS) * CANDIDATE_GROUPS;
+    const { weight: q8, scale } = quantizeRows(head.decoderWeight, V, config.hiddenSize, Vp);
+    const wq = g.inline('decoder_s8', TensorType.INT8, [config.hiddenSize, Vp], q8);
+    const wScale = g.inline('decoder_scale', TensorType.FLOAT, [Vp], new Uint8Array(scale.buffer));
+    const paddedBias = new Float32Array(Vp).fill(-1e30);
+    if (head.bias) paddedBias.set(readTensorF32(head.bias));
+    else paddedBias.fill(0, 0, V);
+    // Activations quantized per chunk (u8, asymmetric); ORT fuses this chain, bias included, into DynamicQuantizeMatMul.
     const [tq, tScale, tZero] = g.opMulti('DynamicQuantizeLinear', [t], 3);
     const product = g.op('Cast', [g.op('MatMulInteger', [tq, wq, tZero])], { to: TensorType.FLOAT });
-    let approx = g.op('Mul', [product, g.op('Mul', [tScale, wScale])]);
+    const approx = g.op('Add', [g.op('Mul', [product, g.op('Mul', [tScale, wScale])]), g.inline('decoder_bias_padded', TensorType.FLOAT, [Vp], new Uint8Array(paddedBias.buffer))]); // [R, Vp]
     const bias = head.bias ? w(head.bias) : undefined;
-    if (bias) approx = g.op('Add', [approx, bias]);
 
-    // Int8 log-probs in one fused pass; the candidates are their top C.
-    const approxLogp = g.op('LogSoftmax', [approx], { axis: 1 }); // [R, V]
-    const [candApproxLogp, candIds] = g.opMulti('TopK', [approxLogp, g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 1 });
+    // The int8 distribution in one op (no log-probs: the sums below need only p8 and the logits);
+    // the candidates are the top C int8 logits.
+    const p8 = g.op('Softmax', [approx], { axis: 1 }); // [R, V]
+    const [candApprox, candIds] = topCandidates(g, approx, Vp, C);
+    const candApproxP = g.op('GatherElements', [p8, candIds], { axis: 1 }); // [R, C]
     const axis1 = g.int64Const([1]);
     const first = (x: string) => g.op('Slice', [x, g.int64Const([0]), g.int64Const([1]), axis1]);
-    // The int8 log-sum-exp per row, from the best candidate's int8 logit and int8 log-prob.
-    const lseApprox = g.op('Sub', [first(g.op('GatherElements', [approx, candIds], { axis: 1 })), first(candApproxLogp)]); // [R, 1]
+    // The int8 log-sum-exp per row, from the best candidate: lse8 = z8_1 − log p8_1.
+    const lseApprox = g.op('Sub', [first(candApprox), g.op('Log', [first(candApproxP)])]); // [R, 1]
+    const candApproxLogp = g.op('Sub', [candApprox, lseApprox]);
 
     // Exact fp32 logits of the candidates and of the input token, from gathered decoder rows.
     const table = head.decoderWeight.transposed ? g.op('Transpose', [w(head.decoderWeight)], { perm: [1, 0] }) : w(head.decoderWeight);
@@ -122,7 +137,6 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     // log Σ exp over the vocabulary: the int8 sum with the candidates' terms swapped for exact
     // ones, lse = lse8 + δ with δ = log(1 − Σ_c p8_c + Σ_c exp(z_c − lse8)).
     const sumRow = (x: string) => g.op('ReduceSum', [x, axis1], { keepdims: 1 });
-    const candApproxP = g.op('Exp', [candApproxLogp]);
     const restP = g.op('Relu', [g.op('Sub', [g.floatConst(1), sumRow(candApproxP)])]);
     const delta = g.op('Log', [g.op('Add', [restP, sumRow(g.op('Exp', [g.op('Sub', [candExact, lseApprox])]))])]); // [R, 1]
     const lse = g.op('Add', [lseApprox, delta]);
@@ -140,32 +154,36 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     // copy comes from another product and may differ from inputExact in the last bit).
     const toFloat = (x: string) => g.op('Cast', [x], { to: TensorType.FLOAT });
     const count = (x: string, threshold: string) => g.op('ReduceSum', [toFloat(g.op('Greater', [x, threshold])), axis1], { keepdims: 1 });
-    const threshold8 = g.op('Sub', [inputExact, lseApprox]);
     const idCol = g.op('Reshape', [ids, g.int64Const([-1, 1])]); // [R, 1]
     const isInput = g.op('Equal', [candIds, idCol]); // [R, C]
     const candAbove = g.op('ReduceSum', [toFloat(g.op('And', [g.op('Greater', [candLogp, inputLogp]), g.op('Not', [isInput])])), axis1], { keepdims: 1 });
     const inputIsCand = g.op('ReduceMax', [toFloat(isInput)], { axes: [1], keepdims: 1 }); // opset 17: axes is an attribute
-    const selfOutside = g.op('Mul', [toFloat(g.op('Greater', [g.op('GatherElements', [approxLogp, idCol], { axis: 1 }), threshold8])), g.op('Sub', [g.floatConst(1), inputIsCand])]);
-    const restAbove = g.op('Sub', [g.op('Sub', [count(approxLogp, threshold8), count(candApproxLogp, threshold8)]), selfOutside]);
+    const selfOutside = g.op('Mul', [toFloat(g.op('Greater', [g.op('GatherElements', [approx, idCol], { axis: 1 }), inputExact])), g.op('Sub', [g.floatConst(1), inputIsCand])]);
+    const restAbove = g.op('Sub', [g.op('Sub', [count(approx, inputExact), count(candApprox, inputExact)]), selfOutside]);
     const rank = g.op('Add', [restAbove, candAbove]);
     g.named('Reshape', [rank, g.int64Const([stateCount, -1])], 'rank_above');
 
+    const asRows = (x: string, lead: number[]) => g.op('Reshape', [x, g.int64Const([...lead, 1, Vp])]);
+    const pz = g.op('Reshape', [dot(asRows(p8, [-1]), asRows(approx, [-1])), g.int64Const([-1, 1])]); // Σ p8·z8 [R, 1]
+
     // Entropy: exact terms for the candidates, int8 terms (rescaled by e^−δ) for the rest:
-    // Σ_rest p·log p = e^−δ·(A − δ·B), A = Σ_rest p8·log p8, B = Σ_rest p8.
-    const p8 = g.op('Exp', [approxLogp]);
-    const sumVocab = (x: string) => g.op('ReduceSum', [x, axis1], { keepdims: 1 });
-    const restA = g.op('Sub', [sumVocab(g.op('Mul', [p8, approxLogp])), sumRow(g.op('Mul', [candApproxP, candApproxLogp]))]);
+    // Σ_rest p·log p = e^−δ·(A − δ·B), A = Σ_rest p8·log p8, B = Σ_rest p8, where
+    // Σ_all p8·log p8 = Σ p8·z8 − lse8.
+    const restA = g.op('Sub', [g.op('Sub', [pz, lseApprox]), sumRow(g.op('Mul', [candApproxP, candApproxLogp]))]);
     const shrink = g.op('Exp', [g.op('Neg', [delta])]);
     const restTerm = g.op('Mul', [shrink, g.op('Sub', [restA, g.op('Mul', [delta, restP])])]);
     const candTerm = sumRow(g.op('Mul', [g.op('Exp', [candLogp]), candLogp]));
-    const entropy = g.named('Reshape', [g.op('Neg', [g.op('Add', [restTerm, candTerm])]), g.int64Const([stateCount, -1])], 'entropy');
-    // KL(final ‖ layer) between the int8 distributions, Σ p8_F·(log p8_F − log p8_l): never
-    // negative, and 0 at the final layer itself (mixing in the exact candidate terms would not be).
-    const logp8 = toStates(approxLogp, V);
-    const crossF = sumOverVocab(g.op('Mul', [lastState(toStates(p8, V)), logp8])); // [S, P]
-    g.named('Sub', [lastState(crossF), crossF], 'kl');
+    g.named('Reshape', [g.op('Neg', [g.op('Add', [restTerm, candTerm])]), g.int64Const([stateCount, -1])], 'entropy');
+    // KL(final ‖ layer) between the int8 distributions, Σ p8_F·(log p8_F − log p8_l): ≥ 0 up to
+    // rounding, and exactly 0 at the final layer itself (mixing in the exact candidate terms would
+    // not be). Σ p8_F·log p8_l = Σ p8_F·z8_l − lse8_l, one dot per state and position against p8_F.
+    const pFinal = g.op('Reshape', [lastState(toStates(p8, Vp)), g.int64Const([1, -1, 1, Vp])]); // [1, P, 1, V]
+    const cross = g.op('Sub', [
+      g.op('Reshape', [dot(asRows(approx, [stateCount, -1]), pFinal), g.int64Const([stateCount, -1])]),
+      g.op('Reshape', [lseApprox, g.int64Const([stateCount, -1])]),
+    ]); // [S, P]
+    g.named('Sub', [lastState(cross), cross], 'kl');
   }
-
   return {
     opset: 17,
     nodes: g.nodes,
@@ -185,24 +203,55 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
   };
 }
 
+/** Groups of the candidates' pre-selection (see topCandidates). */
+const CANDIDATE_GROUPS = 16;
+
 /**
- * The decoder [V, H] as s8 per output row (symmetric: scale = max |row| / 127), laid out [H, V]
- * for MatMulInteger. The fp32 decoder is read whole for this, once per session, and dropped
- * (a transient 4·V·H bytes on the host).
+ * The top C entries of each row of z [R, Vp], sorted, with their ids. TopK over the whole
+ * vocabulary walks it element by element (ORT's heap selection, ~1 ns an entry); here the row
+ * is read as 16 × (Vp/16), one vectorized ReduceMax over the 16 takes the maximum of each
+ * strided group {b, b + Vp/16, …}, the top C groups are picked, and TopK runs on their 16·C
+ * entries. The same set: an entry of the row's top C has at most C − 1 groups with a larger
+ * maximum, so its group is among the top C (ties may pick another, equal entry).
  */
-export function quantizeRows(entry: TensorEntry, V: number, H: number): { weight: Uint8Array; scale: Float32Array } {
-  const q = new Int8Array(H * V);
-  const scale = new Float32Array(V);
-  const f = readTensorF32(entry);
-  // f holds [V, H] (PyTorch) or its transpose [H, V].
-  const at = entry.transposed ? (v: number, k: number) => f[k * V + v] : (v: number, k: number) => f[v * H + k];
-  for (let v = 0; v < V; v++) {
-    let max = 0;
-    for (let k = 0; k < H; k++) max = Math.max(max, Math.abs(at(v, k)));
-    const s = max > 0 ? max / 127 : 1;
-    scale[v] = s;
-    const inv = 1 / s;
-    for (let k = 0; k < H; k++) q[k * V + v] = Math.round(at(v, k) * inv);
+function topCandidates(g: GraphBuilder, z: string, Vp: number, C: number): [string, string] {
+  const G = CANDIDATE_GROUPS;
+  const n = Vp / G;
+  if (n <= 4 * C) return g.opMulti('TopK', [z, g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 1 }) as [string, string];
+  const groupMax = g.op('ReduceMax', [g.op('Reshape', [z, g.int64Const([0, G, n])])], { axes: [1], keepdims: 0 }); // [R, n]
+  const [, groups] = g.opMulti('TopK', [groupMax, g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 0 }); // [R, C]
+  const strides = g.int64Const(Array.from({ length: G }, (_, j) => j * n), [1, G, 1]);
+  const ids = g.op('Reshape', [g.op('Add', [g.op('Unsqueeze', [groups, g.int64Const([1])]), strides]), g.int64Const([0, -1])]); // [R, G·C]
+  const [top, at] = g.opMulti('TopK', [g.op('GatherElements', [z, ids], { axis: 1 }), g.int64Const([C])], 2, { axis: 1, largest: 1, sorted: 1 });
+  return [top, g.op('GatherElements', [ids, at], { axis: 1 })];
+}
+
+/** Decoder rows read and quantized at a time: 16 MiB of fp32 at H = 1024, not the whole decoder. */
+const QUANTIZE_ROWS = 4096;
+
+/**
+ * The decoder [V, H] as s8 per output row (symmetric: scale = max |row| / 127), laid out
+ * [H, Vp] for MatMulInteger, columns V…Vp−1 zero. A decoder stored [V, H] is read in blocks of
+ * QUANTIZE_ROWS rows, so the host never holds its fp32 copy (4·V·H bytes: 393 MB at a 256k
+ * vocabulary); one stored as its transpose [H, V] is read whole.
+ */
+export function quantizeRows(entry: TensorEntry, V: number, H: number, Vp = V): { weight: Uint8Array; scale: Float32Array } {
+  const q = new Int8Array(H * Vp);
+  const scale = new Float32Array(Vp).fill(1);
+  const whole = entry.transposed ? readTensorF32(entry) : undefined;
+  for (let first = 0; first < V; first += QUANTIZE_ROWS) {
+    const count = Math.min(QUANTIZE_ROWS, V - first);
+    const f = whole ?? readTensorRowsF32(entry, first, count);
+    // f holds rows first… of [V, H], or the whole transpose [H, V].
+    const at = whole ? (v: number, k: number) => f[k * V + v] : (v: number, k: number) => f[(v - first) * H + k];
+    for (let v = first; v < first + count; v++) {
+      let max = 0;
+      for (let k = 0; k < H; k++) max = Math.max(max, Math.abs(at(v, k)));
+      const s = max > 0 ? max / 127 : 1;
+      scale[v] = s;
+      const inv = 1 / s;
+      for (let k = 0; k < H; k++) q[k * Vp + v] = Math.round(at(v, k) * inv);
+    }
   }
   return { weight: new Uint8Array(q.buffer), scale };
 }

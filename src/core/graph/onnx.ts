@@ -24,7 +24,12 @@ export interface OnnxNode {
   inputs: string[];
   outputs: string[];
   attrs?: Record<string, AttrValue>;
+  /** An operator set other than ONNX's own, e.g. MS_DOMAIN for onnxruntime's contrib ops. */
+  domain?: string;
 }
+
+/** onnxruntime's contrib operators (version 1), e.g. FusedMatMul. */
+export const MS_DOMAIN = 'com.microsoft';
 
 export interface OnnxInitializer {
   name: string;
@@ -60,6 +65,7 @@ export function encodeModel(model: OnnxModel): Uint8Array {
   w.string(2, 'layer-lens');
   w.message(7, (g) => encodeGraph(g, model));
   w.message(8, (o) => o.string(1, '').int(2, model.opset));
+  if (model.nodes.some((n) => n.domain === MS_DOMAIN)) w.message(8, (o) => o.string(1, MS_DOMAIN).int(2, 1));
   return w.finish();
 }
 
@@ -76,6 +82,7 @@ function encodeNode(w: ProtoWriter, n: OnnxNode, index: number): void {
   for (const o of n.outputs) w.string(2, o);
   w.string(3, `${n.op}_${index}`);
   w.string(4, n.op);
+  if (n.domain) w.string(7, n.domain);
   for (const [name, value] of Object.entries(n.attrs ?? {})) {
     w.message(5, (a) => {
       a.string(1, name);
@@ -137,6 +144,13 @@ export class GraphBuilder {
   op(op: string, inputs: string[], attrs?: Record<string, AttrValue>, hint = op.toLowerCase()): string {
     const out = `${hint}_${this.counter++}`;
     this.nodes.push({ op, inputs, outputs: [out], attrs });
+    return out;
+  }
+
+  /** A node of onnxruntime's contrib operator set (MS_DOMAIN), one output. */
+  msOp(op: string, inputs: string[], attrs?: Record<string, AttrValue>): string {
+    const out = `${op.toLowerCase()}_${this.counter++}`;
+    this.nodes.push({ op, inputs, outputs: [out], attrs, domain: MS_DOMAIN });
     return out;
   }
 

@@ -48,10 +48,14 @@ export class ProtoWriter {
     return this.bytes(field, new TextEncoder().encode(value));
   }
 
+  /** The inner message's chunks are taken over, not copied: a large inline tensor is copied once, by finish(). */
   message(field: number, build: (w: ProtoWriter) => void): this {
     const inner = new ProtoWriter();
     build(inner);
-    return this.bytes(field, inner.finish());
+    this.tag(field, 2);
+    this.varint(inner.length);
+    for (const c of inner.chunks) this.push(c);
+    return this;
   }
 
   packedInts(field: number, values: readonly (number | bigint)[]): this {

@@ -127,7 +127,10 @@ export class WorkerClient {
         resolve: (m) => (resolve(m), done()),
         reject: (e) => (reject(e), done()),
       });
-      worker.postMessage({ ...msg, id } as ToWorker);
+      // The graph bytes move to the worker instead of being copied (a fast head holds the int8
+      // decoder: 98 MB at a 256k vocabulary); the caller builds them for this one open.
+      const transfer = msg.type === 'open' ? [msg.graphs.encoder, msg.graphs.head, msg.graphs.exactHead].flatMap((b) => (b ? [b.buffer as ArrayBuffer] : [])) : [];
+      worker.postMessage({ ...msg, id } as ToWorker, transfer);
     });
   }
 }
