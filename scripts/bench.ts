@@ -69,13 +69,16 @@ interface Measured {
   warmMs?: number;
 }
 
+/** LAYER_LENS_BENCH_HEAD_MIB: the head's [rows × vocab] buffer size to try (default HEAD_BUFFER_BYTES, 24 MiB). */
+const HEAD_MIB = Number(process.env.LAYER_LENS_BENCH_HEAD_MIB ?? 0);
+
 // ── child processes ───────────────────────────────────────────────────────────────────────
 
 function engineOptions(mode: Mode, optimizedHead?: string): EngineOptions {
   return {
     threads: THREADS,
     fast: mode === 'fast',
-    tuning: { ...(mode === 'exact-prepack' ? { headPrepacking: true } : {}), ...(mode === 'exact-arena' ? { headMemPattern: true, encoderMemPattern: true } : {}), ...(optimizedHead ? { optimizedHeadPath: optimizedHead } : {}) },
+    tuning: { ...(HEAD_MIB ? { headBufferBytes: HEAD_MIB * 2 ** 20 } : {}), ...(mode === 'exact-prepack' ? { headPrepacking: true } : {}), ...(mode === 'exact-arena' ? { headMemPattern: true, encoderMemPattern: true } : {}), ...(optimizedHead ? { optimizedHeadPath: optimizedHead } : {}) },
   };
 }
 
