@@ -268,7 +268,16 @@ function reply(msg: FromWorker): void {
   parentPort!.postMessage(msg, transfer);
 }
 
-parentPort!.on('message', async (msg: ToWorker) => {
+// One message at a time: run() fills buffers kept across batches (reused()) and open() replaces
+// the sessions, so a second message handled while the first awaits ORT would corrupt both.
+let queue: Promise<void> = Promise.resolve();
+parentPort!.on('message', (msg: ToWorker) => {
+  // handle() replies with its own errors; this catch only keeps the chain alive if a reply fails.
+  queue = queue.then(() => handle(msg)).catch(() => undefined);
+});
+
+/** Never rejects: every failure becomes an error reply for that message's id. */
+async function handle(msg: ToWorker): Promise<void> {
   const started = performance.now();
   try {
     switch (msg.type) {
@@ -295,4 +304,4 @@ parentPort!.on('message', async (msg: ToWorker) => {
   } catch (e) {
     reply({ type: 'error', id: msg.id, message: (e as Error).message });
   }
-});
+}

@@ -16,6 +16,17 @@ async function api(): Promise<LayerLensApi> {
   return ext.isActive ? ext.exports : ext.activate();
 }
 
+/** The exit code of the next task process of this type to end (subscribe before starting the task). */
+function taskEnded(type: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const sub = vscode.tasks.onDidEndTaskProcess((e) => {
+      if (e.execution.task.definition.type !== type) return;
+      sub.dispose();
+      resolve(e.exitCode);
+    });
+  });
+}
+
 function positionOf(doc: vscode.TextDocument, needle: string): vscode.Position {
   const at = doc.getText().indexOf(needle);
   assert.ok(at >= 0, `${needle} not in ${doc.uri.fsPath}`);
@@ -212,13 +223,7 @@ describe('Layer Lens in VS Code', () => {
     assert.ok(python && fs.existsSync(python), `the tuned-lens task needs the test Python (${python}); run scripts/install-python.sh`);
     const root = vscode.extensions.getExtension(EXT_ID)!.extensionPath;
     const out = path.join(WS, '.layer-lens', 'lenses', 'e2e');
-    const ended = new Promise<number | undefined>((resolve) => {
-      const d = vscode.tasks.onDidEndTaskProcess((e) => {
-        if (e.execution.task.definition.type !== 'layer-lens-tune-lens') return;
-        d.dispose();
-        resolve(e.exitCode);
-      });
-    });
+    const ended = taskEnded('layer-lens-tune-lens');
     const execution = await vscode.commands.executeCommand<vscode.TaskExecution>('layer-lens.tuneLens', {
       model: a.sampleModelDir, file: path.join(root, 'data', 'heldout-sentences.txt'), out, steps: 10, python,
     });
@@ -327,13 +332,7 @@ describe('Layer Lens in VS Code', () => {
     const out = path.join(WS, '.layer-lens', 'runs', 'ft-live');
     fs.rmSync(out, { recursive: true, force: true });
     const before = { ...a.finetuneStats(), notices: a.finetuneStats().notices.length };
-    const ended = new Promise<number | undefined>((resolve) => {
-      const sub = vscode.tasks.onDidEndTaskProcess((e) => {
-        if (e.execution.task.definition.type !== 'layer-lens-finetune') return;
-        sub.dispose();
-        resolve(e.exitCode);
-      });
-    });
+    const ended = taskEnded('layer-lens-finetune');
     const execution = await vscode.commands.executeCommand<vscode.TaskExecution>('layer-lens.finetune', {
       models: [base, deep], data: path.join(root, 'data', 'source-clf', 'train.tsv'), out, maxSteps: 2, seeds: 2, evalSteps: 1, backend: 'torch', python, useDefaults: true,
     });
