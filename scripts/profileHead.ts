@@ -11,6 +11,7 @@ import type * as Ort from 'onnxruntime-node';
 import { loadCheckpoint } from '../src/core/checkpoint/checkpoint';
 import { identityPlan } from '../src/core/deepen/plan';
 import { buildProbeGraphs } from '../src/core/graph/probeGraph';
+import { stateOutputName } from '../src/core/graph/stateOutputs';
 
 async function main() {
   const [model, mode, kind, runsArg] = process.argv.slice(2);
@@ -42,12 +43,12 @@ async function main() {
       position_ids: new ort.Tensor('int64', pos, dims), attention_mask: new ort.Tensor('float32', new Float32Array(n).fill(1), dims),
     });
     const t1 = performance.now();
-    const states = enc.states.data as Float32Array;
+    const states = Array.from({ length: S }, (_, s) => enc[stateOutputName(s)].data as Float32Array);
     const chunk = Math.ceil(n / Math.ceil(n / graphs.headPositions));
     for (let start = 0; start < n; start += chunk) {
       const P = Math.min(chunk, n - start);
       const rows = new Float32Array(S * P * H);
-      for (let s = 0; s < S; s++) rows.set(states.subarray((s * n + start) * H, (s * n + start + P) * H), s * P * H);
+      for (let s = 0; s < S; s++) rows.set(states[s].subarray(start * H, (start + P) * H), s * P * H);
       await head.run({ states: new ort.Tensor('float32', rows, [S, P, H]), ids: new ort.Tensor('int64', ids.slice(start, start + P), [P]) });
     }
     const t2 = performance.now();

@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import type { BuiltProbeGraphs } from '../core/graph/probeGraph';
+import { stateOutputName } from '../core/graph/stateOutputs';
 import type { BatchInput, FastCalibration, FromWorker, OrtTuning, RawLayerOutputs, ToWorker } from '../core/probe/workerProtocol';
 import { BackendListing, ExecutionProvider, providerErrorLine, unavailableReason } from '../core/probe/executionProvider';
 
@@ -141,7 +142,7 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
   const H = graphs.hiddenSize;
   const tokens = input.batch * input.seq;
   // onnxruntime-node returns a copy of every output even when given a preallocated one, so the
-  // states come back as a fresh buffer per batch (garbage the worker collects late, see reused()).
+  // states come back as fresh buffers per batch (garbage the worker collects late, see reused()).
   const encoded = await encoder.run(
     {
       input_ids: new Tensor('int64', input.inputIds, dims),
@@ -150,7 +151,7 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
       attention_mask: new Tensor('float32', input.attentionMask, dims),
     },
   );
-  const states = encoded.states.data as Float32Array;
+  const states = Array.from({ length: S }, (_, s) => encoded[stateOutputName(s)].data as Float32Array);
   const real = [...input.attentionMask.keys()].filter((i) => input.attentionMask[i] > 0);
   let out: RawLayerOutputs | undefined;
   let calibration: FastCalibration | undefined;
@@ -162,7 +163,7 @@ async function run(input: BatchInput): Promise<RawLayerOutputs> {
     const P = positions.length;
     const rows = reused('rows', S * P * H);
     for (let s = 0; s < S; s++) {
-      positions.forEach((pos, j) => rows.set(states.subarray((s * tokens + pos) * H, (s * tokens + pos + 1) * H), (s * P + j) * H));
+      positions.forEach((pos, j) => rows.set(states[s].subarray(pos * H, (pos + 1) * H), (s * P + j) * H));
     }
     const feeds = {
       states: new Tensor('float32', rows, [S, P, H]),

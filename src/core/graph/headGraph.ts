@@ -74,9 +74,13 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     layerNorm(activation(g, linear(rows, required(head, 'denseWeight'), head.denseBias), config.headAct), required(head, 'lnWeight'), head.lnBias),
   rows);
   const toStates = (x: string, last: number) => g.op('Reshape', [x, g.int64Const([stateCount, -1, last])]);
-  const vocabAxis = g.int64Const([2]);
-  const sumOverVocab = (x: string) => g.op('ReduceSum', [x, vocabAxis], { keepdims: 0 });
-  const countAbove = (x: string, threshold: string) => sumOverVocab(g.op('Cast', [g.op('Greater', [x, threshold])], { to: TensorType.FLOAT }));
+  // Entries of x above threshold, per row: the comparison as bytes, counted by one integer product
+  // with a column of ones (exact in int32), instead of a [rows × vocab] float copy to ReduceSum.
+  const countAbove = (x: string, threshold: string) => {
+    const above = g.op('Cast', [g.op('Greater', [x, threshold])], { to: TensorType.UINT8 });
+    const ones = g.inline('ones_u8', TensorType.UINT8, [V, 1], new Uint8Array(V).fill(1));
+    return g.op('Reshape', [g.op('Cast', [g.op('MatMulInteger', [above, ones])], { to: TensorType.FLOAT }), g.int64Const([stateCount, -1])]);
+  };
   const lastState = (x: string) => g.op('Slice', [x, g.int64Const([stateCount - 1]), g.int64Const([stateCount]), g.int64Const([0])]);
   const ids = g.op('Expand', [g.op('Reshape', ['ids', g.int64Const([1, -1, 1])]), g.int64Const([stateCount, 1, 1])]);
 

@@ -12,6 +12,7 @@ import { ResolvedWeights, required } from '../checkpoint/resolve';
 import { TensorEntry } from '../checkpoint/safetensors';
 import { GraphBuilder, OnnxModel, TensorType, encodeModel } from './onnx';
 import { buildHead, HeadMode, headPositionsFor } from './headGraph';
+import { stateOutputName } from './stateOutputs';
 
 export const ENCODER_INPUTS = ['input_ids', 'token_type_ids', 'position_ids', 'attention_mask'] as const;
 
@@ -355,8 +356,9 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
   const all = [...(spec.sublayers ? afterAttention : []), ...translated];
   // The head reads head(finalNorm(h_i)) for every state, as the logit lens applies the final norm.
   const read = arch.finalNorm ? all.map((s) => normOf(s, required(e, 'finalLnWeight'), e.finalLnBias)) : all;
-  const axis0 = g.int64Const([0]);
-  g.named('Concat', read.map((s) => g.op('Unsqueeze', [s, axis0])), 'states', { axis: 0 });
+  // One output per state, not one Concat: the concatenated copy was another [states × tokens × H]
+  // buffer in the arena (26 MB at BERT-large 8×32) beside the states it was made from.
+  read.forEach((s, i) => g.named('Identity', [s], stateOutputName(i)));
   return {
     opset: 17,
     nodes: g.nodes,
@@ -366,7 +368,7 @@ function buildEncoder(spec: ProbeGraphSpec, folder: string): OnnxModel {
       type: name === 'attention_mask' ? TensorType.FLOAT : TensorType.INT64,
       shape: ['batch', 'seq'],
     })),
-    outputs: [{ name: 'states', type: TensorType.FLOAT, shape: [read.length, 'tokens', H] }],
+    outputs: read.map((_, i) => ({ name: stateOutputName(i), type: TensorType.FLOAT, shape: ['tokens', H] })),
   };
 }
 
