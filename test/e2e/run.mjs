@@ -367,6 +367,15 @@ async function heatmapOf(wv) {
   });
 }
 
+/** Hides the workbench's bottom panel (terminal, output) if it is open, by its own close button. */
+async function hidePanel(page) {
+  const panel = page.locator('.part.panel');
+  if (!(await panel.isVisible())) return;
+  await panel.locator('.title-actions [aria-label^="Hide Panel"]').first().click({ timeout: 10_000 });
+  await panel.waitFor({ state: 'hidden', timeout: 10_000 });
+  log('  bottom panel hidden');
+}
+
 async function uiPhase(context, port, fixtures, sampleDir) {
   const page = await newPage(context);
   currentPage = page;
@@ -647,6 +656,9 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     const text = Array.from({ length: 700 }, (_, k) => words[(k * 5) % words.length]).join(' ');
     const full = fixtures.expected(sampleDir, text).tokens.length;
     const kept = 128; // the default layer-lens.maxTokens, below the model's 512 positions
+    // The layout is measured against the webview's height: a terminal panel left open by an
+    // earlier task (the UI phase restores the host phase's layout) halves it, so hide it first.
+    await hidePanel(page);
     await runCommand(page, 'Layer Lens: Probe Layers…');
     await pickItem(page, 'embedded sample model');
     const w = await quickInput(page);

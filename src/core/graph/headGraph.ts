@@ -74,13 +74,6 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     layerNorm(activation(g, linear(rows, required(head, 'denseWeight'), head.denseBias), config.headAct), required(head, 'lnWeight'), head.lnBias),
   rows);
   const toStates = (x: string, last: number) => g.op('Reshape', [x, g.int64Const([stateCount, -1, last])]);
-  // Entries of x above threshold, per row: the comparison as bytes, counted by one integer product
-  // with a column of ones (exact in int32), instead of a [rows × vocab] float copy to ReduceSum.
-  const countAbove = (x: string, threshold: string) => {
-    const above = g.op('Cast', [g.op('Greater', [x, threshold])], { to: TensorType.UINT8 });
-    const ones = g.inline('ones_u8', TensorType.UINT8, [V, 1], new Uint8Array(V).fill(1));
-    return g.op('Reshape', [g.op('Cast', [g.op('MatMulInteger', [above, ones])], { to: TensorType.FLOAT }), g.int64Const([stateCount, -1])]);
-  };
   const lastState = (x: string) => g.op('Slice', [x, g.int64Const([stateCount - 1]), g.int64Const([stateCount]), g.int64Const([0])]);
   const ids = g.op('Expand', [g.op('Reshape', ['ids', g.int64Const([1, -1, 1])]), g.int64Const([stateCount, 1, 1])]);
 
@@ -94,7 +87,7 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     const inputLogp = g.op('GatherElements', [logp, ids], { axis: 2 });
     g.nodes.push({ op: 'TopK', inputs: [logp, g.int64Const([topK])], outputs: ['topk_logp', 'topk_ids'], attrs: { axis: 2, largest: 1, sorted: 1 } });
     g.named('Reshape', [inputLogp, g.int64Const([stateCount, -1])], 'input_logp');
-    g.named('Identity', [countAbove(logp, inputLogp)], 'rank_above');
+    g.named('Reshape', [countAbove(g, logp, inputLogp, V), g.int64Const([stateCount, -1])], 'rank_above');
     const byState = (x: string, states: number) => g.op('Reshape', [x, g.int64Const([states, -1, 1, V])]);
     const toCells = (x: string) => g.op('Reshape', [x, g.int64Const([stateCount, -1])]);
     const entropy = g.named('Neg', [toCells(dot(byState(g.op('Exp', [logp]), stateCount), byState(logp, stateCount)))], 'entropy');
@@ -163,7 +156,7 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
     const candAbove = g.op('ReduceSum', [toFloat(g.op('And', [g.op('Greater', [candLogp, inputLogp]), g.op('Not', [isInput])])), axis1], { keepdims: 1 });
     const inputIsCand = g.op('ReduceMax', [toFloat(isInput)], { axes: [1], keepdims: 1 }); // opset 17: axes is an attribute
     const selfOutside = g.op('Mul', [toFloat(g.op('Greater', [g.op('GatherElements', [approx, idCol], { axis: 1 }), inputExact])), g.op('Sub', [g.floatConst(1), inputIsCand])]);
-    const restAbove = g.op('Sub', [g.op('Sub', [count(approx, inputExact), count(candApprox, inputExact)]), selfOutside]);
+    const restAbove = g.op('Sub', [g.op('Sub', [countAbove(g, approx, inputExact, Vp), count(candApprox, inputExact)]), selfOutside]);
     const rank = g.op('Add', [restAbove, candAbove]);
     g.named('Reshape', [rank, g.int64Const([stateCount, -1])], 'rank_above');
 
@@ -209,6 +202,17 @@ export function buildHead(spec: ProbeGraphSpec, folder: string, stateCount: numb
 
 /** Groups of the candidates' pre-selection (see topCandidates). */
 const CANDIDATE_GROUPS = 16;
+
+/**
+ * Entries of x [.., width] above threshold [.., 1], per row, as [.., 1]: the comparison as bytes,
+ * counted by one integer product with a column of ones (exact in int32), instead of a [rows ×
+ * vocab] float copy for ReduceSum (issue 16: one buffer and one pass fewer over the vocabulary).
+ */
+function countAbove(g: GraphBuilder, x: string, threshold: string, width: number): string {
+  const above = g.op('Cast', [g.op('Greater', [x, threshold])], { to: TensorType.UINT8 });
+  const ones = g.inline('ones_u8', TensorType.UINT8, [width, 1], new Uint8Array(width).fill(1));
+  return g.op('Cast', [g.op('MatMulInteger', [above, ones])], { to: TensorType.FLOAT });
+}
 
 /**
  * The top C entries of each row of z [R, Vp], sorted, with their ids. TopK over the whole
