@@ -371,7 +371,10 @@ async function heatmapOf(wv) {
 async function hidePanel(page) {
   const panel = page.locator('.part.panel');
   if (!(await panel.isVisible())) return;
-  await panel.locator('.title-actions [aria-label^="Hide Panel"]').first().click({ timeout: 10_000 });
+  // The close button is one of the panel's global actions ("Hide Panel (Ctrl+J)" in VS Code 1.100).
+  const close = panel.locator('[aria-label^="Hide Panel"], [title^="Hide Panel"], [aria-label^="Close Panel"]').first();
+  if (await close.count()) await close.click({ timeout: 10_000 });
+  else await runCommand(page, 'View: Hide Panel');
   await panel.waitFor({ state: 'hidden', timeout: 10_000 });
   log('  bottom panel hidden');
 }
