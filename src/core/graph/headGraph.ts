@@ -210,7 +210,9 @@ const CANDIDATE_GROUPS = 16;
  */
 function countAbove(g: GraphBuilder, x: string, threshold: string, width: number): string {
   const above = g.op('Cast', [g.op('Greater', [x, threshold])], { to: TensorType.UINT8 });
-  const ones = g.inline('ones_u8', TensorType.UINT8, [width, 1], new Uint8Array(width).fill(1));
+  // One column of ones per width, however many counts a graph makes (an initializer name is unique).
+  const name = `ones_u8_${width}`;
+  const ones = g.initializers.some((i) => i.name === name) ? name : g.inline(name, TensorType.UINT8, [width, 1], new Uint8Array(width).fill(1));
   return g.op('Cast', [g.op('MatMulInteger', [above, ones])], { to: TensorType.FLOAT });
 }
 

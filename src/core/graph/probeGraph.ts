@@ -39,7 +39,8 @@ export interface Translator {
 }
 
 /**
- * Two graphs. The encoder maps a padded batch to every hidden state, [states, batch·seq, H].
+ * Two graphs. The encoder maps a padded batch to every hidden state, one [batch·seq, H] output
+ * each (stateOutputs.ts).
  * The head takes the states of P real (unpadded) positions, [states, P, H], and runs the MLM
  * head on all states × positions as ONE matrix product — so the decoder weights are read once
  * per run, not once per layer — then reduces each row to the small per-position results.
