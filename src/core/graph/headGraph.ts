@@ -240,6 +240,13 @@ function topCandidates(g: GraphBuilder, z: string, Vp: number, C: number): [stri
 const QUANTIZE_ROWS = 4096;
 
 /**
+ * Rows transposed together: a tile of 64 rows × H stays in L2 while each output row k gets 64
+ * contiguous bytes. Writing row by row instead touched one cache line per byte (stride Vp):
+ * 1.3 s for BERT-base's decoder at every fast-mode open.
+ */
+const TRANSPOSE_TILE = 64;
+
+/**
  * The decoder [V, H] as s8 per output row (symmetric: scale = max |row| / 127), laid out
  * [H, Vp] for MatMulInteger, columns V…Vp−1 zero. A decoder stored [V, H] is read in blocks of
  * QUANTIZE_ROWS rows, so the host never holds its fp32 copy (4·V·H bytes: 393 MB at a 256k
@@ -248,20 +255,49 @@ const QUANTIZE_ROWS = 4096;
 export function quantizeRows(entry: TensorEntry, V: number, H: number, Vp = V): { weight: Uint8Array; scale: Float32Array } {
   const q = new Int8Array(H * Vp);
   const scale = new Float32Array(Vp).fill(1);
-  const whole = entry.transposed ? readTensorF32(entry) : undefined;
-  for (let first = 0; first < V; first += QUANTIZE_ROWS) {
-    const count = Math.min(QUANTIZE_ROWS, V - first);
-    const f = whole ?? readTensorRowsF32(entry, first, count);
-    // f holds rows first… of [V, H], or the whole transpose [H, V].
-    const at = whole ? (v: number, k: number) => f[k * V + v] : (v: number, k: number) => f[(v - first) * H + k];
-    for (let v = first; v < first + count; v++) {
-      let max = 0;
-      for (let k = 0; k < H; k++) max = Math.max(max, Math.abs(at(v, k)));
-      const s = max > 0 ? max / 127 : 1;
-      scale[v] = s;
-      const inv = 1 / s;
-      for (let k = 0; k < H; k++) q[k * Vp + v] = Math.round(at(v, k) * inv);
+  if (entry.transposed) quantizeColumns(readTensorF32(entry), V, H, Vp, q, scale);
+  else {
+    for (let first = 0; first < V; first += QUANTIZE_ROWS) {
+      const count = Math.min(QUANTIZE_ROWS, V - first);
+      quantizeRowBlock(readTensorRowsF32(entry, first, count), first, count, H, Vp, q, scale);
     }
   }
   return { weight: new Uint8Array(q.buffer), scale };
+}
+
+const scaleOf = (maxAbs: number) => (maxAbs > 0 ? maxAbs / 127 : 1);
+
+/** Math.round, as ⌊x + ½⌋ (its definition for |x| ≤ 127 but for 0.5 − 2⁻⁵⁴): 3× faster here, as V8 compiles it. */
+const round = (x: number) => Math.floor(x + 0.5);
+
+/** Rows first…first+count−1 of [V, H] (f holds just them) into columns of q [H, Vp]. */
+function quantizeRowBlock(f: Float32Array, first: number, count: number, H: number, Vp: number, q: Int8Array, scale: Float32Array): void {
+  const inv = new Float64Array(count); // from the double scale, as the reference in the tests
+  for (let r = 0; r < count; r++) {
+    let max = 0;
+    for (let k = r * H, end = k + H; k < end; k++) max = Math.max(max, Math.abs(f[k]));
+    const s = scaleOf(max);
+    scale[first + r] = s;
+    inv[r] = 1 / s;
+  }
+  for (let r0 = 0; r0 < count; r0 += TRANSPOSE_TILE) {
+    const r1 = Math.min(count, r0 + TRANSPOSE_TILE);
+    for (let k = 0; k < H; k++) {
+      const out = k * Vp + first;
+      for (let r = r0; r < r1; r++) q[out + r] = round(f[r * H + k] * inv[r]);
+    }
+  }
+}
+
+/** The transpose f [H, V] into q [H, Vp]: both row-major along v, so no tiling is needed. */
+function quantizeColumns(f: Float32Array, V: number, H: number, Vp: number, q: Int8Array, scale: Float32Array): void {
+  const max = new Float32Array(V);
+  for (let k = 0; k < H; k++) for (let v = 0; v < V; v++) max[v] = Math.max(max[v], Math.abs(f[k * V + v]));
+  const inv = new Float64Array(V);
+  for (let v = 0; v < V; v++) {
+    const s = scaleOf(max[v]);
+    scale[v] = s;
+    inv[v] = 1 / s;
+  }
+  for (let k = 0; k < H; k++) for (let v = 0; v < V; v++) q[k * Vp + v] = round(f[k * V + v] * inv[v]);
 }

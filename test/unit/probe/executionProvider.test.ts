@@ -16,6 +16,7 @@ import {
 } from '../../../src/core/probe/executionProvider';
 import { parsePlan } from '../../../src/core/deepen/plan';
 import type { ProbeReport } from '../../../src/core/probe/report';
+import { localInt8Kernel } from '../../../src/core/probe/int8Kernel';
 import { providerLine } from '../../../src/shared/format';
 
 const ROOT = path.resolve(__dirname, '../../../..');
@@ -113,14 +114,12 @@ describe('execution providers', function () {
     const other = judgeParity(cpu, await probeOn({}, '0,1,2,2'));
     assert.equal(other.passed, false);
     assert.ok(other.maxAbsLogProb > PARITY_TOLERANCE, String(other.maxAbsLogProb));
-    // Fast mode (int8 decoder) is off by more than the tolerance in log p on this model, where it runs.
-    const engine = ProbeEngine.load(MODEL, { threads: 1 });
-    if (engine.kernel.fast) {
-      const fast = await probeOn({ fast: true });
-      const judged = judgeParity(cpu, fast);
-      assert.equal(judged.passed, false, JSON.stringify(judged));
-    }
-    await engine.dispose();
+    // Fast mode (int8 decoder) is off by more than the tolerance in log p on this model: the int8
+    // head is forced on, so this holds on a CPU where the product would keep it off.
+    const fast = await probeOn({ fast: true, int8Kernel: { ...localInt8Kernel(), fast: true } });
+    assert.ok(fast.fast, 'the int8 head ran');
+    const judged = judgeParity(cpu, fast);
+    assert.equal(judged.passed, false, JSON.stringify(judged));
   });
 
   it('the CLI lists the providers and tries each; a bad name is one line', () => {

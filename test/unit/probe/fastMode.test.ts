@@ -22,7 +22,10 @@ const CORPUS = path.join(ROOT, 'data', 'heldout-sentences.txt');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 
 const kernel = localInt8Kernel();
-const onFastCpu = kernel.fast ? it : it.skip;
+// The engine tests run the int8 head on any CPU, so its graph is tested everywhere; the product
+// turns it on only where the kernel is VNNI/AMX-class (int8Kernel.ts). Measured on AVX2 without
+// VNNI (AMD EPYC): the same agreement figures to the last digit, at 1.03–1.04× the exact speed.
+const int8Forced = { ...kernel, fast: true };
 
 describe('fast mode vs exact (reference model, held-out corpus)', function () {
   this.timeout(400_000);
@@ -30,8 +33,7 @@ describe('fast mode vs exact (reference model, held-out corpus)', function () {
   let fast: ProbeReport;
 
   before(async function () {
-    if (!kernel.fast) return;
-    const engine = ProbeEngine.load(MODEL, {});
+    const engine = ProbeEngine.load(MODEL, { int8Kernel: int8Forced });
     try {
       const inputs = readSentenceFile(CORPUS);
       exact = await engine.probe(inputs, { topK: 5 });
@@ -41,7 +43,7 @@ describe('fast mode vs exact (reference model, held-out corpus)', function () {
     }
   });
 
-  onFastCpu('top-1 and top-k order identical on every position; mean |Δ log p(input)| ≤ 0.01', () => {
+  it('top-1 and top-k order identical on every position; mean |Δ log p(input)| ≤ 0.01', () => {
     const a = compareReports(exact, fast);
     // Measured: 42,405 cells (500 sentences × 5 states), top-1 and top-5 order 100%, mean 0.0051, max 0.065.
     assert.equal(a.cells, 42_405);
@@ -58,7 +60,7 @@ describe('fast mode vs exact (reference model, held-out corpus)', function () {
 
   // An input of exact rank r is rescored when it and the r − 1 tokens above it are all among the
   // int8 top 16. Measured: every rank 1–15 exact (34,938 cells); at rank 16, 3 of 71 differ.
-  onFastCpu('ranks 1–15 are exact (the rescored candidates); the input token never outranks itself', () => {
+  it('ranks 1–15 are exact (the rescored candidates); the input token never outranks itself', () => {
     let within = 0;
     exact.sentences.forEach((s, i) =>
       s.layers.forEach((cells, l) =>
@@ -72,7 +74,7 @@ describe('fast mode vs exact (reference model, held-out corpus)', function () {
     assert.ok(within > 30_000, `${within} cells with rank ≤ 15`);
   });
 
-  onFastCpu('the report says it was fast, with a calibration sample that bounds what it measured', () => {
+  it('the report says it was fast, with a calibration sample that bounds what it measured', () => {
     assert.equal(exact.fast, undefined);
     const f = fast.fast!;
     assert.equal(f.kernel, kernel.name);
@@ -141,32 +143,43 @@ describe('fast mode through the CLI', function () {
   fs.writeFileSync(corpus, fs.readFileSync(CORPUS, 'utf8').split('\n').slice(0, 60).join('\n') + '\n');
   const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, 'probe', ...args], { encoding: 'utf8', timeout: 200_000 });
 
-  onFastCpu('--fast --file: the table says the run was fast and marks the approximate figures; top-1 matches exact', () => {
+  // The CLI runs the product's choice of head: int8 on a VNNI/AMX CPU, else exact with one warning.
+  const fastCpu = kernel.fast;
+
+  it(`--fast --file: ${fastCpu ? 'the table says the run was fast and marks the approximate figures; top-1 matches exact' : 'on this CPU (no VNNI/AMX) the exact head runs, with one warning saying why'}`, () => {
     const fastJson = path.join(dir, 'fast.json');
     const exactJson = path.join(dir, 'exact.json');
     const f = cli('--fast', '--file', corpus, '--json', fastJson);
     assert.equal(f.status, 0, f.stderr);
     const e = cli('--file', corpus, '--json', exactJson);
     assert.equal(e.status, 0, e.stderr);
-    assert.match(f.stdout, /^fast mode: int8 decoder \(MLAS .*\) with the top 16 of each row rescored in fp32/m);
-    assert.match(f.stdout, /^approximate \(≈\), max error on \d+ sampled cells: log p\(input\) [\d.]+ nats \(mean [\d.e-]+\)/m);
-    assert.match(f.stdout, /^layer +from +accuracy +95% CI +mean log p ≈ +95% CI +median rank ≈ +entropy ≈ +KL\(final‖h\) ≈$/m);
     assert.doesNotMatch(e.stdout, /fast mode|≈/);
     const fr = JSON.parse(fs.readFileSync(fastJson, 'utf8')) as ProbeReport;
     const er = JSON.parse(fs.readFileSync(exactJson, 'utf8')) as ProbeReport;
+    assert.equal(er.fast, undefined);
+    if (!fastCpu) {
+      const warnings = f.stdout.split('\n').filter((l) => l.startsWith('warning: fast mode'));
+      assert.deepEqual(warnings, [`warning: fast mode was asked for but the exact head ran: ${kernel.reason}`]);
+      assert.doesNotMatch(f.stdout, /^fast mode:|≈/m);
+      assert.equal(fr.fast, undefined);
+      assert.deepEqual(fr.sentences, er.sentences);
+      return;
+    }
+    assert.match(f.stdout, /^fast mode: int8 decoder \(MLAS .*\) with the top 16 of each row rescored in fp32/m);
+    assert.match(f.stdout, /^approximate \(≈\), max error on \d+ sampled cells: log p\(input\) [\d.]+ nats \(mean [\d.e-]+\)/m);
+    assert.match(f.stdout, /^layer +from +accuracy +95% CI +mean log p ≈ +95% CI +median rank ≈ +entropy ≈ +KL\(final‖h\) ≈$/m);
     assert.equal(fr.fast?.kernel, kernel.name);
     assert.ok(fr.fast!.calibration.cells > 0);
-    assert.equal(er.fast, undefined);
     const a = compareReports(er, fr);
     assert.equal(a.top1, 1);
     assert.equal(a.topKOrder, 1);
     assert.ok(a.meanAbsInputLogProb <= 0.01, `mean |Δ log p| ${a.meanAbsInputLogProb}`);
   });
 
-  onFastCpu('--fast --text: one sentence, with its top-1 grid', () => {
+  it('--fast --text: one sentence, with its top-1 grid', () => {
     const r = cli('--fast', '--text', 'The capital of France is Paris.');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^fast mode: /m);
+    assert.match(r.stdout, fastCpu ? /^fast mode: /m : /^warning: fast mode was asked for but the exact head ran: /m);
     assert.match(r.stdout, /^h4 +the +capital +of +france +is +paris +\.$/m);
   });
 });
