@@ -773,8 +773,9 @@ function finetuneHeader(data: FinetuneResultsData): HTMLElement {
 
 function cellTd(c: Cell): HTMLElement {
   const cls = [c.num ? 'num' : '', c.delta ?? ''].filter(Boolean).join(' ');
-  // A paired Δ's interval (" [lo, hi]") or its note (" · 1 seed: no interval") goes on a second line; the text stays the cell's.
-  const cut = c.text.search(/ \[| · /);
+  // A paired Δ's interval (" [lo, hi]"), its note (" · 1 seed: no interval") or a mean's " ± sd"
+  // goes on a second line, so the 13 columns fit beside the explorer; the text stays the cell's.
+  const cut = c.text.search(/ \[| · | ± /);
   const content = cut > 0 ? [c.text.slice(0, cut), h('span', { class: 'ci' }, c.text.slice(cut))] : [c.text];
   return h('td', { ...(cls ? { class: cls } : {}), ...(c.title ? { title: c.title } : {}) }, ...content);
 }

@@ -962,6 +962,10 @@ async function uiPhase(context, port, fixtures, sampleDir) {
     assert(t.rows[1].up === 1, `${t.rows[1].up} highlighted improvements (want only the loss: the accuracy and F1 intervals contain 0)`);
     assert(t.headers.includes('macro F1') && t.headers.includes('eval loss') && t.headers.includes('seeds'), `headers: ${t.headers}`);
     assert(t.tab === 'true', 'the Fine-tune tab is not selected');
+    // Beside the open explorer all 13 columns fit: a mean's ± sd sits under it, as a Δ's interval does.
+    const fit = await table.first().evaluate((el) => ({ table: el.scrollWidth, box: el.closest('.scroll').clientWidth }));
+    log(`  fine-tune table: ${fit.table} px in ${fit.box} px`);
+    assert(fit.table <= fit.box, `the fine-tune table scrolls sideways: ${fit.table} px in ${fit.box} px`);
     const verdict = await wv.locator('[data-testid="finetune-verdicts"] li').first().textContent();
     assert(/paired by seed over 3 seeds \(42, 43, 44\): \+4\.7 pt, 95% CI \[−19\.0, \+28\.3\] pt: no clear difference/.test(verdict ?? ''), `verdict: ${verdict}`);
     assert((await wv.locator('header vscode-badge').first().textContent()) === '6 runs · 6 done', 'heading count');
