@@ -14,6 +14,7 @@
  * at 1.03–1.06× exact, for 200 MiB more peak RSS; and the saturation showed: on BERT-base random
  * one top-k order in 21,268 cells differed from exact and max |Δ log p| was 0.0044 (AMX: none,
  * 0.0004). The reference model's figures were AMX's to the last digit.
+ * With AVX512-VNNI (AMD EPYC Zen 5) fast mode ran at 1.81× exact at BERT-base 8×32, with AMX's agreement.
  */
 import * as fs from 'node:fs';
 
